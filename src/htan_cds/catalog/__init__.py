@@ -1,0 +1,1 @@
+"""catalog area of htan-cds."""

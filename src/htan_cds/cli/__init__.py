@@ -1,0 +1,1 @@
+"""The ``htan-cds`` command line, one module per area, thin over the library."""

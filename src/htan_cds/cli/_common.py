@@ -1,0 +1,69 @@
+"""Shared plumbing for CLI commands: the data home, JSON output, consoles."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from htan_cds.config import DataHome
+
+# Progress and human output go to stderr so that stdout stays clean for --json / --csv.
+err_console = Console(stderr=True)
+out_console = Console()
+
+JsonOption = typer.Option(False, "--json", help="Print a machine-readable JSON result.")
+
+
+@dataclass
+class CliState:
+    """Options given before the command name (``htan-cds --home DIR CMD``)."""
+
+    home: Path | None = None
+    debug: bool = False
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        root.obj = obj
+    return obj
+
+
+def data_home(ctx: typer.Context, *, create: bool = True) -> DataHome:
+    """The data home chosen by ``--home``, ``HTAN_CDS_HOME`` or the platform default."""
+    return DataHome.open(state(ctx).home, create=create)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json", exclude_none=True)
+    if hasattr(obj, "_asdict"):
+        return obj._asdict()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def emit_json(payload: Any) -> None:
+    """Write ``payload`` as indented JSON on stdout."""
+    data = orjson.dumps(
+        payload,
+        default=_default,
+        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
+    )
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.flush()

@@ -1,0 +1,99 @@
+"""The ``htan-cds`` command: global options, error handling and the command areas."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import typer
+
+from htan_cds import __version__
+from htan_cds.cli._common import CliState, err_console
+from htan_cds.config import HOME_ENV
+from htan_cds.errors import HtanCdsError
+
+# Each area module exposes register(app); one module per area keeps the CLI thin.
+_AREAS = ("manifest", "catalog", "server", "tokens", "transfer", "imaging", "workspace")
+
+app = typer.Typer(
+    name="htan-cds",
+    help="Find, export, import, preview and serve HTAN imaging data over GA4GH DRS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"htan-cds {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None,
+        "--home",
+        envvar=HOME_ENV,
+        help="Data home (catalog, objects, keys). Default: the platform's user data dir.",
+        file_okay=False,
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    ctx.obj = CliState(home=home, debug=debug)
+
+
+for _area in _AREAS:
+    importlib.import_module(f"htan_cds.cli.{_area}").register(app)
+
+
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    # Newer typer vendors click as typer._click; accept both so an upgrade cannot leak tracebacks.
+    types: list[type[BaseException]] = [click.ClickException]
+    try:
+        vendored = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        return tuple(types)
+    types.append(vendored.ClickException)
+    return tuple(types)
+
+
+_CLICK_ERRORS = _click_exception_types()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="htan-cds", standalone_mode=False)
+    except HtanCdsError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        return int(exc.exit_code)
+    except _CLICK_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return 2
+    except (click.exceptions.Abort, typer.Abort):
+        err_console.print("aborted")
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

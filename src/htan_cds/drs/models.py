@@ -1,0 +1,174 @@
+"""GA4GH DRS 1.5 data models (pydantic v2), shared by the server and the resolver client.
+
+Fields added after DRS 1.2 are listed in :data:`FIELDS_AFTER_1_2` so the server's
+``--drs-compat 1.2`` profile can leave them out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AccessMethodType = Literal["s3", "gs", "ftp", "gsiftp", "globus", "htsget", "https", "file"]
+AuthorizationType = Literal["None", "BasicAuth", "BearerAuth", "PassportAuth"]
+
+# IANA "Hash Name String" (what DRS sends) -> hashlib name.
+IANA_TO_HASHLIB: dict[str, str] = {
+    "sha-256": "sha256",
+    "sha256": "sha256",
+    "sha-512": "sha512",
+    "sha-384": "sha384",
+    "sha-1": "sha1",
+    "sha1": "sha1",
+    "md5": "md5",
+    "etag": "",  # not a digest of the bytes; never verified
+    "crc32c": "",
+}
+
+FIELDS_AFTER_1_2: dict[str, frozenset[str]] = {
+    "AccessMethod": frozenset({"cloud", "available", "authorizations"}),
+    "DrsObject": frozenset(),
+}
+
+
+class _Model(BaseModel):
+    # Servers in the wild add fields; keep them rather than fail (and re-emit them).
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Checksum(_Model):
+    checksum: str
+    type: str
+
+
+class AccessURL(_Model):
+    url: str
+    headers: list[str] | None = None
+
+    def header_dict(self) -> dict[str, str]:
+        """The ``headers`` list (``"Name: value"`` strings) as a dict."""
+        out: dict[str, str] = {}
+        for line in self.headers or []:
+            name, sep, value = line.partition(":")
+            if sep:
+                out[name.strip()] = value.strip()
+        return out
+
+
+class Authorizations(_Model):
+    drs_object_id: str | None = None
+    supported_types: list[AuthorizationType] | None = None
+    passport_auth_issuers: list[str] | None = None
+    bearer_auth_issuers: list[str] | None = None
+
+
+class AccessMethod(_Model):
+    type: AccessMethodType
+    access_url: AccessURL | None = None
+    access_id: str | None = None
+    cloud: str | None = None
+    region: str | None = None
+    available: bool | None = None
+    authorizations: Authorizations | None = None
+
+
+class ContentsObject(_Model):
+    name: str
+    id: str | None = None
+    drs_uri: list[str] | None = None
+    contents: list[ContentsObject] | None = None
+
+
+class DrsObject(_Model):
+    id: str
+    self_uri: str
+    size: int
+    created_time: datetime
+    checksums: list[Checksum] = Field(min_length=1)
+    name: str | None = None
+    updated_time: datetime | None = None
+    version: str | None = None
+    mime_type: str | None = None
+    access_methods: list[AccessMethod] | None = None
+    contents: list[ContentsObject] | None = None
+    description: str | None = None
+    aliases: list[str] | None = None
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.contents is not None and not self.access_methods
+
+    def checksum(self, iana_type: str) -> str | None:
+        """The hex checksum of the given IANA type (case-insensitive), if declared."""
+        for item in self.checksums:
+            if item.type.lower() == iana_type.lower():
+                return item.checksum.lower()
+        return None
+
+
+class Error(_Model):
+    msg: str | None = None
+    status_code: int | None = None
+
+
+class BulkSummary(_Model):
+    requested: int = 0
+    resolved: int = 0
+    unresolved: int = 0
+
+
+class UnresolvedGroup(_Model):
+    error_code: int
+    object_ids: list[str]
+
+
+class BulkObjectsResponse(_Model):
+    summary: BulkSummary
+    unresolved_drs_objects: list[UnresolvedGroup] = Field(default_factory=list)
+    resolved_drs_object: list[DrsObject] = Field(default_factory=list)
+
+
+class BulkAccessURL(AccessURL):
+    drs_object_id: str | None = None
+    drs_access_id: str | None = None
+
+
+class BulkAccessResponse(_Model):
+    summary: BulkSummary
+    unresolved_drs_objects: list[UnresolvedGroup] = Field(default_factory=list)
+    resolved_drs_object_access_urls: list[BulkAccessURL] = Field(default_factory=list)
+
+
+class ServiceType(_Model):
+    group: str
+    artifact: str
+    version: str
+
+
+class Organization(_Model):
+    name: str
+    url: str
+
+
+class DrsServiceInfo(_Model):
+    id: str
+    name: str
+    type: ServiceType
+    organization: Organization
+    version: str
+    description: str | None = None
+    contactUrl: str | None = None
+    documentationUrl: str | None = None
+    createdAt: datetime | None = None
+    updatedAt: datetime | None = None
+    environment: str | None = None
+    maxBulkRequestLength: int | None = None
+    drs: dict[str, int] | None = None
+
+    def max_bulk_request_length(self) -> int | None:
+        """The bulk limit from the ``drs`` block or the deprecated top-level field."""
+        if self.drs and isinstance(self.drs.get("maxBulkRequestLength"), int):
+            return self.drs["maxBulkRequestLength"]
+        return self.maxBulkRequestLength

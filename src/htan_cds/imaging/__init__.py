@@ -1,0 +1,1 @@
+"""imaging area of htan-cds."""

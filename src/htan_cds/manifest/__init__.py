@@ -1,0 +1,1 @@
+"""manifest area of htan-cds."""

@@ -1,0 +1,1 @@
+"""server area of htan-cds."""

@@ -1,0 +1,1 @@
+"""workspace area of htan-cds."""

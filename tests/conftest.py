@@ -1,0 +1,78 @@
+"""Shared fixtures: ../shared data (skipped when absent), CLI runner, real server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests._servers import ServerProcess, start_server
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path inside ../shared, or skip the test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared is absent ({path} not found): real-data test skipped")
+    return path
+
+
+@pytest.fixture
+def shared() -> Path:
+    return shared_path()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(
+    *args: str, home: Path | None = None, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``htan-cds`` console entry point in a subprocess."""
+    env = dict(os.environ)
+    if home is not None:
+        env["HTAN_CDS_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "htan_cds.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty data home for one test."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home holding the demo commons, built once per test session."""
+    path = tmp_path_factory.mktemp("demo-home")
+    result = run_cli("--home", str(path), "demo", "--no-serve", timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"demo build failed: {result.stderr[-2000:]}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_home: Path) -> Iterator[ServerProcess]:
+    """``htan-cds serve`` on the demo commons, a real process on loopback."""
+    with start_server(demo_home) as server:
+        yield server
