@@ -1,0 +1,365 @@
+"""The :class:`Catalog`: the DuckDB file in the data home and the queries others call on it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, where_clause
+from htan_cds.catalog.readonly import check_read_only
+from htan_cds.catalog.schema import CURRENT_SCHEMA_VERSION, applied_version, migrate
+from htan_cds.config import DataHome
+from htan_cds.errors import CatalogError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_AUTHORITY = "127.0.0.1:8000"
+LOCAL_ID_PREFIX = "dg.HCDS"
+
+TABLES = (
+    "commons_meta",
+    "participants",
+    "biospecimens",
+    "files",
+    "imaging",
+    "channels",
+    "file_biospecimens",
+)
+
+# The files' public view: drs_uri computed for files this commons serves (drs_host NULL).
+_FILE_SELECT = (
+    "SELECT coalesce(f.drs_uri, 'drs://' || ?::VARCHAR || '/' || f.drs_id) AS drs_uri, "
+    "f.* EXCLUDE (drs_uri) FROM files f"
+)
+
+
+class Catalog:
+    """HTAN metadata in ``catalog.duckdb``: files, imaging, channels, participants, biospecimens.
+
+    Open with :meth:`open`. Query methods take a :class:`FileFilter` and return pandas
+    DataFrames. Methods are safe to call from several threads (each uses its own cursor).
+    """
+
+    def __init__(self, home: DataHome, con: Any, read_only: bool) -> None:
+        self.home = home
+        self.read_only = read_only
+        self._con = con
+        self._lock = threading.Lock()
+        self._authority: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, home: DataHome, read_only: bool = False) -> Catalog:
+        """Open (read-write: create and migrate) the catalog in ``home``."""
+        import duckdb
+
+        path = home.catalog_path
+        if read_only and not path.exists():
+            raise CatalogError(
+                f"no catalog in {home.root}",
+                hint="build one with `htan-cds demo`, `catalog build` or `ingest`",
+            )
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise CatalogError(f"cannot open the catalog {path}: {exc}") from exc
+        if read_only:
+            version = applied_version_ro(con)
+            if version != CURRENT_SCHEMA_VERSION:
+                con.close()
+                raise CatalogError(
+                    f"catalog {path} has schema version {version}, this htan-cds needs "
+                    f"{CURRENT_SCHEMA_VERSION}",
+                    hint="open it once read-write (e.g. `htan-cds catalog info`) to migrate",
+                )
+        else:
+            migrate(con)
+        return cls(home, con, read_only)
+
+    def close(self) -> None:
+        """Close the DuckDB connection (further calls fail)."""
+        self._con.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A DuckDB cursor for one query (cursors let threads share the connection)."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @property
+    def connection(self) -> Any:
+        """The underlying DuckDB connection (for builders; queries should use :meth:`cursor`)."""
+        return self._con
+
+    # -- commons metadata ------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value from ``commons_meta``."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT value FROM commons_meta WHERE key = ?", [key]).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``commons_meta`` value (read-write catalogs only)."""
+        self._require_writable()
+        with self.cursor() as cur:
+            cur.execute("INSERT OR REPLACE INTO commons_meta VALUES (?, ?)", [key, value])
+        if key == "drs_authority":
+            self._authority = value
+
+    @property
+    def authority(self) -> str:
+        """``host:port`` that local files' DRS URIs name (``commons_meta.drs_authority``)."""
+        if self._authority is None:
+            self._authority = self.get_meta("drs_authority", DEFAULT_AUTHORITY) or DEFAULT_AUTHORITY
+        return self._authority
+
+    # -- queries ---------------------------------------------------------------------------
+    def find(
+        self,
+        flt: FileFilter | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """Files matching ``flt`` (all columns of ``files`` plus the computed ``drs_uri``)."""
+        where, params = where_clause(flt or FileFilter())
+        order = self._order_by(sort, descending)
+        sql = f"{_FILE_SELECT} WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        with self.cursor() as cur:
+            return _df(cur, sql, [self.authority, *params])
+
+    def count(self, flt: FileFilter | None = None) -> int:
+        """How many files match ``flt``."""
+        where, params = where_clause(flt or FileFilter())
+        with self.cursor() as cur:
+            row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def facets(self, flt: FileFilter | None = None) -> dict[str, list[tuple[str, int]]]:
+        """File counts per value of each facet, most frequent first.
+
+        A facet's counts apply every *other* constraint of ``flt`` (the usual faceted-search
+        rule, so a selected facet still shows its alternatives).
+        """
+        flt = flt or FileFilter()
+        parts: list[str] = []
+        params: list[Any] = []
+        plain_where, plain_params = where_clause(flt)
+        grouping: list[str] = []
+        for facet, column in FACET_COLUMNS.items():
+            if getattr(flt, facet):
+                where, wparams = where_clause(flt.without(facet))
+                parts.append(
+                    f"SELECT '{facet}' AS facet, CAST({column} AS VARCHAR) AS value, "
+                    f"count(*) AS n FROM files f WHERE {where} GROUP BY ALL"
+                )
+                params.extend(wparams)
+            else:
+                grouping.append(facet)
+        if grouping:
+            # One scan computes every unconstrained facet at once.
+            sets = ", ".join(f"({FACET_COLUMNS[g]})" for g in grouping)
+            case = " ".join(f"WHEN grouping({FACET_COLUMNS[g]}) = 0 THEN '{g}'" for g in grouping)
+            value = " ".join(
+                f"WHEN grouping({FACET_COLUMNS[g]}) = 0 THEN CAST({FACET_COLUMNS[g]} AS VARCHAR)"
+                for g in grouping
+            )
+            parts.append(
+                f"SELECT CASE {case} END AS facet, CASE {value} END AS value, count(*) AS n "
+                f"FROM files f WHERE {plain_where} GROUP BY GROUPING SETS ({sets})"
+            )
+            params.extend(plain_params)
+        result: dict[str, list[tuple[str, int]]] = {facet: [] for facet in FACET_COLUMNS}
+        with self.cursor() as cur:
+            rows = cur.execute(" UNION ALL ".join(parts), params).fetchall()
+        for facet, value, n in rows:
+            if value is not None:
+                result[str(facet)].append((str(value), int(n)))
+        for values in result.values():
+            values.sort(key=lambda item: (-item[1], item[0]))
+        return result
+
+    def summary(self, flt: FileFilter | None = None) -> dict[str, int]:
+        """``participants``, ``samples``, ``files`` and ``total_size`` of the matching files."""
+        where, params = where_clause(flt or FileFilter())
+        sql = (
+            "SELECT count(DISTINCT HTAN_Participant_ID), "
+            "(SELECT count(DISTINCT b) FROM (SELECT unnest(biospecimen_ids) AS b "
+            f"FROM files f WHERE {where})), count(*), coalesce(sum(size), 0) "
+            f"FROM files f WHERE {where}"
+        )
+        with self.cursor() as cur:
+            row = cur.execute(sql, [*params, *params]).fetchone()
+        assert row is not None
+        return {
+            "participants": int(row[0]),
+            "samples": int(row[1]),
+            "files": int(row[2]),
+            "total_size": int(row[3]),
+        }
+
+    def get_file(self, drs_id: str) -> dict[str, Any] | None:
+        """One file's row (with ``drs_uri``, ``imaging`` and ``channels``) or ``None``."""
+        with self.cursor() as cur:
+            df = _df(cur, f"{_FILE_SELECT} WHERE f.drs_id = ?", [self.authority, drs_id])
+            if df.empty:
+                return None
+            record: dict[str, Any] = _clean_record(df.iloc[0].to_dict())
+            img = _df(cur, "SELECT * FROM imaging WHERE drs_id = ?", [drs_id])
+            record["imaging"] = _clean_record(img.iloc[0].to_dict()) if not img.empty else None
+            ch = _df(
+                cur, "SELECT * FROM channels WHERE drs_id = ? ORDER BY channel_index", [drs_id]
+            )
+            record["channels"] = [_clean_record(r) for r in ch.to_dict("records")]
+        return record
+
+    def participants(
+        self, flt: FileFilter | None = None, limit: int | None = None, offset: int = 0
+    ) -> pd.DataFrame:
+        """Participants with at least one matching file (all participants when unfiltered)."""
+        flt = flt or FileFilter()
+        sql = "SELECT p.* FROM participants p"
+        params: list[Any] = []
+        if not flt.is_empty():
+            where, params = where_clause(flt)
+            sql += (
+                " WHERE p.HTAN_Participant_ID IN "
+                f"(SELECT HTAN_Participant_ID FROM files f WHERE {where})"
+            )
+        sql += " ORDER BY p.HTAN_Participant_ID" + _limit(limit, offset)
+        with self.cursor() as cur:
+            return _df(cur, sql, params)
+
+    def biospecimens(
+        self, flt: FileFilter | None = None, limit: int | None = None, offset: int = 0
+    ) -> pd.DataFrame:
+        """Biospecimens of matching files (all biospecimens when unfiltered)."""
+        flt = flt or FileFilter()
+        sql = "SELECT b.* FROM biospecimens b"
+        params: list[Any] = []
+        if not flt.is_empty():
+            where, params = where_clause(flt)
+            sql += (
+                " WHERE b.HTAN_Biospecimen_ID IN (SELECT fb.HTAN_Biospecimen_ID "
+                f"FROM file_biospecimens fb JOIN files f USING (drs_id) WHERE {where})"
+            )
+        sql += " ORDER BY b.HTAN_Biospecimen_ID" + _limit(limit, offset)
+        with self.cursor() as cur:
+            return _df(cur, sql, params)
+
+    def channels(self, drs_id: str) -> pd.DataFrame:
+        """The channels of one image, in order."""
+        with self.cursor() as cur:
+            return _df(
+                cur, "SELECT * FROM channels WHERE drs_id = ? ORDER BY channel_index", [drs_id]
+            )
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run one read-only ``SELECT``/``WITH`` query over catalog tables (anything else raises).
+
+        The view ``files_v`` is ``files`` with ``drs_uri`` filled in for local files.
+        """
+        check_read_only(query, {*TABLES, "files_v"})
+        import duckdb
+
+        with self.cursor() as cur:
+            try:
+                cur.execute(
+                    "CREATE OR REPLACE TEMP VIEW files_v AS "
+                    + _FILE_SELECT.replace("?::VARCHAR", _sql_literal(self.authority))
+                )
+                return _df(cur, query)
+            except duckdb.Error as exc:
+                raise CatalogError(f"query failed: {str(exc).splitlines()[0]}") from exc
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of every catalog table."""
+        counts: dict[str, int] = {}
+        with self.cursor() as cur:
+            for table in TABLES:
+                row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+                counts[table] = int(row[0]) if row else 0
+        return counts
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise CatalogError("the catalog was opened read-only")
+
+    def _order_by(self, sort: str | None, descending: bool) -> str:
+        if sort is None:
+            return "f.drs_id"
+        columns = self._file_columns()
+        if sort not in columns:
+            raise CatalogError(f"cannot sort by {sort!r}; columns: {', '.join(sorted(columns))}")
+        direction = "DESC" if descending else "ASC"
+        # drs_id breaks ties so pages are stable.
+        return f'f."{sort}" {direction} NULLS LAST, f.drs_id'
+
+    def _file_columns(self) -> set[str]:
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'files'"
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
+
+def applied_version_ro(con: Any) -> int:
+    """The schema version of a catalog opened read-only (0 when never migrated)."""
+    try:
+        row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    except Exception:
+        return 0
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _df(cur: Any, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    frame: pd.DataFrame = cur.execute(sql, params or []).df()
+    return frame
+
+
+def _limit(limit: int | None, offset: int) -> str:
+    sql = f" LIMIT {int(limit)}" if limit is not None else ""
+    return sql + (f" OFFSET {int(offset)}" if offset else "")
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _clean_record(record: Mapping[Any, Any]) -> dict[str, Any]:
+    """pandas/numpy values to plain Python (NaN/NaT -> None, arrays -> lists)."""
+    import math
+
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if value is not None and type(value).__name__ in ("NaTType", "NAType"):
+            value = None
+        elif hasattr(value, "tolist"):
+            value = value.tolist()
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[str(key)] = value
+    return out
+
+
+__all__ = ["DEFAULT_AUTHORITY", "LOCAL_ID_PREFIX", "TABLES", "Catalog", "applied_version"]
