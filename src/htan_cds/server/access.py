@@ -1,0 +1,77 @@
+"""Access decisions: who may see a controlled object's metadata, signed URLs and bytes.
+
+An object is open, or controlled by one consent group (a dbGaP ``phs`` accession, optionally with
+a consent code). A caller holds grants from a bearer token (``Authorization: Bearer``) and/or
+GA4GH passports in a POST body. Decisions: open → allowed; controlled and no valid credential →
+401; credential without a covering grant → 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from htan_cds.server.passports import PassportVerifier
+from htan_cds.server.tokens import TokenStore
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The credentials that came with one request."""
+
+    grants: frozenset[str] = frozenset()
+    authenticated: bool = False
+
+    def merge(self, other: Caller) -> Caller:
+        return Caller(self.grants | other.grants, self.authenticated or other.authenticated)
+
+
+ANONYMOUS = Caller()
+
+
+def grant_covers(grant: str, group: str) -> bool:
+    """True if holding ``grant`` opens data of consent ``group``.
+
+    ``phs002371`` covers every consent code of the study (``phs002371.c1``…); ``phs002371.c1``
+    covers that code, and also a catalog group that names only the study (no consent code).
+    """
+    grant, group = grant.lower(), group.lower()
+    if grant == group or group.startswith(grant + "."):
+        return True
+    return ".c" not in group and grant.split(".", 1)[0] == group
+
+
+def decide(groups: Iterable[str], caller: Caller) -> int | None:
+    """None if ``caller`` may access an object needing all ``groups``; else 401 or 403."""
+    needed = list(groups)
+    if not needed:
+        return None
+    if not caller.authenticated:
+        return 401
+    for group in needed:
+        if not any(grant_covers(g, group) for g in caller.grants):
+            return 403
+    return None
+
+
+def bearer_caller(authorization: str | None, tokens: TokenStore) -> Caller:
+    """The caller described by an ``Authorization: Bearer`` header (anonymous if absent/bad)."""
+    if not authorization:
+        return ANONYMOUS
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return ANONYMOUS
+    info = tokens.verify(value.strip())
+    if info is None:
+        return ANONYMOUS
+    return Caller(frozenset(info.grants), True)
+
+
+def passport_caller(passports: list[str] | None, verifier: PassportVerifier) -> Caller:
+    """The caller described by passport JWTs from a POST body."""
+    if not passports:
+        return ANONYMOUS
+    grants = verifier.grants(passports)
+    if grants is None:
+        return ANONYMOUS
+    return Caller(grants, True)

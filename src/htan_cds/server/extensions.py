@@ -1,0 +1,9 @@
+"""Extension seam: other areas mount their routes on the commons app.
+
+Each entry is ``"module:function"``; :func:`htan_cds.server.create_app` imports the module and
+calls ``function(app, config)``. The portal, thumbnails and workspace areas add one line each.
+"""
+
+from __future__ import annotations
+
+MOUNTS: list[str] = []
