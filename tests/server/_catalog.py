@@ -19,7 +19,7 @@ AUTHORITY = "127.0.0.1:8000"
 
 
 @dataclass
-class TestFile:
+class SampleFile:
     """One file of the test commons: its id, name and bytes."""
 
     drs_id: str
@@ -39,18 +39,18 @@ class TestFile:
 
 
 @dataclass
-class TestCommons:
+class SampleCommons:
     """What the fixture built: the home and the files by role."""
 
     home: DataHome
-    files: list[TestFile] = field(default_factory=list)
+    files: list[SampleFile] = field(default_factory=list)
 
     @property
-    def open(self) -> list[TestFile]:
+    def open(self) -> list[SampleFile]:
         return [f for f in self.files if f.access == "open"]
 
     @property
-    def controlled(self) -> list[TestFile]:
+    def controlled(self) -> list[SampleFile]:
         return [f for f in self.files if f.access != "open"]
 
 
@@ -58,25 +58,25 @@ def _id(n: int) -> str:
     return f"dg.HCDS/{uuid.UUID(int=0x1234_0000 + n)}"
 
 
-def build_commons(root: Path, *, big_bytes: int = 3 * 1024 * 1024) -> TestCommons:
+def build_commons(root: Path, *, big_bytes: int = 3 * 1024 * 1024) -> SampleCommons:
     """Create a data home with 6 open files (one ``big_bytes`` long) and 2 controlled ones."""
     home = DataHome.open(root)
     store = LocalObjectStore(home.objects_dir)
     files = [
-        TestFile(
+        SampleFile(
             _id(1),
             "HTA9_1_1_level2.ome.tif",
             b"II*\x00" + bytes(range(256)) * 64,
             biospecimen="HTA9_1_1",
         ),
-        TestFile(_id(2), "HTA9_1_1_level3.csv", b"cell,x,y\n1,2,3\n", biospecimen="HTA9_1_1"),
-        TestFile(
+        SampleFile(_id(2), "HTA9_1_1_level3.csv", b"cell,x,y\n1,2,3\n", biospecimen="HTA9_1_1"),
+        SampleFile(
             _id(3), "HTA9_1_2 image (a).ome.tif", b"second image " * 1000, biospecimen="HTA9_1_2"
         ),
-        TestFile(_id(4), "empty.txt", b""),
-        TestFile(_id(5), "big.bin", hashlib.sha256(b"seed").digest() * (big_bytes // 32)),
-        TestFile("plain-id-6", "plain.txt", b"plain id without slash\n"),
-        TestFile(
+        SampleFile(_id(4), "empty.txt", b""),
+        SampleFile(_id(5), "big.bin", hashlib.sha256(b"seed").digest() * (big_bytes // 32)),
+        SampleFile("plain-id-6", "plain.txt", b"plain id without slash\n"),
+        SampleFile(
             _id(7),
             "secret_level2.ome.tif",
             b"controlled bytes " * 100,
@@ -84,7 +84,7 @@ def build_commons(root: Path, *, big_bytes: int = 3 * 1024 * 1024) -> TestCommon
             CONTROLLED_GROUP,
             biospecimen="HTA9_2_1",
         ),
-        TestFile(_id(8), "other_study.tif", b"other study", "controlled", "phs000999.c1"),
+        SampleFile(_id(8), "other_study.tif", b"other study", "controlled", "phs000999.c1"),
     ]
     con = duckdb.connect(str(home.catalog_path))
     try:
@@ -121,4 +121,4 @@ def build_commons(root: Path, *, big_bytes: int = 3 * 1024 * 1024) -> TestCommon
         )
     finally:
         con.close()
-    return TestCommons(home=home, files=files)
+    return SampleCommons(home=home, files=files)
