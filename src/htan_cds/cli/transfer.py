@@ -1,9 +1,146 @@
-"""CLI commands of the transfer area."""
+"""CLI commands of the transfer area: ``htan-cds import SOURCE --to DEST`` and
+``htan-cds import status DEST``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from htan_cds.cli._common import emit_json, err_console
+from htan_cds.errors import UsageError
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
+    from htan_cds.transfer import ImportOptions, ledger_status
+
+    data = ledger_status(dest, ImportOptions(s3_endpoint=s3_endpoint))
+    if as_json:
+        emit_json(data)
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"import ledger {data['ledger']}", show_lines=False)
+    for col in ("status", "files", "bytes"):
+        table.add_column(col, justify="right" if col != "status" else "left")
+    for status, count in data["by_status"].items():
+        if count:
+            table.add_row(status, str(count), _human(data["bytes_by_status"][status]))
+    err_console.print(table)
+    for row in data["files"]:
+        if row["status"] == "failed":
+            err_console.print(f"[red]failed[/] {row['drs_uri']}: {row['error']}", highlight=False)
+    return 0
+
+
+def import_command(
+    sources: list[str] = typer.Argument(
+        ...,
+        metavar="SOURCE...",
+        help="A manifest file (any format), DRS URIs, or - for stdin. "
+        "'import status DEST' reports the ledger of an import.",
+    ),
+    to: str | None = typer.Option(
+        None, "--to", help="Destination: a folder or s3://bucket/prefix."
+    ),
+    concurrency: int = typer.Option(8, "--concurrency", "-j", help="Parallel connections."),
+    part_size: str = typer.Option("64MiB", "--part-size", help="Size of ranged parts."),
+    layout: str = typer.Option(
+        "{name}", "--layout", help="Path template, e.g. '{center}/{participant}/{name}'."
+    ),
+    conflict: str = typer.Option(
+        "skip", "--conflict", help="When a different file exists: skip, rename or overwrite."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Resolve and plan; fetch nothing."),
+    token: str | None = typer.Option(
+        None, "--token", envvar="HTAN_CDS_TOKEN", help="Bearer token."
+    ),
+    passport: Path | None = typer.Option(
+        None, "--passport", help="File of GA4GH passport JWTs (one per line)."
+    ),
+    gen3_credentials: Path | None = typer.Option(
+        None, "--gen3-credentials", help="Gen3 credentials.json (API key) from the CRDC portal."
+    ),
+    s3_endpoint: str | None = typer.Option(
+        None, "--s3-endpoint", help="S3-compatible endpoint URL for s3:// destinations."
+    ),
+    json_report: Path | None = typer.Option(
+        None, "--json-report", help="Write a per-file JSON report here."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Import the objects of a DRS manifest into a folder or bucket: resolve, fetch in
+    parallel, verify checksums, resume after interruption."""
+    if sources and sources[0] == "status" and to is None:
+        if len(sources) != 2:
+            raise UsageError("usage: htan-cds import status DEST [--json]")
+        raise typer.Exit(_status(sources[1], as_json, s3_endpoint))
+    if to is None:
+        raise UsageError("--to DEST is required (a folder or s3://bucket/prefix)")
+    from htan_cds.transfer import (
+        ConflictPolicy,
+        ImportOptions,
+        RichProgress,
+        parse_size,
+        run_import,
+    )
+
+    try:
+        policy = ConflictPolicy(conflict)
+    except ValueError as exc:
+        raise UsageError("--conflict must be skip, rename or overwrite") from exc
+    options = ImportOptions(
+        concurrency=concurrency,
+        part_size=parse_size(part_size),
+        layout=layout,
+        conflict=policy,
+        dry_run=dry_run,
+        token=token,
+        passport_file=passport,
+        gen3_credentials=gen3_credentials,
+        s3_endpoint=s3_endpoint,
+    )
+    source: str | list[str] = sources[0] if len(sources) == 1 else sources
+    if len(sources) == 1 and sources[0].startswith("drs://"):
+        source = sources
+    if quiet or as_json:
+        report = run_import(source, to, options)
+    else:
+        with RichProgress(err_console) as display:
+            report = run_import(source, to, options, display)
+    if json_report is not None:
+        report.write_json(json_report)
+    summary = report.summary()
+    if as_json:
+        emit_json(report.to_dict())
+    elif not quiet:
+        rate = _human(summary["rate_bytes_per_s"]) + "/s"
+        err_console.print(
+            f"{summary['done']} done, {summary['skipped']} skipped, {summary['failed']} failed; "
+            f"{_human(summary['bytes_fetched'])} fetched in {summary['elapsed_s']:.1f}s "
+            f"({rate}) into {report.destination}",
+            highlight=False,
+        )
+        for item in report.files:
+            if item.status.value == "failed":
+                err_console.print(f"[red]failed[/] {item.drs_uri}: {item.error}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``htan-cds`` app."""
+    app.command(
+        "import",
+        help="Import DRS objects into a folder or bucket; 'import status DEST' shows the ledger.",
+        no_args_is_help=True,
+    )(import_command)

@@ -1,0 +1,475 @@
+"""Async GA4GH DRS client: resolve many URIs fast (bulk where offered) and get access URLs.
+
+Deviations tolerated on purpose: Gen3 indexd's ``resolved_drs_objects`` (plural) in bulk
+answers, a missing ``summary``, and servers without bulk endpoints (fallback to bounded GETs).
+202 and 429 answers are retried after their ``Retry-After``; 5xx and connection errors with
+backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from pydantic import ValidationError
+
+from htan_cds.drs.gen3_auth import Gen3ApiKey, Gen3TokenSource
+from htan_cds.drs.models import (
+    AccessMethod,
+    AccessURL,
+    BulkAccessResponse,
+    BulkObjectsResponse,
+    DrsObject,
+    DrsServiceInfo,
+)
+from htan_cds.drs.prefixes import PrefixRegistry, default_registry
+from htan_cds.drs.resolver_cache import CompactResolver
+from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
+from htan_cds.drs.uri import DrsUri, encode_object_id, normalize_drs_uri, parse_drs_uri
+from htan_cds.errors import AccessDenied, DrsError, HtanCdsError, UnknownPrefix
+
+# Access method types whose URLs this client can fetch, best first.
+FETCHABLE_TYPES: tuple[str, ...] = ("https", "s3", "gs", "ftp", "file")
+# Used when service-info offers no bulk limit but the server does accept bulk requests.
+DEFAULT_BULK_LENGTH = 500
+
+
+@dataclass
+class Credentials:
+    """What the user holds: a bearer token, GA4GH passports, and/or a Gen3 API key."""
+
+    token: str | None = None
+    passports: list[str] | None = None
+    gen3: Gen3TokenSource | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        token: str | None = None,
+        passport_file: Path | None = None,
+        gen3_credentials: Path | None = None,
+    ) -> Credentials:
+        """Credentials from CLI-style inputs (a passport file holds one JWT per line)."""
+        passports: list[str] | None = None
+        if passport_file is not None:
+            try:
+                text = Path(passport_file).read_text()
+            except OSError as exc:
+                raise DrsError(f"cannot read passport file {passport_file}: {exc}") from exc
+            passports = [line.strip() for line in text.splitlines() if line.strip()]
+        gen3 = Gen3TokenSource(Gen3ApiKey.load(gen3_credentials)) if gen3_credentials else None
+        return cls(token=token, passports=passports, gen3=gen3)
+
+
+@dataclass
+class _HostState:
+    info: DrsServiceInfo | None = None
+    info_loaded: bool = False
+    bulk_objects: bool = True
+    bulk_access: bool = True
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def base_url_of(obj: DrsObject) -> str:
+    """The DRS API base URL of the server an object came from (from its ``self_uri``)."""
+    return parse_drs_uri(obj.self_uri).server_base_url()
+
+
+def _normalise_bulk(data: Any) -> Any:
+    # Gen3 indexd says "resolved_drs_objects"; the spec says "resolved_drs_object".
+    if isinstance(data, dict):
+        if "resolved_drs_object" not in data and "resolved_drs_objects" in data:
+            data["resolved_drs_object"] = data.pop("resolved_drs_objects")
+        data.setdefault("summary", {})
+    return data
+
+
+def choose_access_method(obj: DrsObject) -> AccessMethod | None:
+    """The best access method to fetch: https first; ``available: false`` ones last."""
+    methods = [m for m in obj.access_methods or [] if m.type in FETCHABLE_TYPES]
+    if not methods:
+        return None
+
+    def rank(m: AccessMethod) -> tuple[int, int, int]:
+        usable_now = 0 if m.access_url is not None and m.access_url.url.startswith("http") else 1
+        return (
+            1 if m.available is False else 0,
+            FETCHABLE_TYPES.index(m.type),
+            usable_now,
+        )
+
+    return sorted(methods, key=rank)[0]
+
+
+class DrsClient:
+    """Resolve DRS URIs and access URLs over one pooled aiohttp session.
+
+    Use as ``async with DrsClient(...) as client``. ``per_host`` bounds concurrent API requests
+    to each DRS host so a big manifest cannot flood one server.
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: Credentials | None = None,
+        registry: PrefixRegistry | None = None,
+        compact_resolver: CompactResolver | None = None,
+        retry: RetryPolicy | None = None,
+        per_host: int = 8,
+        timeout: float = 60.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.credentials = credentials or Credentials()
+        self.registry = (registry or default_registry()).copy()
+        self.compact_resolver = compact_resolver or CompactResolver()
+        self.retry = retry or RetryPolicy()
+        self.per_host = per_host
+        self.timeout = timeout
+        self._session = session
+        self._own_session = session is None
+        self._hosts: dict[str, _HostState] = defaultdict(_HostState)
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self.requests = 0
+
+    async def __aenter__(self) -> DrsClient:
+        self.session  # noqa: B018 - create the session inside the running loop
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session (created lazily inside the running event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=self.timeout),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+    def _limit(self, origin: str) -> asyncio.Semaphore:
+        sem = self._limits.get(origin)
+        if sem is None:
+            sem = self._limits[origin] = asyncio.Semaphore(self.per_host)
+        return sem
+
+    async def auth_headers(self, base_url: str, *, refresh: bool = False) -> dict[str, str]:
+        """``Authorization`` for a DRS host: the Gen3 exchange's token, else the bearer token."""
+        creds = self.credentials
+        if creds.gen3 is not None:
+            token = await creds.gen3.token(self.session, _origin(base_url), force=refresh)
+            return {"Authorization": f"Bearer {token}"}
+        if creds.token:
+            return {"Authorization": f"Bearer {creds.token}"}
+        return {}
+
+    async def _request(
+        self, method: str, url: str, *, json: Any = None, base_url: str
+    ) -> tuple[int, Any]:
+        """One API call with retries; returns (status, parsed JSON or None) for final answers."""
+        origin = _origin(base_url)
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = await self.auth_headers(base_url)
+            try:
+                async with self._limit(origin):
+                    self.requests += 1
+                    async with self.session.request(method, url, json=json, headers=headers) as r:
+                        status = r.status
+                        retry_after = r.headers.get("Retry-After")
+                        body = await r.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if attempt >= self.retry.attempts:
+                    raise DrsError(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
+                await asyncio.sleep(self.retry.backoff(attempt))
+                continue
+            if status == 202 or status in RETRYABLE_STATUS:
+                # 202: the object is being staged; the spec says poll after Retry-After.
+                if attempt >= self.retry.attempts:
+                    raise DrsError(
+                        f"{method} {url}: HTTP {status} after {attempt} tries", status_code=status
+                    )
+                await asyncio.sleep(self.retry.wait_for(retry_after, attempt))
+                continue
+            if status == 401 and not refreshed and self.credentials.gen3 is not None:
+                refreshed = True
+                await self.auth_headers(base_url, refresh=True)
+                continue
+            parsed: Any = None
+            if body:
+                try:
+                    import orjson
+
+                    parsed = orjson.loads(body)
+                except ValueError:
+                    parsed = None
+            return status, parsed
+
+    @staticmethod
+    def _error(status: int, data: Any, what: str) -> DrsError:
+        msg = data.get("msg") if isinstance(data, dict) else None
+        text = f"{what}: HTTP {status}" + (f" ({msg})" if msg else "")
+        if status in (401, 403):
+            return AccessDenied(text, status_code=status)
+        return DrsError(text, status_code=status)
+
+    async def service_info(self, base_url: str) -> DrsServiceInfo | None:
+        """The host's service-info (cached); None when it has none or it is not valid."""
+        state = self._hosts[base_url]
+        async with state.lock:
+            if not state.info_loaded:
+                state.info_loaded = True
+                try:
+                    status, data = await self._request(
+                        "GET", f"{base_url}/service-info", base_url=base_url
+                    )
+                    if status == 200 and isinstance(data, dict):
+                        state.info = DrsServiceInfo.model_validate(data)
+                except (DrsError, ValidationError):
+                    state.info = None
+        return state.info
+
+    async def normalize(self, uri: str) -> DrsUri:
+        """Hostname form of any URI: prefix registry first, then identifiers.org / n2t."""
+        parsed = parse_drs_uri(uri)
+        try:
+            return normalize_drs_uri(parsed, self.registry)
+        except UnknownPrefix:
+            assert parsed.prefix is not None and parsed.accession is not None
+            entry = await self.compact_resolver.lookup(
+                self.session, parsed.prefix, parsed.accession
+            )
+            self.registry.register(entry)
+            return normalize_drs_uri(parsed, self.registry)
+
+    async def resolve(self, uri: str) -> DrsObject:
+        """Resolve one URI (raises :class:`DrsError`)."""
+        result = (await self.resolve_bulk([uri]))[uri]
+        if isinstance(result, DrsError):
+            raise result
+        return result
+
+    async def resolve_bulk(self, uris: Iterable[str]) -> dict[str, DrsObject | DrsError]:
+        """Resolve many URIs, grouped by host; failures come back as :class:`DrsError` values."""
+        out: dict[str, DrsObject | DrsError] = {}
+        groups: dict[str, list[tuple[str, DrsUri]]] = defaultdict(list)
+        for uri in dict.fromkeys(uris):
+            try:
+                norm = await self.normalize(uri)
+            except HtanCdsError as exc:
+                out[uri] = exc if isinstance(exc, DrsError) else DrsError(str(exc))
+                continue
+            groups[norm.server_base_url()].append((uri, norm))
+        results = await asyncio.gather(
+            *(self._resolve_host(base, items) for base, items in groups.items())
+        )
+        for part in results:
+            out.update(part)
+        return out
+
+    async def _resolve_host(
+        self, base_url: str, items: Sequence[tuple[str, DrsUri]]
+    ) -> dict[str, DrsObject | DrsError]:
+        info = await self.service_info(base_url)
+        limit = info.max_bulk_request_length() if info else None
+        state = self._hosts[base_url]
+        out: dict[str, DrsObject | DrsError] = {}
+        if limit and limit > 1 and state.bulk_objects and len(items) > 1:
+            chunks = [items[i : i + limit] for i in range(0, len(items), limit)]
+            for res in await asyncio.gather(*(self._bulk(base_url, c) for c in chunks)):
+                out.update(res)
+            items = [item for item in items if item[0] not in out]
+        if items:
+            singles = await asyncio.gather(*(self._single(base_url, n) for _, n in items))
+            out.update({uri: res for (uri, _), res in zip(items, singles, strict=True)})
+        return out
+
+    async def _single(self, base_url: str, uri: DrsUri) -> DrsObject | DrsError:
+        url = f"{base_url}/objects/{encode_object_id(uri.object_id)}"
+        passports = self.credentials.passports
+        try:
+            if passports:
+                status, data = await self._request(
+                    "POST", url, json={"passports": passports}, base_url=base_url
+                )
+            else:
+                status, data = await self._request("GET", url, base_url=base_url)
+        except DrsError as exc:
+            return exc
+        if status != 200:
+            return self._error(status, data, f"resolving {uri}")
+        try:
+            return DrsObject.model_validate(data)
+        except ValidationError as exc:
+            return DrsError(f"resolving {uri}: not a DRS object ({exc.error_count()} errors)")
+
+    async def _bulk(
+        self, base_url: str, items: Sequence[tuple[str, DrsUri]]
+    ) -> dict[str, DrsObject | DrsError]:
+        body: dict[str, Any] = {"bulk_object_ids": [n.object_id for _, n in items]}
+        if self.credentials.passports:
+            body["passports"] = self.credentials.passports
+        try:
+            status, data = await self._request(
+                "POST", f"{base_url}/objects", json=body, base_url=base_url
+            )
+        except DrsError:
+            return {}  # the caller falls back to single GETs for whatever is missing
+        if status in (400, 404, 405, 413, 501) or status != 200:
+            if status in (404, 405, 501):
+                self._hosts[base_url].bulk_objects = False
+            return {}
+        try:
+            bulk = BulkObjectsResponse.model_validate(_normalise_bulk(data))
+        except ValidationError:
+            return {}
+        by_id: dict[str, DrsObject] = {}
+        for obj in bulk.resolved_drs_object:
+            by_id[obj.id] = obj
+            for alias in obj.aliases or []:
+                by_id.setdefault(alias, obj)
+        errors: dict[str, int] = {}
+        for group in bulk.unresolved_drs_objects:
+            for oid in group.object_ids:
+                errors[oid] = group.error_code
+        out: dict[str, DrsObject | DrsError] = {}
+        for uri, norm in items:
+            oid = norm.object_id
+            # Gen3 sometimes answers with the bare GUID for a "dg.XXXX/<guid>" request.
+            found = by_id.get(oid) or by_id.get(oid.rsplit("/", 1)[-1])
+            if found is not None:
+                out[uri] = found
+            elif oid in errors:
+                out[uri] = self._error(errors[oid], None, f"resolving {norm}")
+        return out
+
+    async def access_url(
+        self, obj: DrsObject, method: AccessMethod | None = None, *, base_url: str | None = None
+    ) -> AccessURL:
+        """An URL (plus headers) to GET the object's bytes; calls ``/access`` only when needed."""
+        method = method or choose_access_method(obj)
+        if method is None:
+            raise DrsError(f"{obj.self_uri} has no access method this client can fetch")
+        if method.access_url is not None:
+            return method.access_url
+        if not method.access_id:
+            raise DrsError(f"{obj.self_uri}: access method {method.type} has no URL and no id")
+        return await self.fetch_access_url(obj, method.access_id, base_url=base_url)
+
+    async def fetch_access_url(
+        self, obj: DrsObject, access_id: str, *, base_url: str | None = None
+    ) -> AccessURL:
+        """Ask the server for a fresh URL for ``access_id`` (after expiry too)."""
+        base = base_url or base_url_of(obj)
+        url = f"{base}/objects/{encode_object_id(obj.id)}/access/{quote(access_id, safe='')}"
+        passports = self.credentials.passports
+        if passports:
+            status, data = await self._request(
+                "POST", url, json={"passports": passports}, base_url=base
+            )
+        else:
+            status, data = await self._request("GET", url, base_url=base)
+        if status != 200:
+            raise self._error(status, data, f"access URL for {obj.self_uri}")
+        try:
+            return AccessURL.model_validate(data)
+        except ValidationError as exc:
+            raise DrsError(f"access URL for {obj.self_uri}: not an AccessURL") from exc
+
+    async def access_urls_bulk(
+        self, objects: Sequence[DrsObject]
+    ) -> dict[str, AccessURL | DrsError]:
+        """Access URLs for many objects (keyed by object id); bulk ``POST /objects/access``
+        when service-info offers bulk, else per object. Objects with a URL inline cost nothing."""
+        out: dict[str, AccessURL | DrsError] = {}
+        need: dict[str, list[tuple[DrsObject, str]]] = defaultdict(list)
+        for obj in objects:
+            method = choose_access_method(obj)
+            if method is None:
+                out[obj.id] = DrsError(f"{obj.self_uri} has no fetchable access method")
+            elif method.access_url is not None:
+                out[obj.id] = method.access_url
+            elif method.access_id:
+                need[base_url_of(obj)].append((obj, method.access_id))
+            else:
+                out[obj.id] = DrsError(f"{obj.self_uri}: access method has no URL and no id")
+        for base, items in need.items():
+            info = await self.service_info(base)
+            limit = info.max_bulk_request_length() if info else None
+            if limit and limit > 1 and self._hosts[base].bulk_access and len(items) > 1:
+                for i in range(0, len(items), limit):
+                    out.update(await self._bulk_access(base, items[i : i + limit]))
+            missing = [(o, a) for o, a in items if o.id not in out]
+
+            async def one(o: DrsObject, a: str, base: str = base) -> AccessURL | DrsError:
+                try:
+                    return await self.fetch_access_url(o, a, base_url=base)
+                except DrsError as exc:
+                    return exc
+
+            got = await asyncio.gather(*(one(o, a) for o, a in missing))
+            out.update({o.id: g for (o, _), g in zip(missing, got, strict=True)})
+        return out
+
+    async def _bulk_access(
+        self, base: str, items: Sequence[tuple[DrsObject, str]]
+    ) -> dict[str, AccessURL | DrsError]:
+        body: dict[str, Any] = {
+            "bulk_object_access_ids": [
+                {"bulk_object_id": o.id, "bulk_access_ids": [a]} for o, a in items
+            ]
+        }
+        if self.credentials.passports:
+            body["passports"] = self.credentials.passports
+        try:
+            status, data = await self._request(
+                "POST", f"{base}/objects/access", json=body, base_url=base
+            )
+        except DrsError:
+            return {}
+        if status != 200:
+            if status in (404, 405, 501):
+                self._hosts[base].bulk_access = False
+            return {}
+        try:
+            bulk = BulkAccessResponse.model_validate(_normalise_bulk(data))
+        except ValidationError:
+            return {}
+        out: dict[str, AccessURL | DrsError] = {}
+        for item in bulk.resolved_drs_object_access_urls:
+            if item.drs_object_id:
+                out[item.drs_object_id] = AccessURL(url=item.url, headers=item.headers)
+        return out
+
+
+def resolve_access(drs_uri: str, token: str | None = None) -> tuple[str, dict[str, str]]:
+    """Synchronously resolve one DRS URI to an URL and the headers to GET its bytes."""
+
+    async def _run() -> tuple[str, dict[str, str]]:
+        async with DrsClient(credentials=Credentials(token=token)) as client:
+            obj = await client.resolve(drs_uri)
+            access = await client.access_url(obj)
+            return access.url, access.header_dict()
+
+    return asyncio.run(_run())

@@ -1,0 +1,74 @@
+"""A local folder destination: staged files live in ``DEST/.htan-cds/partial`` so the final
+``os.replace`` is an atomic rename on the same file system."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from htan_cds.errors import UsageError
+from htan_cds.transfer.destinations.base import ExistingFile
+from htan_cds.transfer.layout import STATE_DIR_NAME
+from htan_cds.transfer.verify import hash_file
+
+
+class LocalDestination:
+    """Files under one folder; every target is checked to stay inside it (symlinks too)."""
+
+    scheme = "local"
+
+    def __init__(self, root: str | Path) -> None:
+        text = str(root)
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        self.root = Path(text).expanduser().absolute()
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"destination {self.root} exists and is not a folder")
+        self.url = str(self.root)
+
+    def state_dir(self) -> Path:
+        """``DEST/.htan-cds``."""
+        return self.root / STATE_DIR_NAME
+
+    def _target(self, rel: str) -> Path:
+        target = self.root / rel
+        real_root = os.path.realpath(self.root)
+        real_parent = os.path.realpath(target.parent)
+        if os.path.commonpath([real_root, real_parent]) != real_root or Path(rel).is_absolute():
+            raise UsageError(f"refusing to write {rel!r} outside {self.root}")
+        return target
+
+    def display(self, rel: str) -> str:
+        return str(self.root / rel)
+
+    def existing(self, rel: str) -> ExistingFile | None:
+        target = self._target(rel)
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            return None
+        if not target.is_file() or target.is_symlink():
+            # A folder or symlink at the target is never "the same file".
+            return ExistingFile(size=-1, digests={})
+        return ExistingFile(size=st.st_size, digests={})
+
+    def digest(self, rel: str, algorithm: str) -> str | None:
+        target = self._target(rel)
+        if not target.is_file():
+            return None
+        return hash_file(target, [algorithm])[algorithm]
+
+    def commit(self, staged: Path, rel: str, digests: dict[str, str]) -> None:
+        target = self._target(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self._target(rel)  # re-check: a symlinked parent may have appeared
+        if target.is_dir() and not target.is_symlink():
+            raise UsageError(f"{target} is a folder; cannot put a file there")
+        os.replace(staged, target)
+
+    def free_space(self) -> int | None:
+        probe = self.root
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        return shutil.disk_usage(probe).free

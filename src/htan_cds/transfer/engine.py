@@ -1,0 +1,428 @@
+"""The import engine: resolve every object, plan paths, then fetch, verify and commit files in
+parallel, recording progress in the ledger so a re-run resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from htan_cds.drs.client import Credentials, DrsClient
+from htan_cds.drs.models import DrsObject
+from htan_cds.drs.resolver_cache import CompactResolver
+from htan_cds.errors import ChecksumMismatch, DrsError, HtanCdsError, TransferError
+from htan_cds.transfer.destinations import Destination, open_destination
+from htan_cds.transfer.fetch import AccessSource, FetchContext, RangeUnsupported, fetch_parts
+from htan_cds.transfer.layout import Layout
+from htan_cds.transfer.ledger import Ledger
+from htan_cds.transfer.options import ConflictPolicy, ImportOptions
+from htan_cds.transfer.progress import ProgressEvent
+from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
+from htan_cds.transfer.source import SourceRow, read_source
+from htan_cds.transfer.verify import Expected, PartialFile, expected_checksums
+
+ProgressCallback = Callable[[ProgressEvent], None]
+LEDGER_NAME = "ledger.sqlite"
+
+
+@dataclass
+class _Item:
+    row: SourceRow
+    obj: DrsObject | None = None
+    error: str | None = None
+    path: str | None = None
+    duplicate: bool = False
+
+
+def _size(item: _Item) -> int:
+    return item.obj.size if item.obj is not None else 0
+
+
+def _numbered(path: str, n: int) -> str:
+    head, _, name = path.rpartition("/")
+    try:
+        from htan_cds.manifest.names import numbered_name
+
+        new = numbered_name(name, n)
+    except ImportError:
+        stem, dot, ext = name.partition(".")
+        new = f"{stem}_{n}{dot}{ext}"
+    return f"{head}/{new}" if head else new
+
+
+def _partial_path(state: Path, key: str) -> Path:
+    # Named by a hash of the URI, inside the state folder: never mistaken for a finished file.
+    return state / "partial" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.part"
+
+
+class _Run:
+    """State of one import run (lives on the event loop thread)."""
+
+    def __init__(
+        self,
+        dest: Destination,
+        options: ImportOptions,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.dest = dest
+        self.options = options
+        self.emit: ProgressCallback = progress or (lambda _e: None)
+        self.state = dest.state_dir()
+        self.ledger = Ledger(self.state / LEDGER_NAME)
+        self.layout = Layout(options.layout)
+        self.report = ImportReport(destination=dest.url, dry_run=options.dry_run)
+        self.executor = ThreadPoolExecutor(max_workers=max(2, min(8, options.concurrency)))
+
+    async def _blocking(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+
+    # ---- resolve -------------------------------------------------------------------------
+    async def resolve(self, client: DrsClient, rows: list[SourceRow]) -> list[_Item]:
+        items: list[_Item] = []
+        first_row: dict[str, _Item] = {}
+        need: list[str] = []
+        for row in rows:
+            item = _Item(row)
+            items.append(item)
+            if row.drs_uri in first_row:
+                item.duplicate = True
+                item.error = f"duplicate of row {first_row[row.drs_uri].row.row_number}"
+                continue
+            first_row[row.drs_uri] = item
+            entry = self.ledger.get(row.drs_uri)
+            if entry is not None and entry.object_json:
+                item.obj = DrsObject.model_validate_json(entry.object_json)
+            else:
+                need.append(row.drs_uri)
+        if need:
+            resolved = await client.resolve_bulk(need)
+            for uri in need:
+                result = resolved.get(uri) or DrsError(f"{uri} was not resolved")
+                item = first_row[uri]
+                if isinstance(result, DrsObject):
+                    item.obj = result
+                    self.ledger.record_resolution(uri, result.model_dump_json(), result.size)
+                else:
+                    item.error = str(result)
+        self.ledger.commit()
+        return items
+
+    def plan_paths(self, items: list[_Item]) -> None:
+        claimed = self.ledger.claimed_paths()
+        taken: dict[str, str] = {}
+        for item in items:
+            if item.obj is None:
+                continue
+            uri = item.row.drs_uri
+            entry = self.ledger.get(uri)
+            if entry is not None and entry.path and claimed.get(entry.path) == uri:
+                item.path = entry.path
+                taken[entry.path] = uri
+                continue
+            values = dict(item.row.metadata)
+            fallback = item.obj.id.rsplit("/", 1)[-1]
+            values.update(
+                {
+                    "name": item.row.name or item.obj.name or fallback,
+                    "id": fallback,
+                    "drs_id": item.obj.id,
+                }
+            )
+            path = self.layout.render(values)
+            n = 1
+            candidate = path
+            while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:
+                n += 1
+                candidate = _numbered(path, n)
+            taken[candidate] = uri
+            item.path = candidate
+            self.ledger.set_path(uri, candidate)
+        self.ledger.commit()
+
+    def check_space(self, items: list[_Item]) -> None:
+        need = 0
+        largest = 0
+        for item in items:
+            if item.obj is None:
+                continue
+            entry = self.ledger.get(item.row.drs_uri)
+            if entry is not None and entry.status == "verified":
+                continue
+            partial = _partial_path(self.state, item.row.drs_uri)
+            have = partial.stat().st_size if partial.exists() else 0
+            need += max(0, item.obj.size - have)
+            largest = max(largest, item.obj.size)
+        free = self.dest.free_space()
+        if free is None:
+            staging = getattr(self.dest, "staging_free_space", None)
+            free = staging() if callable(staging) else None
+            need = min(need, largest * self.options.concurrency)
+        if free is not None and need > free:
+            raise TransferError(
+                f"not enough free space for {self.dest.url}: need {need:,} bytes, {free:,} free"
+            )
+
+    # ---- one file ------------------------------------------------------------------------
+    def _result(self, item: _Item, status: FileStatus, **kw: Any) -> FileResult:
+        obj = item.obj
+        res = FileResult(
+            drs_uri=item.row.drs_uri,
+            path=self.dest.display(item.path) if item.path else None,
+            size=obj.size if obj else None,
+            checksum=kw.pop("checksum", None),
+            status=status,
+            row_number=item.row.row_number or None,
+            **kw,
+        )
+        kind = {"done": "done", "skipped": "skipped", "failed": "failed"}[status.value]
+        self.emit(
+            ProgressEvent(
+                kind,  # type: ignore[arg-type]
+                drs_uri=item.row.drs_uri,
+                path=res.path,
+                size=res.size,
+                error=res.error,
+            )
+        )
+        return res
+
+    async def _same_file(self, rel: str, size: int, expected: list[Expected]) -> bool | None:
+        """True/False when a file is at ``rel`` (same bytes or not); None when nothing is."""
+        existing = await self._blocking(self.dest.existing, rel)
+        if existing is None:
+            return None
+        if existing.size != size:
+            return False
+        if not expected:
+            return True
+        want = expected[0]
+        have = existing.digests.get(want.algorithm)
+        if have is None:
+            have = await self._blocking(self.dest.digest, rel, want.algorithm)
+        return bool(have == want.hexdigest)
+
+    async def process(self, item: _Item, ctx: FetchContext) -> FileResult:
+        if item.obj is None or item.path is None:
+            return self._result(item, FileStatus.FAILED, error=item.error or "not resolved")
+        obj = item.obj
+        uri = item.row.drs_uri
+        expected = expected_checksums(obj, self.options.algorithms)
+        best = expected[0] if expected else None
+        done_kw = {"checksum": best.hexdigest if best else None}
+        done_kw_type = best.iana if best else None
+        same = await self._same_file(item.path, obj.size, expected)
+        if same:
+            self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
+            return self._result(
+                item,
+                FileStatus.SKIPPED,
+                checksum_type=done_kw_type,
+                error=None,
+                **done_kw,
+            )
+        if same is False:
+            policy = self.options.conflict
+            if policy is ConflictPolicy.SKIP:
+                msg = "a different file is already there (use --conflict rename or overwrite)"
+                self.ledger.finish(uri, "skipped", error=msg)
+                return self._result(item, FileStatus.SKIPPED, error=msg)
+            if policy is ConflictPolicy.RENAME:
+                base, n = item.path, 1
+                while await self._same_file(item.path, obj.size, expected) is False:
+                    n += 1
+                    item.path = _numbered(base, n)
+                self.ledger.set_path(uri, item.path)
+        if self.options.dry_run:
+            return self._result(item, FileStatus.SKIPPED, error="dry run: not fetched")
+        self.emit(ProgressEvent("start", drs_uri=uri, path=item.path, size=obj.size))
+        try:
+            fetched = await self._download(item, obj, expected, ctx)
+        except HtanCdsError as exc:
+            self.ledger.finish(uri, "failed", error=str(exc))
+            return self._result(item, FileStatus.FAILED, error=str(exc))
+        except (TimeoutError, OSError) as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            self.ledger.finish(uri, "failed", error=msg)
+            return self._result(item, FileStatus.FAILED, error=msg)
+        self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
+        return self._result(
+            item,
+            FileStatus.DONE,
+            checksum_type=done_kw_type,
+            bytes_fetched=fetched,
+            **done_kw,
+        )
+
+    async def _download(
+        self, item: _Item, obj: DrsObject, expected: list[Expected], ctx: FetchContext
+    ) -> int:
+        uri = item.row.drs_uri
+        assert item.path is not None
+        algos = [e.algorithm for e in expected]
+        part_size = self.options.part_size
+        staged = _partial_path(self.state, uri)
+        source = AccessSource(ctx.client, obj, uri)
+        fetched = 0
+        mismatch = ""
+        for _attempt in range(self.options.verify_attempts):
+            done = self.ledger.start_parts(uri, part_size)
+            if not staged.exists():
+                done = set()
+            partial = PartialFile(staged, obj.size, algos, fresh=not done)
+            try:
+                for idx in sorted(done):
+                    start = idx * part_size
+                    partial.mark_written(start, min(obj.size, start + part_size))
+                try:
+                    fetched += await fetch_parts(
+                        ctx,
+                        source,
+                        partial,
+                        part_size,
+                        done,
+                        lambda idx: self.ledger.part_done(uri, idx),
+                        max_parallel=self.options.concurrency,
+                    )
+                except RangeUnsupported:
+                    # Start over in one stream: the server cannot serve parts.
+                    part_size = max(obj.size, 1)
+                    self.ledger.reset_parts(uri, part_size)
+                    partial.close()
+                    partial = PartialFile(staged, obj.size, algos, fresh=True)
+                    fetched += await fetch_parts(
+                        ctx, source, partial, part_size, set(), lambda _i: None, max_parallel=1
+                    )
+                digests = await self._blocking(partial.finish)
+            finally:
+                partial.close()
+            bad = [e for e in expected if digests.get(e.algorithm) != e.hexdigest]
+            if not bad:
+                await self._blocking(self.dest.commit, staged, item.path, digests)
+                return fetched
+            mismatch = ", ".join(
+                f"{e.iana} {digests.get(e.algorithm)} != declared {e.hexdigest}" for e in bad
+            )
+            # Wrong bytes: forget every part and fetch the object again from scratch.
+            self.ledger.reset_parts(uri, part_size)
+            staged.unlink(missing_ok=True)
+        raise ChecksumMismatch(
+            f"checksum mismatch after {self.options.verify_attempts} tries: {mismatch}"
+        )
+
+
+async def import_async(
+    source: str | Path | Iterable[Any],
+    dest: str | Path,
+    options: ImportOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import every object of ``source`` into ``dest`` (see :func:`run_import`)."""
+    opts = options or ImportOptions()
+    opts.validate()
+    rows = read_source(source)
+    destination = open_destination(str(dest), opts)
+    started = time.monotonic()
+    run = _Run(destination, opts, progress)
+    credentials = Credentials.build(
+        token=opts.token, passport_file=opts.passport_file, gen3_credentials=opts.gen3_credentials
+    )
+    resolver = CompactResolver(cache_path=opts.prefix_cache)
+    if opts.identifiers_url:
+        resolver.identifiers_url = opts.identifiers_url
+    if opts.n2t_url:
+        resolver.n2t_url = opts.n2t_url
+    try:
+        async with DrsClient(
+            credentials=credentials,
+            registry=opts.registry,
+            compact_resolver=resolver,
+            retry=opts.retry,
+            per_host=opts.host_limit,
+            timeout=opts.request_timeout,
+        ) as client:
+            items = await run.resolve(client, rows)
+            run.plan_paths(items)
+            if opts.check_free_space and not opts.dry_run:
+                run.check_space(items)
+            total = sum(i.obj.size for i in items if i.obj is not None and i.error is None)
+            run.emit(ProgressEvent("plan", nbytes=total, files=len(items)))
+            ctx = FetchContext(
+                session=client.session,
+                client=client,
+                executor=run.executor,
+                retry=opts.retry,
+                connections=asyncio.Semaphore(opts.concurrency),
+                per_host=opts.host_limit,
+                on_bytes=lambda uri, n: run.emit(ProgressEvent("bytes", drs_uri=uri, nbytes=n)),
+            )
+            results: list[FileResult | None] = [None] * len(items)
+            # Largest first: the long transfers start early and the small ones fill the gaps.
+            order = sorted(range(len(items)), key=lambda i: -_size(items[i]))
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for i in order:
+                queue.put_nowait(i)
+
+            async def worker() -> None:
+                while True:
+                    try:
+                        i = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    item = items[i]
+                    if item.duplicate:
+                        results[i] = run._result(item, FileStatus.SKIPPED, error=item.error)
+                        continue
+                    results[i] = await run.process(item, ctx)
+
+            await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
+            run.report.files = [r for r in results if r is not None]
+            run.report.bytes_fetched = ctx.bytes_fetched
+    finally:
+        run.ledger.close()
+        run.executor.shutdown(wait=True)
+    run.report.elapsed = time.monotonic() - started
+    return run.report
+
+
+def run_import(
+    source: str | Path | Iterable[Any],
+    dest: str | Path,
+    options: ImportOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import a manifest (path, ``-``), DRS URIs or manifest rows into ``dest`` (a folder or
+    ``s3://bucket/prefix``); ``progress`` receives :class:`ProgressEvent` values.
+
+    Files end ``done`` (fetched and verified), ``skipped`` (already there, or a conflict) or
+    ``failed`` (with the reason); a file with wrong bytes is never left under its final name.
+    """
+    return asyncio.run(import_async(source, dest, options, progress))
+
+
+def ledger_status(dest: str | Path, options: ImportOptions | None = None) -> dict[str, Any]:
+    """Summary and per-object rows of the ledger of an import into ``dest``."""
+    destination = open_destination(str(dest), options)
+    path = destination.state_dir() / LEDGER_NAME
+    ledger = Ledger.open_existing(path)
+    try:
+        objects = [
+            {
+                "drs_uri": e.drs_uri,
+                "path": e.path,
+                "size": e.size,
+                "status": e.status,
+                "checksum_type": e.checksum_type,
+                "checksum": e.checksum,
+                "error": e.error,
+                "attempts": e.attempts,
+            }
+            for e in ledger.entries()
+        ]
+        return {"ledger": str(path), **ledger.summary(), "files": objects}
+    finally:
+        ledger.close()

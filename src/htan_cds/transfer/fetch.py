@@ -1,0 +1,303 @@
+"""Fetch one object's bytes into its :class:`~htan_cds.transfer.verify.PartialFile`.
+
+Large objects are split into ranged parts fetched concurrently; every request retries
+connection errors, resets, 5xx, 429/202 (after ``Retry-After``) and truncated bodies with
+backoff, and continues from the bytes already written. A 401/403/410 means the signed URL
+expired: a fresh one is fetched and the part continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from htan_cds.drs.client import DrsClient, base_url_of, choose_access_method
+from htan_cds.drs.models import AccessURL, DrsObject
+from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
+from htan_cds.errors import AccessDenied, DrsError, TransferError
+from htan_cds.transfer.verify import PartialFile
+
+CHUNK = 1 << 20
+# Writes smaller than this are done on the event loop: a thread hop costs more than the write.
+_INLINE_WRITE = 256 << 10
+_EXPIRED_STATUS = frozenset({401, 403, 410})
+_MAX_REFRESHES = 5
+
+
+class RangeUnsupported(TransferError):
+    """The byte server ignored a Range request; the object must be fetched in one stream."""
+
+
+@dataclass
+class FetchContext:
+    """Shared by every fetch of one import: session, limits, thread pool, counters."""
+
+    session: aiohttp.ClientSession
+    client: DrsClient
+    executor: Executor
+    retry: RetryPolicy
+    connections: asyncio.Semaphore
+    per_host: int
+    on_bytes: Callable[[str, int], None] = lambda _uri, _n: None
+    host_limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    bytes_fetched: int = 0
+    refreshes: int = 0
+
+    def host_limit(self, url: str) -> asyncio.Semaphore:
+        netloc = urlsplit(url).netloc
+        sem = self.host_limits.get(netloc)
+        if sem is None:
+            sem = self.host_limits[netloc] = asyncio.Semaphore(self.per_host)
+        return sem
+
+
+class AccessSource:
+    """The current access URL of one object; refreshed once for all parts when it expires."""
+
+    def __init__(
+        self, client: DrsClient, obj: DrsObject, key: str, first: AccessURL | None = None
+    ) -> None:
+        self.client = client
+        self.key = key
+        self.obj = obj
+        self._current = first
+        self._lock = asyncio.Lock()
+        self.refreshes = 0
+
+    async def get(self) -> AccessURL:
+        """The URL to use now (resolving it on first use)."""
+        if self._current is None:
+            async with self._lock:
+                if self._current is None:
+                    self._current = await self.client.access_url(self.obj)
+        return self._current
+
+    async def refresh(self, stale: AccessURL) -> AccessURL:
+        """A fresh URL after ``stale`` was refused; other parts reuse one refresh."""
+        async with self._lock:
+            if self._current is not None and self._current is not stale:
+                return self._current
+            self.refreshes += 1
+            if self.refreshes > _MAX_REFRESHES * 4:
+                raise AccessDenied(f"{self.obj.self_uri}: access keeps being refused")
+            method = choose_access_method(self.obj)
+            if method is not None and method.access_id:
+                self._current = await self.client.fetch_access_url(self.obj, method.access_id)
+            else:
+                # The URL came inline with the object: resolving again yields a fresh one.
+                self.obj = await self.client.resolve(self.obj.self_uri)
+                self._current = await self.client.access_url(self.obj)
+            return self._current
+
+
+async def _headers(ctx: FetchContext, access: AccessURL, obj: DrsObject) -> dict[str, str]:
+    headers = access.header_dict()
+    # Our bearer token goes only to the DRS host itself, never to a third-party signed URL
+    # (S3 rejects requests carrying both a signature and an Authorization header).
+    if "Authorization" not in headers:
+        base = base_url_of(obj)
+        if urlsplit(access.url).netloc == urlsplit(base).netloc:
+            headers.update(await ctx.client.auth_headers(base))
+    return headers
+
+
+async def fetch_range(
+    ctx: FetchContext,
+    source: AccessSource,
+    partial: PartialFile,
+    start: int,
+    end: int,
+    *,
+    whole: bool,
+) -> int:
+    """Fetch bytes ``[start, end)`` into ``partial``; returns bytes received."""
+    loop = asyncio.get_running_loop()
+    pos = start
+    attempt = 0
+    refreshes = 0
+    received = 0
+    last_error = "no attempt"
+    while pos < end:
+        if attempt >= ctx.retry.attempts:
+            raise TransferError(
+                f"{source.obj.self_uri}: gave up after {attempt} tries: {last_error}"
+            )
+        access = await source.get()
+        if not access.url.startswith(("http://", "https://")):
+            raise TransferError(f"{source.obj.self_uri}: cannot fetch {access.url.split(':')[0]}:")
+        headers = await _headers(ctx, access, source.obj)
+        ranged = not (whole and pos == 0)
+        if ranged:
+            headers["Range"] = f"bytes={pos}-{end - 1}"
+        progressed = False
+        try:
+            async with (
+                ctx.connections,
+                ctx.host_limit(access.url),
+                ctx.session.get(access.url, headers=headers) as resp,
+            ):
+                status = resp.status
+                if status in _EXPIRED_STATUS:
+                    refreshes += 1
+                    if refreshes > _MAX_REFRESHES:
+                        raise AccessDenied(
+                            f"{source.obj.self_uri}: byte server answered {status}",
+                            status_code=status,
+                        )
+                    ctx.refreshes += 1
+                    await source.refresh(access)
+                    continue
+                if status == 202 or status in RETRYABLE_STATUS:
+                    attempt += 1
+                    last_error = f"HTTP {status}"
+                    await asyncio.sleep(
+                        ctx.retry.wait_for(resp.headers.get("Retry-After"), attempt)
+                    )
+                    continue
+                if status == 200 and ranged and pos != 0:
+                    raise RangeUnsupported(f"{access.url} ignores Range requests")
+                if status == 206:
+                    crange = resp.headers.get("Content-Range", "")
+                    if not crange.startswith(f"bytes {pos}-"):
+                        raise RangeUnsupported(f"unexpected Content-Range {crange!r}")
+                elif status != 200:
+                    raise DrsError(
+                        f"{source.obj.self_uri}: byte server answered HTTP {status}",
+                        status_code=status,
+                    )
+                got = await _read_body(loop, ctx, resp, partial, pos, end, source.key)
+                received += got
+                progressed = got > 0
+                pos += got
+                if pos < end:
+                    last_error = f"body ended {end - pos} bytes early"
+                    raise _Truncated(last_error)
+        except (_Truncated, aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            if isinstance(exc, _PartialProgress):
+                pos += exc.written
+                received += exc.written
+                progressed = progressed or exc.written > 0
+            attempt = 1 if progressed else attempt + 1
+            last_error = str(exc) or type(exc).__name__
+            await asyncio.sleep(ctx.retry.backoff(attempt))
+    return received
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _PartialProgress(aiohttp.ClientError):
+    """A body broke off after ``written`` bytes were stored (the original error chained)."""
+
+    def __init__(self, written: int, message: str) -> None:
+        super().__init__(message)
+        self.written = written
+
+
+async def _read_body(
+    loop: asyncio.AbstractEventLoop,
+    ctx: FetchContext,
+    resp: aiohttp.ClientResponse,
+    partial: PartialFile,
+    pos: int,
+    end: int,
+    uri: str,
+) -> int:
+    """Stream a body into ``partial`` at ``pos`` (never past ``end``); returns bytes written.
+
+    Writes go to the thread pool double-buffered, so the next chunk downloads while the
+    previous one is written and hashed (hashlib releases the GIL).
+    """
+    written = 0
+    buf = bytearray()
+    offset = pos
+    pending: asyncio.Future[None] | None = None
+    pending_len = 0
+
+    async def settle() -> None:
+        nonlocal pending, written, pending_len
+        if pending is not None:
+            fut, pending = pending, None
+            await fut
+            written += pending_len
+            ctx.bytes_fetched += pending_len
+            ctx.on_bytes(uri, pending_len)
+            pending_len = 0
+
+    try:
+        async for data in resp.content.iter_chunked(CHUNK):
+            room = end - (offset + len(buf))
+            if room <= 0:
+                break
+            buf += data[:room] if len(data) > room else data
+            if len(buf) >= CHUNK:
+                await settle()
+                block, buf = buf, bytearray()
+                pending = loop.run_in_executor(ctx.executor, partial.write, offset, block)
+                pending_len = len(block)
+                offset += len(block)
+        await settle()
+        if buf:
+            if len(buf) < _INLINE_WRITE:
+                partial.write(offset, buf)
+            else:
+                await loop.run_in_executor(ctx.executor, partial.write, offset, buf)
+            written += len(buf)
+            ctx.bytes_fetched += len(buf)
+            ctx.on_bytes(uri, len(buf))
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        # Keep what reached the disk: the retry continues after it.
+        if pending is not None:
+            with contextlib.suppress(OSError):
+                await settle()
+        raise _PartialProgress(written, str(exc) or type(exc).__name__) from exc
+    return written
+
+
+async def fetch_parts(
+    ctx: FetchContext,
+    source: AccessSource,
+    partial: PartialFile,
+    part_size: int,
+    done: set[int],
+    on_part_done: Callable[[int], None],
+    *,
+    max_parallel: int,
+) -> int:
+    """Fetch every part not in ``done`` (lowest first, up to ``max_parallel`` at once)."""
+    size = partial.size
+    count = max(1, -(-size // part_size)) if size else 0
+    todo = [i for i in range(count) if i not in done]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for idx in todo:
+        queue.put_nowait(idx)
+    total = 0
+
+    async def worker() -> None:
+        nonlocal total
+        while True:
+            try:
+                idx = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            start = idx * part_size
+            end = min(size, start + part_size)
+            total += await fetch_range(ctx, source, partial, start, end, whole=count == 1)
+            on_part_done(idx)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(max_parallel, len(todo)))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return total

@@ -1,0 +1,188 @@
+"""The import ledger: SQLite at ``DEST/.htan-cds/ledger.sqlite`` recording each object's
+resolution, the parts already on disk and the verification, so a re-run resumes.
+
+Writes are batched (one commit at most every ``commit_interval`` seconds) because a commit per
+64 KiB file would cost more than the file; after a crash the last moments are simply redone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    drs_uri TEXT PRIMARY KEY,
+    object_json TEXT,
+    path TEXT,
+    size INTEGER,
+    part_size INTEGER,
+    status TEXT NOT NULL DEFAULT 'pending',
+    checksum_type TEXT,
+    checksum TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated REAL
+);
+CREATE TABLE IF NOT EXISTS parts (
+    drs_uri TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (drs_uri, idx)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+STATUSES = ("pending", "resolved", "partial", "verified", "skipped", "failed")
+
+
+@dataclass
+class LedgerEntry:
+    """One object's row."""
+
+    drs_uri: str
+    object_json: str | None
+    path: str | None
+    size: int | None
+    part_size: int | None
+    status: str
+    checksum_type: str | None
+    checksum: str | None
+    error: str | None
+    attempts: int
+
+
+class Ledger:
+    """Single-threaded access (the engine's event loop thread) to the ledger database."""
+
+    def __init__(self, path: Path, *, commit_interval: float = 0.5) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level="DEFERRED")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+        self._last_commit = time.monotonic()
+        self.commit_interval = commit_interval
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Ledger:
+        """Open a ledger that must exist (for ``import status``)."""
+        if not path.is_file():
+            from htan_cds.errors import UsageError
+
+            raise UsageError(f"no import ledger at {path}")
+        return cls(path)
+
+    def close(self) -> None:
+        """Commit and close."""
+        self._db.commit()
+        self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+        self._last_commit = time.monotonic()
+
+    def _maybe_commit(self) -> None:
+        if time.monotonic() - self._last_commit >= self.commit_interval:
+            self.commit()
+
+    def get(self, drs_uri: str) -> LedgerEntry | None:
+        """The row for ``drs_uri``, if any."""
+        row = self._db.execute(
+            "SELECT drs_uri, object_json, path, size, part_size, status, checksum_type, "
+            "checksum, error, attempts FROM objects WHERE drs_uri = ?",
+            (drs_uri,),
+        ).fetchone()
+        return LedgerEntry(*row) if row else None
+
+    def entries(self) -> Iterator[LedgerEntry]:
+        """Every row, in insertion order."""
+        cur = self._db.execute(
+            "SELECT drs_uri, object_json, path, size, part_size, status, checksum_type, "
+            "checksum, error, attempts FROM objects ORDER BY rowid"
+        )
+        for row in cur:
+            yield LedgerEntry(*row)
+
+    def claimed_paths(self) -> dict[str, str]:
+        """path → drs_uri for every object that has a path (to keep layouts stable)."""
+        cur = self._db.execute("SELECT path, drs_uri FROM objects WHERE path IS NOT NULL")
+        return {p: u for p, u in cur}
+
+    def record_resolution(self, drs_uri: str, object_json: str, size: int) -> None:
+        """Store a resolved object (kept across runs so a re-run skips resolution)."""
+        self._db.execute(
+            "INSERT INTO objects (drs_uri, object_json, size, status, updated) "
+            "VALUES (?, ?, ?, 'resolved', ?) ON CONFLICT(drs_uri) DO UPDATE SET "
+            "object_json = excluded.object_json, size = excluded.size, updated = excluded.updated",
+            (drs_uri, object_json, size, time.time()),
+        )
+        self._maybe_commit()
+
+    def set_path(self, drs_uri: str, path: str) -> None:
+        self._db.execute(
+            "INSERT INTO objects (drs_uri, path, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT(drs_uri) DO UPDATE SET path = excluded.path",
+            (drs_uri, path, time.time()),
+        )
+        self._maybe_commit()
+
+    def start_parts(self, drs_uri: str, part_size: int) -> set[int]:
+        """Parts already on disk for this part size; a different part size starts over."""
+        row = self._db.execute(
+            "SELECT part_size FROM objects WHERE drs_uri = ?", (drs_uri,)
+        ).fetchone()
+        if row is None or row[0] != part_size:
+            self.reset_parts(drs_uri, part_size)
+            return set()
+        cur = self._db.execute("SELECT idx FROM parts WHERE drs_uri = ?", (drs_uri,))
+        return {int(r[0]) for r in cur}
+
+    def reset_parts(self, drs_uri: str, part_size: int) -> None:
+        """Forget parts (after a checksum mismatch or a part size change)."""
+        self._db.execute("DELETE FROM parts WHERE drs_uri = ?", (drs_uri,))
+        self._db.execute(
+            "UPDATE objects SET part_size = ?, status = 'partial', updated = ? WHERE drs_uri = ?",
+            (part_size, time.time(), drs_uri),
+        )
+        self.commit()
+
+    def part_done(self, drs_uri: str, idx: int) -> None:
+        """A part's bytes are written to the temporary file."""
+        self._db.execute("INSERT OR IGNORE INTO parts (drs_uri, idx) VALUES (?, ?)", (drs_uri, idx))
+        self._maybe_commit()
+
+    def finish(
+        self,
+        drs_uri: str,
+        status: str,
+        *,
+        checksum_type: str | None = None,
+        checksum: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record the final state of an object in this run."""
+        self._db.execute(
+            "UPDATE objects SET status = ?, checksum_type = ?, checksum = ?, error = ?, "
+            "attempts = attempts + 1, updated = ? WHERE drs_uri = ?",
+            (status, checksum_type, checksum, error, time.time(), drs_uri),
+        )
+        if status in ("verified", "skipped"):
+            self._db.execute("DELETE FROM parts WHERE drs_uri = ?", (drs_uri,))
+        self._maybe_commit()
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and bytes by status (for ``import status``)."""
+        counts = {s: 0 for s in STATUSES}
+        sizes = {s: 0 for s in STATUSES}
+        for status, n, total in self._db.execute(
+            "SELECT status, count(*), coalesce(sum(size), 0) FROM objects GROUP BY status"
+        ):
+            counts[status] = int(n)
+            sizes[status] = int(total)
+        return {"objects": sum(counts.values()), "by_status": counts, "bytes_by_status": sizes}

@@ -1,0 +1,81 @@
+"""The result of an import: one record per file, totals, and the ``--json-report`` file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class FileStatus(StrEnum):
+    """Final state of one object in an import."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass
+class FileResult:
+    """Per-file outcome; ``checksum`` is the hex digest verified (the strongest declared)."""
+
+    drs_uri: str
+    path: str | None
+    size: int | None
+    checksum: str | None
+    status: FileStatus
+    error: str | None = None
+    checksum_type: str | None = None
+    bytes_fetched: int = 0
+    row_number: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the contract fields first."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass
+class ImportReport:
+    """What an import did; ``ok`` is true when no file failed."""
+
+    destination: str
+    files: list[FileResult] = field(default_factory=list)
+    bytes_fetched: int = 0
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+    def count(self, status: FileStatus) -> int:
+        """How many files ended in ``status``."""
+        return sum(1 for f in self.files if f.status is status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(FileStatus.FAILED) == 0
+
+    def summary(self) -> dict[str, Any]:
+        """Totals for humans and ``--json``."""
+        done_bytes = sum(f.size or 0 for f in self.files if f.status is FileStatus.DONE)
+        return {
+            "destination": self.destination,
+            "files": len(self.files),
+            "done": self.count(FileStatus.DONE),
+            "skipped": self.count(FileStatus.SKIPPED),
+            "failed": self.count(FileStatus.FAILED),
+            "bytes_done": done_bytes,
+            "bytes_fetched": self.bytes_fetched,
+            "elapsed_s": round(self.elapsed, 3),
+            "rate_bytes_per_s": round(self.bytes_fetched / self.elapsed) if self.elapsed else 0,
+            "dry_run": self.dry_run,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary plus every file record."""
+        return {"summary": self.summary(), "files": [f.to_dict() for f in self.files]}
+
+    def write_json(self, path: Path) -> None:
+        """Write the ``--json-report`` file."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
