@@ -1,0 +1,264 @@
+"""Shared machinery of the CSV/TSV manifest formats: header mapping, tolerant parsing, writing."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Literal, TextIO
+
+from htan_cds.errors import ManifestError, ManifestFormatError
+from htan_cds.manifest.registry import ReadContext
+from htan_cds.manifest.row import ManifestRow
+
+BOM = "\ufeff"
+# A quoted field still open after this many characters is taken as a broken quote, not a
+# multi-line value, so one stray quote cannot swallow the rest of a file.
+_MAX_RECORD_CHARS = 65536
+# Writers learn the metadata columns from this many leading rows when no columns are given.
+_COLUMN_SCAN_ROWS = 10000
+
+
+def strip_line(line: str) -> str:
+    """A line without its BOM and line ending."""
+    return line.lstrip(BOM).rstrip("\r\n")
+
+
+def guess_delimiter(header_line: str) -> str:
+    """Tab when the header has more tab-separated than comma-separated fields, else comma."""
+    text = strip_line(header_line)
+    return "\t" if text.count("\t") > text.count(",") else ","
+
+
+def header_fields(head_lines: list[str]) -> list[str]:
+    """The fields of the first non-blank line (for sniffers), stripped and without BOM."""
+    for line in head_lines:
+        text = strip_line(line)
+        if text.strip():
+            delimiter = guess_delimiter(text)
+            fields = next(csv.reader([text], delimiter=delimiter), [])
+            return [f.strip() for f in fields]
+    return []
+
+
+def _find(header: list[str], candidates: Sequence[str]) -> int | None:
+    lowered = [h.strip().lower() for h in header]
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered.index(candidate.lower())
+    return None
+
+
+def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for col in header:
+        if col in seen:
+            seen[col] += 1
+            new = f"{col} ({seen[col]})"
+            ctx.warn(None, "header_duplicate", f"column {col!r} appears twice; kept as {new!r}")
+            out.append(new)
+        else:
+            seen[col] = 1
+            out.append(col)
+    return out
+
+
+def split_tolerant(text: str, delimiter: str, ncols: int) -> list[str] | None:
+    """Split one record whose quoted fields may hold undoubled quotes (the CDS portal's CSV).
+
+    A quote closes a field only when a delimiter or the end of the record follows it; ``""``
+    inside a field still means one quote. The last column takes the rest of the record, so a
+    comment holding ``","`` cannot shift columns. Returns ``None`` while a quoted field is open
+    at the end of ``text`` (the value continues on the next line).
+    """
+    if '"' not in text:
+        return text.split(delimiter)
+    if len(text) > 1 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1].split(f'"{delimiter}"')
+        if len(inner) == ncols and not any('"' in cell for cell in inner):
+            return inner
+    cells: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if ncols > 0 and len(cells) == ncols - 1:
+            rest = text[i:]
+            if rest.startswith('"'):
+                if len(rest) < 2 or not rest.endswith('"'):
+                    return None
+                rest = rest[1:-1].replace('""', '"')
+            cells.append(rest)
+            return cells
+        if i < n and text[i] == '"':
+            parts: list[str] = []
+            j = i + 1
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    return None
+                following = text[k + 1] if k + 1 < n else ""
+                if following == '"':
+                    parts.append(text[j : k + 1])
+                    j = k + 2
+                elif following in (delimiter, ""):
+                    parts.append(text[j:k])
+                    i = k + 1
+                    break
+                else:
+                    parts.append(text[j : k + 1])
+                    j = k + 1
+            cells.append("".join(parts))
+            if i >= n:
+                return cells
+            i += 1
+        else:
+            k = text.find(delimiter, i)
+            if k < 0:
+                cells.append(text[i:])
+                return cells
+            cells.append(text[i:k])
+            i = k + 1
+
+
+def _tolerant_records(
+    lines: Iterator[str], delimiter: str, ncols: int, ctx: ReadContext
+) -> Iterator[list[str]]:
+    for line in lines:
+        record = line
+        while True:
+            cells = split_tolerant(record.rstrip("\r\n"), delimiter, ncols)
+            if cells is not None:
+                break
+            nxt = next(lines, None)
+            if nxt is None or len(record) > _MAX_RECORD_CHARS:
+                # An unterminated quote: keep the first line as it stands rather than lose it.
+                ctx.warn(None, "unterminated_quote", "a quoted value is never closed")
+                cells = record.rstrip("\r\n").split(delimiter)
+                if nxt is not None:
+                    lines = itertools.chain([nxt], lines)
+                break
+            record += nxt
+        yield cells
+
+
+def read_table(
+    lines: Iterator[str],
+    ctx: ReadContext,
+    *,
+    uri_columns: Sequence[str],
+    name_columns: Sequence[str],
+    tolerant: bool = False,
+) -> Iterator[ManifestRow]:
+    """Rows of a delimited manifest whose header names the URI and name columns.
+
+    Every other column goes into ``metadata`` under its header name. Blank lines are skipped and
+    not counted; rows with too few or too many cells are padded or keep the extras as
+    ``extra_N`` metadata, each with a ``row_shape`` warning in ``ctx``.
+    """
+    header_line = next((ln for ln in lines if ln.strip("\r\n\t " + BOM)), None)
+    if header_line is None:
+        raise ManifestFormatError("the manifest is empty")
+    delimiter = guess_delimiter(header_line)
+    raw = next(csv.reader([strip_line(header_line)], delimiter=delimiter), [])
+    header = _dedupe_header([h.strip() for h in raw], ctx)
+    ctx.header = header
+    uri_index = _find(header, uri_columns)
+    if uri_index is None:
+        raise ManifestFormatError(
+            f"no {' / '.join(uri_columns)} column in the header {header[:8]!r}"
+        )
+    name_index = _find(header, name_columns)
+    meta = [(col, i) for i, col in enumerate(header) if i not in (uri_index, name_index)]
+    ncols = len(header)
+    records: Iterator[list[str]]
+    if tolerant:
+        records = _tolerant_records(lines, delimiter, ncols, ctx)
+    else:
+        records = csv.reader(lines, delimiter=delimiter, strict=False)
+    number = 0
+    for cells in records:
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        number += 1
+        if len(cells) != ncols:
+            cells = _reshape(cells, ncols, number, ctx)
+            extras = len(cells) - ncols
+            row_meta = {col: cells[i] for col, i in meta}
+            for k in range(extras):
+                row_meta[f"extra_{k + 1}"] = cells[ncols + k]
+        else:
+            row_meta = {col: cells[i] for col, i in meta}
+        name = cells[name_index] if name_index is not None else None
+        yield ManifestRow(cells[uri_index], name or None, row_meta, number)
+
+
+def _reshape(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str]:
+    ctx.warn(number, "row_shape", f"row has {len(cells)} cells, the header has {ncols}")
+    if len(cells) < ncols:
+        return cells + [""] * (ncols - len(cells))
+    return cells
+
+
+def metadata_columns(
+    rows: Iterable[ManifestRow], columns: Sequence[str] | None
+) -> tuple[list[str], Iterator[ManifestRow]]:
+    """The metadata columns to write, and the rows (some may have been read ahead to learn them).
+
+    With ``columns`` given they are used as-is. Otherwise, a list is scanned whole and a stream
+    is read ahead by up to 10,000 rows; :func:`check_columns` refuses a later row with a new key.
+    """
+    if columns is not None:
+        return list(columns), iter(rows)
+    if isinstance(rows, Sequence):
+        head: list[ManifestRow] = list(rows)
+        rest: Iterator[ManifestRow] = iter(())
+    else:
+        iterator = iter(rows)
+        head = list(itertools.islice(iterator, _COLUMN_SCAN_ROWS))
+        rest = iterator
+    seen: dict[str, None] = {}
+    for row in head:
+        for key in row.metadata:
+            seen.setdefault(key, None)
+    return list(seen), itertools.chain(head, rest)
+
+
+def check_columns(row: ManifestRow, known: set[str]) -> None:
+    """Refuse to drop a metadata value silently: every key must have a column."""
+    if not known.issuperset(row.metadata):
+        missing = sorted(set(row.metadata) - known)
+        raise ManifestError(
+            f"row {row.row_number} has metadata column(s) {missing!r} the output has no column for",
+            hint="pass the full column list",
+        )
+
+
+def write_table(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    *,
+    lead: Sequence[tuple[str, Callable[[ManifestRow], str]]],
+    columns: Sequence[str] | None,
+    delimiter: str = ",",
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL,
+    lineterminator: str = "\n",
+    bom: bool = False,
+    tail: Sequence[str] = (),
+) -> int:
+    """Write rows as a delimited table: ``lead`` columns, then metadata, then ``tail`` metadata."""
+    meta_cols, stream = metadata_columns(rows, columns)
+    lead_names = {name for name, _ in lead}
+    middle = [c for c in meta_cols if c not in lead_names and c not in tail]
+    meta_out = middle + list(tail)
+    known = set(meta_cols) | set(meta_out)
+    writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator=lineterminator)
+    if bom:
+        out.write(BOM)
+    writer.writerow([name for name, _ in lead] + meta_out)
+    count = 0
+    for row in stream:
+        check_columns(row, known | lead_names)
+        get = row.metadata.get
+        writer.writerow([fn(row) for _, fn in lead] + [get(c, "") for c in meta_out])
+        count += 1
+    return count

@@ -1,0 +1,37 @@
+"""``bigquery``: CSV exports of ISB-CGC's HTAN DRS mapping tables.
+
+``cds_drs_map_r5`` has ``name, entityId, HTAN_Data_File_ID, drs_uri``; ``gc_drs_map_current`` adds
+``HTAN_Center`` and holds the compact ``dg.4DFC/<uuid>`` form. Read-only: to give one back to
+BigQuery users, write ``cgc`` (same columns, ``drs_uri`` first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from htan_cds.manifest.formats._tabular import header_fields, read_table
+from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.row import ManifestRow
+
+COLUMNS = ("name", "entityId", "HTAN_Data_File_ID", "drs_uri")
+
+
+def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
+    """Rows of a mapping-table export; ``entityId``/``HTAN_Data_File_ID``/… become metadata."""
+    return read_table(lines, ctx, uri_columns=("drs_uri",), name_columns=("name",))
+
+
+def sniff(head: list[str]) -> int:
+    """The mapping tables are recognised by their Synapse and HTAN id columns."""
+    fields = {f.lower() for f in header_fields(head)}
+    if {"drs_uri", "entityid", "htan_data_file_id"} <= fields:
+        return 40
+    return 0
+
+
+FORMAT = ManifestFormat(
+    name="bigquery",
+    description="ISB-CGC mapping table export: name,entityId,HTAN_Data_File_ID,drs_uri",
+    reader=read,
+    sniff=sniff,
+)

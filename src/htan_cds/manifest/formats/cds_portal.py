@@ -1,0 +1,73 @@
+"""``cds-portal``: the CDS (CRDC General Commons) portal's cart download.
+
+Current form: ``drs_uri, name, Participant ID, Md5sum, Associated File, …, File Size (in bytes),
+User Comments`` written with a UTF-8 BOM, CRLF line ends and every value in quotes, but with
+embedded quotes not doubled (``"a "quoted" word"``), which RFC 4180 readers mangle. The older
+form is ``Participant ID,File Name,File ID,Md5sum,User Comments`` (File ID holds the DRS id).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TextIO
+
+from htan_cds.manifest.formats._tabular import header_fields, read_table, write_table
+from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.row import ManifestRow
+
+LEAD_COLUMNS = ("drs_uri", "name", "Participant ID", "Md5sum", "Associated File")
+TAIL_COLUMNS = ("File Size (in bytes)", "User Comments")
+OLD_COLUMNS = ("Participant ID", "File Name", "File ID", "Md5sum", "User Comments")
+
+
+def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
+    """Rows of either cart form, tolerating undoubled quotes and multi-line comments."""
+    return read_table(
+        lines,
+        ctx,
+        uri_columns=("drs_uri", "File ID"),
+        name_columns=("name", "File Name"),
+        tolerant=True,
+    )
+
+
+def sniff(head: list[str]) -> int:
+    """A ``Participant ID`` column next to ``drs_uri`` or ``File ID``."""
+    fields = {f.lower() for f in header_fields(head)}
+    if "participant id" in fields and ({"drs_uri", "file id"} & fields):
+        return 60
+    return 0
+
+
+def _meta(column: str) -> Callable[[ManifestRow], str]:
+    return lambda row: row.metadata.get(column, "")
+
+
+def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
+    """Write the current cart form: BOM, CRLF, every value quoted.
+
+    Embedded quotes are doubled (RFC 4180) rather than copied raw as the portal does: our reader
+    takes both, and other tools only the doubled form.
+    """
+    lead = [("drs_uri", lambda r: r.drs_uri), ("name", lambda r: r.name or "")]
+    lead += [(col, _meta(col)) for col in LEAD_COLUMNS[2:]]
+    return write_table(
+        rows,
+        out,
+        lead=lead,
+        columns=columns,
+        quoting=csv.QUOTE_ALL,
+        lineterminator="\r\n",
+        bom=True,
+        tail=TAIL_COLUMNS,
+    )
+
+
+FORMAT = ManifestFormat(
+    name="cds-portal",
+    description="CDS portal cart download (BOM, CRLF, raw quotes) and its older 5-column form",
+    reader=read,
+    sniff=sniff,
+    writer=write,
+)

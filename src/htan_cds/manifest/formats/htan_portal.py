@@ -1,0 +1,71 @@
+"""``htan-portal``: what the HTAN Data Portal's "Download manifest" writes.
+
+The full form is ``drs_uri,name,atlas_name,biospecimen,assay_name,level,data_file_id,
+parent_biospecimen_id,parent_data_file_id``; the 2024 form has only ``drs_uri,name``. The portal
+writes unquoted values and no final newline; the reader takes that (and anything RFC 4180).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TextIO
+
+from htan_cds.manifest.formats._tabular import (
+    header_fields,
+    metadata_columns,
+    read_table,
+    write_table,
+)
+from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.row import ManifestRow
+
+COLUMNS = (
+    "drs_uri",
+    "name",
+    "atlas_name",
+    "biospecimen",
+    "assay_name",
+    "level",
+    "data_file_id",
+    "parent_biospecimen_id",
+    "parent_data_file_id",
+)
+_METADATA = COLUMNS[2:]
+
+
+def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
+    """Rows of an HTAN portal manifest (either form)."""
+    return read_table(lines, ctx, uri_columns=("drs_uri",), name_columns=("name",))
+
+
+def sniff(head: list[str]) -> int:
+    """The full header, or exactly ``drs_uri,name`` in that order (the 2024 form)."""
+    fields = header_fields(head)
+    if fields[:2] == ["drs_uri", "name"] and {"atlas_name", "data_file_id"} <= set(fields):
+        return 50
+    if fields == ["drs_uri", "name"]:
+        return 20
+    return 0
+
+
+def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
+    """Write the full 9-column form; other metadata columns follow the portal's own.
+
+    Values are quoted only when they must be (a comma, quote or line break inside), which for
+    real portal data means never, as the portal writes them. Unlike the portal, the file ends
+    with a newline: POSIX tools expect one and every reader accepts it.
+    """
+    learned, stream = metadata_columns(rows, columns)
+    metadata = list(_METADATA) + [c for c in learned if c not in _METADATA]
+    return write_table(stream, out, lead=_LEAD, columns=metadata)
+
+
+_LEAD = [("drs_uri", lambda r: r.drs_uri), ("name", lambda r: r.name or "")]
+
+FORMAT = ManifestFormat(
+    name="htan-portal",
+    description="HTAN Data Portal manifest: drs_uri,name,atlas_name,…,parent_data_file_id",
+    reader=read,
+    sniff=sniff,
+    writer=write,
+)

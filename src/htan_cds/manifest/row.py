@@ -1,0 +1,54 @@
+"""The one row type every manifest format is read into and written from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRow:
+    """One file of a manifest, whatever the format it came from.
+
+    ``drs_uri`` is kept exactly as written (compact or full); ``metadata`` holds every other
+    column under its original header name; ``row_number`` is the 1-based data row in the source
+    (header and blank lines not counted), so findings can point back at the file.
+    """
+
+    drs_uri: str
+    name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    row_number: int = 0
+
+    def with_changes(self, **changes: object) -> ManifestRow:
+        """A copy with some fields replaced (the row itself is immutable)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in a manifest.
+
+    ``row`` is the 1-based data row (``None`` for the manifest as a whole, e.g. size limits);
+    ``fixable`` says whether :func:`htan_cds.manifest.repair_rows` can repair it.
+    """
+
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+    severity: Severity
+    fixable: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form used by ``--json`` and conversion reports."""
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+            "fixable": self.fixable,
+        }
