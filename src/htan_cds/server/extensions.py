@@ -6,4 +6,6 @@ calls ``function(app, config)``. The portal, thumbnails and workspace areas add 
 
 from __future__ import annotations
 
-MOUNTS: list[str] = []
+MOUNTS: list[str] = [
+    "htan_cds.workspace:mount",
+]

@@ -1,0 +1,58 @@
+"""Wire the workspace into a FastAPI app: routers, error shape, runner lifecycle."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from htan_cds.config import DataHome
+from htan_cds.workspace.context import WorkspaceContext
+from htan_cds.workspace.sb_errors import SbApiError
+
+
+async def _sb_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SbApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+def install(app: FastAPI, home: DataHome) -> WorkspaceContext:
+    """Mount the workspace of ``home`` on ``app``; return its context."""
+    from htan_cds.workspace import api, drs_bridge, redirect
+
+    ctx = WorkspaceContext.open(home)
+    app.state.workspace = ctx
+    app.add_exception_handler(SbApiError, _sb_error)
+    app.include_router(redirect.router)
+    app.include_router(drs_bridge.router)
+    app.include_router(api.router)
+    drs_bridge.install_middleware(app)
+    _chain_lifespan(app, ctx)
+    return ctx
+
+
+def _chain_lifespan(app: FastAPI, ctx: WorkspaceContext) -> None:
+    # Wrap whatever lifespan the server set (default or custom) so that interrupted jobs are
+    # resumed when the server starts, not at the first request.
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(the_app: Any) -> AsyncIterator[Any]:
+        async with inner(the_app) as state:
+            ctx.ensure_started()
+            try:
+                yield state
+            finally:
+                ctx.shutdown()
+
+    app.router.lifespan_context = lifespan
+
+
+def create_workspace_app(home: DataHome) -> FastAPI:
+    """A stand-alone workspace app (``htan-cds workspace serve``), without a commons."""
+    app = FastAPI(title="htan-cds workspace", version="1")
+    install(app, home)
+    return app

@@ -1,0 +1,142 @@
+"""The import job runner: PENDING -> RUNNING -> FINISHED, persisted, resumed after a restart.
+
+One background thread takes jobs in order. Items already finished are never redone; a job
+interrupted while RUNNING is picked up again on startup and its staging folder (with the import
+engine's ledger) lets the engine resume partial downloads. Every item ends with a file or an
+SB-shaped error, so nothing is left half-imported and unreported.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from htan_cds.errors import HtanCdsError
+from htan_cds.workspace import sb_errors
+from htan_cds.workspace.fetch import fetch_all
+from htan_cds.workspace.store import ImportItem, WorkspaceStore
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """Runs import jobs of one :class:`WorkspaceStore` in a daemon thread."""
+
+    def __init__(self, store: WorkspaceStore, *, drs_token: str | None = None) -> None:
+        self.store = store
+        self.drs_token = drs_token
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        """Start the worker and queue every unfinished job (resume after restart)."""
+        if self._thread is not None:
+            return
+        for job_id in self.store.unfinished_jobs():
+            self.submit(job_id)
+        self._thread = threading.Thread(target=self._loop, name="htan-cds-imports", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to stop after the current job and wait a little for it."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def submit(self, job_id: str) -> None:
+        """Queue a job to run."""
+        self._idle.clear()
+        self._queue.put(job_id)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the queue is drained (for the CLI and tests)."""
+        return self._idle.wait(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            try:
+                run_job(self.store, job_id, drs_token=self.drs_token)
+            except Exception:  # a crash must not kill the worker; the job stays resumable
+                log.exception("import job %s failed", job_id)
+            if self._queue.empty():
+                self._idle.set()
+
+
+def run_job(store: WorkspaceStore, job_id: str, *, drs_token: str | None = None) -> None:
+    """Run (or resume) one job to FINISHED."""
+    job = store.get_job(job_id)
+    if job is None or job.state == "FINISHED":
+        return
+    store.set_job_state(job_id, "RUNNING")
+    pending = [it for it in job.items if it.state == "PENDING"]
+    runnable: list[ImportItem] = []
+    for item in pending:
+        if store.get_project(item.project) is None:
+            store.finish_item(
+                job_id,
+                item.index,
+                error=_err(404, sb_errors.PROJECT_NOT_FOUND, f"Project {item.project} not found."),
+            )
+        else:
+            runnable.append(item)
+    staging = store.staging_dir / job_id
+    if runnable:
+        fetched = fetch_all([it.drs_uri for it in runnable], staging, token=drs_token)
+        for item in runnable:
+            result = fetched[item.drs_uri]
+            if result.error is not None or result.path is None:
+                store.finish_item(job_id, item.index, error=result.error or _unknown())
+                continue
+            _place(store, job.tags, job.conflict_resolution, item, result.path, result.name)
+    store.set_job_state(job_id, "FINISHED")
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _place(
+    store: WorkspaceStore,
+    tags: list[str],
+    conflict: str,
+    item: ImportItem,
+    path: Path,
+    drs_name: str | None,
+) -> None:
+    name = item.name or drs_name or item.drs_uri.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        stored = store.objects.put_file(path)
+        record = store.add_file(
+            item.project,
+            name,
+            stored,
+            metadata=item.metadata,
+            tags=tags,
+            source_drs_uri=item.drs_uri,
+            conflict=conflict,
+        )
+    except sb_errors.SbApiError as exc:
+        store.finish_item(item.job_id, item.index, error=_err(exc.status, exc.code, exc.message))
+        return
+    except HtanCdsError as exc:
+        store.finish_item(
+            item.job_id, item.index, error=_err(500, sb_errors.IMPORT_ABORTED, str(exc))
+        )
+        return
+    store.finish_item(item.job_id, item.index, file_id=record.id)
+
+
+def _err(status: int, code: int, message: str) -> dict[str, Any]:
+    return {"status": status, "code": code, "message": message}
+
+
+def _unknown() -> dict[str, Any]:
+    return _err(500, sb_errors.IMPORT_ABORTED, "import failed for an unknown reason")

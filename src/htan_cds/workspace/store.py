@@ -1,0 +1,555 @@
+"""The workspace's persistent state: projects, files, import jobs and their items (SQLite).
+
+Everything lives under ``home.workspace_dir``: ``workspace.sqlite`` (WAL) holds the records,
+``objects/`` the bytes of imported files (content-addressed, so the same object imported into
+two projects is stored once), ``staging/<job>/`` the import engine's working folders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from htan_cds.config import DataHome
+from htan_cds.storage.base import StoredObject
+from htan_cds.storage.local import LocalObjectStore
+from htan_cds.workspace import sb_errors
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
+    tags TEXT NOT NULL DEFAULT '[]', root_folder TEXT NOT NULL,
+    created_on TEXT NOT NULL, modified_on TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY, project TEXT NOT NULL REFERENCES projects(id), name TEXT NOT NULL,
+    size INTEGER NOT NULL, sha256 TEXT NOT NULL, md5 TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',
+    source_drs_uri TEXT, created_on TEXT NOT NULL, modified_on TEXT NOT NULL,
+    UNIQUE (project, name)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL,
+    conflict_resolution TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '[]',
+    created_on TEXT NOT NULL, started_on TEXT, finished_on TEXT
+);
+CREATE TABLE IF NOT EXISTS job_items (
+    job_id TEXT NOT NULL REFERENCES jobs(id), idx INTEGER NOT NULL,
+    drs_uri TEXT NOT NULL, name TEXT, project TEXT NOT NULL, metadata TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'PENDING', file_id TEXT, error TEXT,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE IF NOT EXISTS import_usage (at REAL NOT NULL, owner TEXT NOT NULL, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS redirect_manifests (
+    id TEXT PRIMARY KEY, owner TEXT, source_url TEXT NOT NULL, rows TEXT NOT NULL,
+    created_on TEXT NOT NULL, job_id TEXT
+);
+"""
+
+JOB_STATES = ("PENDING", "RUNNING", "FINISHED")
+CONFLICT_POLICIES = ("SKIP", "OVERWRITE", "RENAME")
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def now_iso() -> str:
+    """UTC now as SB writes it (``2026-01-02T03:04:05Z``; the SDK parses exactly this)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_id(nbytes: int = 12) -> str:
+    """A random hex id (24 hex digits by default, like SB's file ids)."""
+    return secrets.token_hex(nbytes)
+
+
+def slugify(name: str) -> str:
+    """The short name SB derives from a project name (``My Project`` -> ``my-project``)."""
+    return _SLUG_RE.sub("-", name.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project ``owner/slug``."""
+
+    id: str
+    owner: str
+    name: str
+    description: str | None
+    tags: list[str]
+    root_folder: str
+    created_on: str
+    modified_on: str
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file in a project: bytes in the object store (by sha-256), metadata and tags."""
+
+    id: str
+    project: str
+    name: str
+    size: int
+    sha256: str
+    md5: str
+    metadata: dict[str, str]
+    tags: list[str]
+    source_drs_uri: str | None
+    created_on: str
+    modified_on: str
+
+
+@dataclass
+class ImportItem:
+    """One requested import: its request, state and outcome (file id or SB-shaped error)."""
+
+    job_id: str
+    index: int
+    drs_uri: str
+    name: str | None
+    project: str
+    metadata: dict[str, str]
+    state: str = "PENDING"
+    file_id: str | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class ImportJob:
+    """A bulk DRS import: ``PENDING`` -> ``RUNNING`` -> ``FINISHED``."""
+
+    id: str
+    owner: str
+    state: str
+    conflict_resolution: str
+    tags: list[str]
+    created_on: str
+    started_on: str | None
+    finished_on: str | None
+    items: list[ImportItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """What a caller asks to import (validated by the API before a job is made)."""
+
+    drs_uri: str
+    project: str
+    name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _project(row: sqlite3.Row) -> Project:
+    return Project(
+        id=row["id"],
+        owner=row["owner"],
+        name=row["name"],
+        description=row["description"],
+        tags=json.loads(row["tags"]),
+        root_folder=row["root_folder"],
+        created_on=row["created_on"],
+        modified_on=row["modified_on"],
+    )
+
+
+def _file(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(
+        id=row["id"],
+        project=row["project"],
+        name=row["name"],
+        size=int(row["size"]),
+        sha256=row["sha256"],
+        md5=row["md5"],
+        metadata=json.loads(row["metadata"]),
+        tags=json.loads(row["tags"]),
+        source_drs_uri=row["source_drs_uri"],
+        created_on=row["created_on"],
+        modified_on=row["modified_on"],
+    )
+
+
+def _item(row: sqlite3.Row) -> ImportItem:
+    return ImportItem(
+        job_id=row["job_id"],
+        index=int(row["idx"]),
+        drs_uri=row["drs_uri"],
+        name=row["name"],
+        project=row["project"],
+        metadata=json.loads(row["metadata"]),
+        state=row["state"],
+        file_id=row["file_id"],
+        error=json.loads(row["error"]) if row["error"] else None,
+    )
+
+
+def renamed(name: str, n: int) -> str:
+    """SB's RENAME policy: ``_1_name``, ``_2_name``, ..."""
+    return f"_{n}_{name}"
+
+
+class WorkspaceStore:
+    """Projects, files and import jobs of one workspace; safe to share between threads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.objects = LocalObjectStore(self.root / "objects")
+        self.staging_dir = self.root / "staging"
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(
+            self.root / "workspace.sqlite", check_same_thread=False, isolation_level=None
+        )
+        self._con.row_factory = sqlite3.Row
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA busy_timeout=10000")
+        self._con.executescript(_SCHEMA)
+
+    @classmethod
+    def open(cls, home: DataHome) -> WorkspaceStore:
+        """The workspace of a data home (``home.workspace_dir``)."""
+        return cls(home.workspace_dir)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        owner: str,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        short_name: str | None = None,
+    ) -> Project:
+        """Create ``owner/slug(name)``; SB's 409 (code 3003) when it exists."""
+        if not name or not name.strip():
+            raise sb_errors.bad_request(
+                "Project name must not be null or empty string.", sb_errors.PROJECT_NAME_EMPTY
+            )
+        slug = slugify(short_name or name)
+        if not slug:
+            raise sb_errors.bad_request(
+                f"Project name {name!r} has no letters or digits.", sb_errors.PROJECT_NAME_EMPTY
+            )
+        pid = f"{owner}/{slug}"
+        stamp = now_iso()
+        with self._tx() as con:
+            if con.execute("SELECT 1 FROM projects WHERE id = ?", [pid]).fetchone():
+                raise sb_errors.SbApiError(
+                    409, sb_errors.PROJECT_EXISTS, f"Project {pid} already exists."
+                )
+            con.execute(
+                "INSERT INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    pid,
+                    owner,
+                    name.strip(),
+                    description,
+                    json.dumps(list(tags)),
+                    new_id(),
+                    stamp,
+                    stamp,
+                ],
+            )
+        project = self.get_project(pid)
+        assert project is not None
+        return project
+
+    def get_project(self, project_id: str) -> Project | None:
+        """The project with this ``owner/slug`` id, or None."""
+        rows = self._query("SELECT * FROM projects WHERE id = ?", [project_id])
+        return _project(rows[0]) if rows else None
+
+    def project_of_folder(self, folder_id: str) -> str | None:
+        """The project whose root folder has this id (SB's ``parent``), or None."""
+        rows = self._query("SELECT id FROM projects WHERE root_folder = ?", [folder_id])
+        return str(rows[0]["id"]) if rows else None
+
+    def list_projects(
+        self, owner: str | None = None, name: str | None = None, offset: int = 0, limit: int = 100
+    ) -> tuple[list[Project], int]:
+        """Projects (optionally of one owner / with one name), a page and the total count."""
+        where, params = self._where(owner=owner, name=name)
+        total = self._query(f"SELECT count(*) AS n FROM projects{where}", params)[0]["n"]
+        rows = self._query(
+            f"SELECT * FROM projects{where} ORDER BY created_on, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_project(r) for r in rows], int(total)
+
+    @staticmethod
+    def _where(**conds: str | None) -> tuple[str, list[Any]]:
+        parts = [f"{k} = ?" for k, v in conds.items() if v is not None]
+        params = [v for v in conds.values() if v is not None]
+        return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+    # -- files ------------------------------------------------------------------------------
+
+    def get_file(self, file_id: str) -> FileRecord | None:
+        """The file with this id, or None."""
+        rows = self._query("SELECT * FROM files WHERE id = ?", [file_id])
+        return _file(rows[0]) if rows else None
+
+    def file_by_name(self, project: str, name: str) -> FileRecord | None:
+        """The file called ``name`` in ``project``, or None."""
+        rows = self._query("SELECT * FROM files WHERE project = ? AND name = ?", [project, name])
+        return _file(rows[0]) if rows else None
+
+    def list_files(
+        self,
+        project: str,
+        *,
+        names: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        metadata: dict[str, str] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[FileRecord], int]:
+        """Files of a project filtered as SB's ``GET /files`` filters them; a page and total."""
+        rows = [
+            _file(r)
+            for r in self._query("SELECT * FROM files WHERE project = ? ORDER BY name", [project])
+        ]
+        if names:
+            rows = [f for f in rows if f.name in set(names)]
+        if tags:
+            rows = [f for f in rows if set(tags) & set(f.tags)]
+        for key, value in (metadata or {}).items():
+            rows = [f for f in rows if str(f.metadata.get(key)) == value]
+        return rows[offset : offset + limit], len(rows)
+
+    def add_file(
+        self,
+        project: str,
+        name: str,
+        stored: StoredObject,
+        *,
+        metadata: dict[str, str],
+        tags: Sequence[str],
+        source_drs_uri: str | None,
+        conflict: str = "SKIP",
+    ) -> FileRecord:
+        """Record a file in a project, applying the naming-conflict policy.
+
+        SKIP raises SB's 409 when the name is taken; OVERWRITE replaces the bytes, metadata and
+        tags of the existing file (keeping its id); RENAME picks ``_1_name``, ``_2_name``...
+        """
+        stamp = now_iso()
+        with self._tx() as con:
+            final = name
+            existing = con.execute(
+                "SELECT id FROM files WHERE project = ? AND name = ?", [project, name]
+            ).fetchone()
+            if existing and conflict == "OVERWRITE":
+                con.execute(
+                    "UPDATE files SET size = ?, sha256 = ?, md5 = ?, metadata = ?, tags = ?, "
+                    "source_drs_uri = ?, modified_on = ? WHERE id = ?",
+                    [
+                        stored.size,
+                        stored.sha256,
+                        stored.md5,
+                        json.dumps(metadata),
+                        json.dumps(list(tags)),
+                        source_drs_uri,
+                        stamp,
+                        existing["id"],
+                    ],
+                )
+                file_id = str(existing["id"])
+            else:
+                if existing and conflict == "RENAME":
+                    n = 1
+                    while con.execute(
+                        "SELECT 1 FROM files WHERE project = ? AND name = ?",
+                        [project, renamed(name, n)],
+                    ).fetchone():
+                        n += 1
+                    final = renamed(name, n)
+                elif existing:
+                    raise sb_errors.SbApiError(
+                        409,
+                        sb_errors.FILE_EXISTS,
+                        f"A file named {name!r} already exists in project {project}.",
+                    )
+                file_id = new_id()
+                con.execute(
+                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        file_id,
+                        project,
+                        final,
+                        stored.size,
+                        stored.sha256,
+                        stored.md5,
+                        json.dumps(metadata),
+                        json.dumps(list(tags)),
+                        source_drs_uri,
+                        stamp,
+                        stamp,
+                    ],
+                )
+        record = self.get_file(file_id)
+        assert record is not None
+        return record
+
+    # -- import jobs ------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        owner: str,
+        items: Sequence[ItemRequest],
+        *,
+        tags: Sequence[str],
+        conflict: str,
+        job_id: str | None = None,
+    ) -> ImportJob:
+        """Persist a new ``PENDING`` job with its items (all in one transaction)."""
+        job_id = job_id or new_id(16)
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO jobs VALUES (?, ?, 'PENDING', ?, ?, ?, NULL, NULL)",
+                [job_id, owner, conflict, json.dumps(list(tags)), now_iso()],
+            )
+            con.executemany(
+                "INSERT INTO job_items (job_id, idx, drs_uri, name, project, metadata) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (job_id, i, it.drs_uri, it.name, it.project, json.dumps(it.metadata))
+                    for i, it in enumerate(items)
+                ],
+            )
+        job = self.get_job(job_id)
+        assert job is not None
+        return job
+
+    def get_job(self, job_id: str) -> ImportJob | None:
+        """The job with its items in submission order, or None."""
+        rows = self._query("SELECT * FROM jobs WHERE id = ?", [job_id])
+        if not rows:
+            return None
+        r = rows[0]
+        items = self._query("SELECT * FROM job_items WHERE job_id = ? ORDER BY idx", [job_id])
+        return ImportJob(
+            id=r["id"],
+            owner=r["owner"],
+            state=r["state"],
+            conflict_resolution=r["conflict_resolution"],
+            tags=json.loads(r["tags"]),
+            created_on=r["created_on"],
+            started_on=r["started_on"],
+            finished_on=r["finished_on"],
+            items=[_item(i) for i in items],
+        )
+
+    def unfinished_jobs(self) -> list[str]:
+        """Ids of jobs not yet ``FINISHED``, oldest first (resumed on startup)."""
+        rows = self._query("SELECT id FROM jobs WHERE state != 'FINISHED' ORDER BY created_on, id")
+        return [str(r["id"]) for r in rows]
+
+    def set_job_state(self, job_id: str, state: str) -> None:
+        """Move a job to ``RUNNING`` (stamping started_on once) or ``FINISHED``."""
+        with self._tx() as con:
+            if state == "RUNNING":
+                con.execute(
+                    "UPDATE jobs SET state = 'RUNNING', started_on = coalesce(started_on, ?) "
+                    "WHERE id = ?",
+                    [now_iso(), job_id],
+                )
+            else:
+                con.execute(
+                    "UPDATE jobs SET state = ?, finished_on = ? WHERE id = ?",
+                    [state, now_iso() if state == "FINISHED" else None, job_id],
+                )
+
+    def finish_item(
+        self,
+        job_id: str,
+        index: int,
+        *,
+        file_id: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Record one item's outcome: a file id or an SB-shaped error."""
+        state = "FAILED" if error is not None else "DONE"
+        with self._tx() as con:
+            con.execute(
+                "UPDATE job_items SET state = ?, file_id = ?, error = ? "
+                "WHERE job_id = ? AND idx = ?",
+                [state, file_id, json.dumps(error) if error else None, job_id, index],
+            )
+
+    # -- rate-limit ledger --------------------------------------------------------------------
+
+    def record_usage(self, owner: str, n: int, at: float) -> None:
+        """Count ``n`` submitted import items for ``owner`` at time ``at``."""
+        with self._tx() as con:
+            con.execute("INSERT INTO import_usage VALUES (?, ?, ?)", [at, owner, n])
+
+    def usage_since(self, owner: str, since: float) -> list[tuple[float, int]]:
+        """``(at, n)`` of ``owner``'s submissions after ``since``, oldest first."""
+        rows = self._query(
+            "SELECT at, n FROM import_usage WHERE owner = ? AND at > ? ORDER BY at", [owner, since]
+        )
+        return [(float(r["at"]), int(r["n"])) for r in rows]
+
+    # -- import-redirect manifests ------------------------------------------------------------
+
+    def save_redirect_manifest(self, source_url: str, rows: list[dict[str, Any]]) -> str:
+        """Keep a fetched manifest until the user confirms it; return its id."""
+        mid = new_id(16)
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO redirect_manifests VALUES (?, NULL, ?, ?, ?, NULL)",
+                [mid, source_url, json.dumps(rows), now_iso()],
+            )
+        return mid
+
+    def get_redirect_manifest(
+        self, mid: str
+    ) -> tuple[str, list[dict[str, Any]], str | None] | None:
+        """``(source_url, rows, job_id)`` of a fetched manifest, or None."""
+        rows = self._query("SELECT * FROM redirect_manifests WHERE id = ?", [mid])
+        if not rows:
+            return None
+        r = rows[0]
+        return r["source_url"], json.loads(r["rows"]), r["job_id"]
+
+    def claim_redirect_manifest(self, mid: str, job_id: str) -> bool:
+        """Attach a job to a fetched manifest once; False if it already has one."""
+        with self._tx() as con:
+            cur = con.execute(
+                "UPDATE redirect_manifests SET job_id = ? WHERE id = ? AND job_id IS NULL",
+                [job_id, mid],
+            )
+            return cur.rowcount == 1
+
+    def release_redirect_manifest(self, mid: str) -> None:
+        """Undo a claim whose job could not be created (e.g. over the import quota)."""
+        with self._tx() as con:
+            con.execute("UPDATE redirect_manifests SET job_id = NULL WHERE id = ?", [mid])
