@@ -1,9 +1,215 @@
-"""CLI commands of the manifest area."""
+"""CLI commands of the manifest area: ``htan-cds manifest check`` and ``manifest convert``.
+
+``manifest_app`` is module-level so other areas can add commands to it (the catalog area adds
+``manifest create``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from htan_cds.cli._common import JsonOption, emit_json, err_console
+
+manifest_app = typer.Typer(
+    name="manifest",
+    help="Check, repair and convert DRS manifests (CGC, CDS portal, HTAN portal, Gen3, BigQuery).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+_FORMAT_HELP = "Input format: auto, cgc, cds-portal, htan-portal, gen3, bigquery."
+_SHOWN = 50
+_PROGRESS_EVERY = 20000
+
+
+def _input_format(value: str) -> str:
+    from htan_cds.errors import UsageError
+    from htan_cds.manifest import format_names
+
+    if value != "auto" and value not in format_names():
+        known = ", ".join(["auto", *format_names()])
+        raise UsageError(f"unknown --format {value!r} (choose from {known})")
+    return value
+
+
+@contextlib.contextmanager
+def _progress(reader: Any, label: str) -> Iterator[Any]:
+    """A byte-based progress bar on stderr for files on a terminal; a no-op otherwise."""
+    size = None
+    if label not in ("<stdin>", "<stream>") and err_console.is_terminal:
+        with contextlib.suppress(OSError):
+            size = os.path.getsize(label)
+    if size is None or size < 8 * 1024 * 1024:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(label, total=size)
+        yield lambda: progress.update(task, completed=reader.bytes_read() or 0)
+
+
+def _tapped(rows: Iterable[Any], checker: Any, tick: Any) -> Iterator[Any]:
+    """Pass rows through while the checker sees each one (and the progress bar moves)."""
+    for count, row in enumerate(rows, start=1):
+        checker.add(row)
+        if tick is not None and count % _PROGRESS_EVERY == 0:
+            tick()
+        yield row
+
+
+def _print_findings(findings: list[Any], total: int) -> None:
+    for finding in findings[:_SHOWN]:
+        where = "file" if finding.row is None else f"row {finding.row}"
+        colour = "red" if finding.severity == "error" else "yellow"
+        err_console.print(
+            f"  {where:>10}  [{colour}]{finding.severity:7}[/] {finding.code:22} "
+            f"{finding.column or '-':10} {finding.message}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if total > _SHOWN:
+        err_console.print(f"  … {total - _SHOWN} more findings (see --json)", highlight=False)
+
+
+@manifest_app.command("check")
+def check(
+    file: str = typer.Argument(..., help="Manifest file (.gz allowed), or - for stdin."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    as_json: bool = JsonOption,
+    max_findings: int = typer.Option(
+        1000, "--max-findings", help="Findings kept per code (counts stay exact); 0 keeps all."
+    ),
+) -> None:
+    """Check a manifest: URIs, duplicates, names and size limits.
+
+    Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 when the file
+    cannot be read.
+    """
+    from htan_cds.manifest import Checker, ManifestReader
+
+    fmt = _input_format(fmt)
+    checker = Checker(max_per_code=max_findings)
+    with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
+        for _ in _tapped(reader, checker, tick):
+            pass
+        checker.add_findings(reader.context.findings)
+        report = checker.finish(reader.format)
+    if as_json:
+        payload = {"file": reader.label, **report.to_dict()}
+        emit_json(payload)
+    else:
+        verdict = "[green]ok[/]" if report.ok else "[red]has errors[/]"
+        err_console.print(
+            f"{reader.label}: {report.format}, {report.rows} rows, {report.errors} errors, "
+            f"{report.warnings} warnings — {verdict}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        _print_findings(report.findings, sum(report.counts.values()))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _summary(repairer: Any, rows_in: int, rows_out: int) -> str:
+    parts = [f"{n} {code}" for code, n in sorted(repairer.counts.items())] if repairer else []
+    return f"{rows_in} rows in, {rows_out} out" + (f"; {', '.join(parts)}" if parts else "")
+
+
+@manifest_app.command("convert")
+def convert(
+    file: str = typer.Argument(..., help="Manifest file (.gz allowed), or - for stdin."),
+    to: str = typer.Option(..., "--to", help="Output format: cgc, htan-portal, gen3, cds-portal."),
+    output: str = typer.Option(..., "-o", "--output", help="Output file, or - for stdout."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    fix: bool = typer.Option(
+        False,
+        "--fix",
+        help="Full DRS URIs, unique safe names; drop only unusable or repeated rows.",
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write a JSON report: every dropped row with its reason, findings."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Convert a manifest to another format, optionally repairing it (--fix).
+
+    Every input row ends in the output or, with --fix, in the report's ``dropped`` list with its
+    reason. Exit 1 when rows were dropped as unusable (with --fix) or the output still has errors
+    (without --fix).
+    """
+    import orjson
+
+    from htan_cds.errors import UsageError
+    from htan_cds.manifest import Checker, ManifestReader, Repairer, format_names, write_manifest
+
+    fmt = _input_format(fmt)
+    if to not in format_names(writable=True):
+        raise UsageError(
+            f"cannot write --to {to!r} (choose from {', '.join(format_names(writable=True))})"
+        )
+    if output == "-" and as_json:
+        raise UsageError("--json prints to stdout; give -o a file to use it")
+    checker = Checker()
+    repairer = Repairer() if fix else None
+    with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
+        rows: Iterator[Any] = _tapped(reader, checker, tick)
+        if repairer is not None:
+            rows = repairer.repair(rows)
+        written = write_manifest(rows, output, to)
+        checker.add_findings(reader.context.findings)
+        check_report = checker.finish(reader.format)
+    dropped = repairer.dropped if repairer else []
+    unusable = [f for f in dropped if f.severity == "error"]
+    payload: dict[str, Any] = {
+        "input": reader.label,
+        "input_format": reader.format,
+        "output": output,
+        "to": to,
+        "fix": fix,
+        "rows_in": check_report.rows,
+        "rows_out": written,
+        "dropped": [f.to_dict() for f in dropped],
+        "changes": dict(sorted(repairer.counts.items())) if repairer else {},
+        "repairs": [f.to_dict() for f in repairer.findings if f not in dropped] if repairer else [],
+        "check": check_report.to_dict(),
+    }
+    failed = bool(unusable) if fix else not check_report.ok
+    payload["ok"] = not failed
+    if report is not None:
+        try:
+            report.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write report {report}: {exc.strerror or exc}") from None
+    if as_json:
+        emit_json(payload)
+    else:
+        err_console.print(
+            f"{reader.label} ({reader.format}) -> {output} ({to}): "
+            f"{_summary(repairer, check_report.rows, written)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if dropped:
+            err_console.print(f"dropped {len(dropped)} rows:", highlight=False)
+            _print_findings(dropped, len(dropped))
+        elif not fix and not check_report.ok:
+            err_console.print(
+                f"the output keeps {check_report.errors} errors; --fix repairs what it can",
+                highlight=False,
+            )
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the ``htan-cds`` app."""
+    """Add ``htan-cds manifest …`` to the ``htan-cds`` app."""
+    app.add_typer(manifest_app, name="manifest")

@@ -23,8 +23,9 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
 
 def sniff(head: list[str]) -> int:
     """The mapping tables are recognised by their Synapse and HTAN id columns."""
-    fields = {f.lower() for f in header_fields(head)}
-    if {"drs_uri", "entityid", "htan_data_file_id"} <= fields:
+    listed = [f.lower() for f in header_fields(head)]
+    # The tables list name first; a cgc file written by us from one starts with drs_uri.
+    if {"drs_uri", "entityid", "htan_data_file_id"} <= set(listed) and listed[0] != "drs_uri":
         return 40
     return 0
 
