@@ -298,6 +298,35 @@ class Catalog:
                 counts[table] = int(row[0]) if row else 0
         return counts
 
+    # -- writing (builders) ----------------------------------------------------------------
+    def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
+        """Append ``rows`` (dicts keyed by column name; missing columns NULL) to ``table``."""
+        if not rows:
+            return 0
+        import pyarrow as pa
+
+        return self.insert_arrow(table, pa.Table.from_pylist(rows))
+
+    def insert_arrow(self, table: str, data: Any) -> int:
+        """Append an Arrow table (or anything DuckDB can scan) to ``table``, matched by name."""
+        self._require_writable()
+        if table not in TABLES:
+            raise CatalogError(f"unknown catalog table {table!r}")
+        with self.cursor() as cur:
+            cur.register("_incoming", data)
+            try:
+                cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+            finally:
+                cur.unregister("_incoming")
+        return int(getattr(data, "num_rows", 0))
+
+    def clear(self, tables: tuple[str, ...] = TABLES) -> None:
+        """Delete every row of ``tables`` (a builder replacing the catalog's content)."""
+        self._require_writable()
+        with self.cursor() as cur:
+            for table in tables:
+                cur.execute(f"DELETE FROM {table}")
+
     # -- helpers ---------------------------------------------------------------------------
     def _require_writable(self) -> None:
         if self.read_only:

@@ -1,9 +1,528 @@
-"""CLI commands of the catalog area."""
+"""CLI commands of the catalog area: demo, find, facets, sql, ingest, catalog …, manifest create."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, out_console
+from htan_cds.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from htan_cds.catalog import Catalog, FileFilter
+
+catalog_app = typer.Typer(
+    help="Build, inspect, export and import the metadata catalog.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+# Facet options shared by find, facets and manifest create (repeatable: OR within a facet).
+CenterOpt = typer.Option(None, "--center", help="HTAN center, e.g. 'HTAN HMS' or HMS.")
+AtlasOpt = typer.Option(None, "--atlas", help="Atlas name.")
+AssayOpt = typer.Option(None, "--assay", help="Assay, e.g. t-CyCIF, 'H&E', scRNA-seq.")
+OrganOpt = typer.Option(None, "--organ", help="Tissue or organ of origin, e.g. 'Colon, NOS'.")
+DiagnosisOpt = typer.Option(None, "--diagnosis", help="Primary diagnosis.")
+LevelOpt = typer.Option(None, "--level", help="Data level: 1, 2, 3, 4 or Auxiliary.")
+ParticipantOpt = typer.Option(None, "--participant", help="HTAN Participant ID.")
+BiospecimenOpt = typer.Option(None, "--biospecimen", help="HTAN Biospecimen ID.")
+ReleaseOpt = typer.Option(None, "--release", help="Data release, e.g. 'Release 5.0'.")
+FormatOpt = typer.Option(None, "--format", help="File format, e.g. OME-TIFF, csv.")
+AccessOpt = typer.Option(None, "--access", help="open or controlled.")
+TextOpt = typer.Option(None, "--text", help="Substring of name, file id, participant or assay.")
+
+
+def _filter(**values: list[str] | None) -> FileFilter:
+    from htan_cds.catalog import FileFilter
+
+    return FileFilter.from_mapping(values)
+
+
+def _open(ctx: typer.Context, read_only: bool = True) -> Catalog:
+    from htan_cds.catalog import Catalog
+
+    return Catalog.open(data_home(ctx), read_only=read_only)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from htan_cds.catalog.store import _clean_record
+
+    return [_clean_record(r) for r in frame.to_dict("records")]
+
+
+def _human_size(size: Any) -> str:
+    if size is None or size != size:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+# -- demo -------------------------------------------------------------------------------------
+def demo(
+    ctx: typer.Context,
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build only; do not start a server."),
+    port: int = typer.Option(8000, "--port", help="Port the demo commons is served on."),
+    scale: int | None = typer.Option(
+        None, "--scale", help="With --metadata-only: number of synthetic files (e.g. 1000000)."
+    ),
+    metadata_only: bool = typer.Option(
+        False, "--metadata-only", help="Catalog rows only, no bytes (for benchmarks)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic content."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Build a local demo commons (synthetic HTAN-shaped data with real bytes) and serve it."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    home = data_home(ctx)
+    started = time.monotonic()
+    if scale is not None or metadata_only:
+        if not (scale and metadata_only):
+            raise UsageError("--scale N and --metadata-only go together")
+        from htan_cds.catalog.scale import build_scaled
+
+        with err_console.status(f"Generating {scale:,} synthetic catalog rows"):
+            summary = build_scaled(home, files=scale, port=port, seed=seed)
+    else:
+        from htan_cds.catalog.demo import build_demo
+
+        with Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as bar:
+            tasks: dict[str, Any] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            summary = build_demo(home, port=port, seed=seed, progress=report)
+    elapsed = time.monotonic() - started
+    url = f"http://127.0.0.1:{port}/"
+    payload = {
+        "home": str(home.root),
+        "catalog": str(home.catalog_path),
+        "drs_authority": f"127.0.0.1:{port}",
+        "seconds": round(elapsed, 2),
+        "portal_url": url,
+        **summary,
+    }
+    if json_out:
+        emit_json(payload)
+    else:
+        err_console.print(
+            f"Demo commons in {home.root}: {summary['participants']} participants, "
+            f"{summary['samples']} biospecimens, {summary['files']:,} files, "
+            f"{_human_size(summary['total_size'])} ({elapsed:.1f} s)"
+        )
+    if no_serve:
+        return
+    from htan_cds.server import ServerConfig, serve  # type: ignore[attr-defined,unused-ignore]
+
+    err_console.print(f"Serving the demo commons: portal at {url}  (Ctrl-C to stop)")
+    serve(ServerConfig(home=home, port=port))
+
+
+# -- find / facets / sql ------------------------------------------------------------------------
+_TABLE_COLUMNS = ("name", "HTAN_Data_File_ID", "HTAN_Center", "assay", "level", "size", "drs_uri")
+
+
+def find(
+    ctx: typer.Context,
+    center: list[str] | None = CenterOpt,
+    atlas: list[str] | None = AtlasOpt,
+    assay: list[str] | None = AssayOpt,
+    organ: list[str] | None = OrganOpt,
+    diagnosis: list[str] | None = DiagnosisOpt,
+    level: list[str] | None = LevelOpt,
+    participant: list[str] | None = ParticipantOpt,
+    biospecimen: list[str] | None = BiospecimenOpt,
+    release: list[str] | None = ReleaseOpt,
+    file_format: list[str] | None = FormatOpt,
+    access: list[str] | None = AccessOpt,
+    text: list[str] | None = TextOpt,
+    sort: str | None = typer.Option(None, "--sort", help="Sort by this files column."),
+    descending: bool = typer.Option(False, "--desc", help="Sort descending."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many files."),
+    csv_out: bool = typer.Option(False, "--csv", help="Write CSV (all columns) to stdout."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Find files by facets; print a table, CSV or JSON."""
+    flt = _filter(
+        center=center,
+        atlas=atlas,
+        assay=assay,
+        organ=organ,
+        diagnosis=diagnosis,
+        level=level,
+        participant=participant,
+        biospecimen=biospecimen,
+        release=release,
+        format=file_format,
+        access=access,
+        text=text,
+    )
+    with _open(ctx) as catalog:
+        frame = catalog.find(flt, sort=sort, descending=descending, limit=limit)
+    if json_out:
+        emit_json({"filter": flt.to_dict(), "count": len(frame), "files": _records(frame)})
+        return
+    if csv_out:
+        frame = frame.copy()
+        for column in ("biospecimen_ids", "HTAN_Parent_Data_File_ID"):
+            frame[column] = frame[column].map(lambda v: "" if v is None else ",".join(v))
+        frame.to_csv(sys.stdout, index=False)
+        return
+    from rich.table import Table
+
+    shown = frame if limit is not None else frame.head(50)
+    table = Table(*_TABLE_COLUMNS, show_lines=False)
+    for record in shown[list(_TABLE_COLUMNS)].itertuples(index=False):
+        values = [str(v) if v is not None else "" for v in record]
+        values[5] = _human_size(record[5])
+        table.add_row(*values)
+    out_console.print(table)
+    more = len(frame) - len(shown)
+    tail = f" (first {len(shown)} shown; --limit, --csv or --json for all)" if more else ""
+    err_console.print(f"{len(frame):,} files{tail}")
+
+
+def facets(
+    ctx: typer.Context,
+    center: list[str] | None = CenterOpt,
+    atlas: list[str] | None = AtlasOpt,
+    assay: list[str] | None = AssayOpt,
+    organ: list[str] | None = OrganOpt,
+    diagnosis: list[str] | None = DiagnosisOpt,
+    level: list[str] | None = LevelOpt,
+    participant: list[str] | None = ParticipantOpt,
+    biospecimen: list[str] | None = BiospecimenOpt,
+    release: list[str] | None = ReleaseOpt,
+    file_format: list[str] | None = FormatOpt,
+    access: list[str] | None = AccessOpt,
+    text: list[str] | None = TextOpt,
+    json_out: bool = JsonOption,
+) -> None:
+    """File counts per facet value under the given filters (a facet ignores its own filter)."""
+    flt = _filter(
+        center=center,
+        atlas=atlas,
+        assay=assay,
+        organ=organ,
+        diagnosis=diagnosis,
+        level=level,
+        participant=participant,
+        biospecimen=biospecimen,
+        release=release,
+        format=file_format,
+        access=access,
+        text=text,
+    )
+    with _open(ctx) as catalog:
+        counts = catalog.facets(flt)
+        summary = catalog.summary(flt)
+    if json_out:
+        emit_json(
+            {
+                "filter": flt.to_dict(),
+                "summary": summary,
+                "facets": {
+                    k: [{"value": v, "count": n} for v, n in values] for k, values in counts.items()
+                },
+            }
+        )
+        return
+    from rich.table import Table
+
+    for facet, values in counts.items():
+        table = Table("value", "files", title=facet, title_justify="left")
+        for value, n in values:
+            table.add_row(value, f"{n:,}")
+        out_console.print(table)
+    err_console.print(
+        f"{summary['files']:,} files, {summary['participants']} participants, "
+        f"{summary['samples']} biospecimens, {_human_size(summary['total_size'])}"
+    )
+
+
+def sql(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="One SELECT or WITH query (read-only)."),
+    csv_out: bool = typer.Option(False, "--csv", help="Write CSV to stdout."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Run a read-only SQL query on the catalog (anything but SELECT/WITH is refused)."""
+    from htan_cds.catalog.readonly import check_read_only
+    from htan_cds.catalog.store import TABLES
+
+    check_read_only(query, {*TABLES, "files_v"})  # refuse before touching the data home
+    with _open(ctx) as catalog:
+        frame = catalog.sql(query)
+    if json_out:
+        emit_json({"columns": list(frame.columns), "rows": _records(frame)})
+    elif csv_out:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        from rich.table import Table
+
+        table = Table(*[str(c) for c in frame.columns])
+        for row in frame.head(200).itertuples(index=False):
+            table.add_row(*["" if v is None else str(v) for v in row])
+        out_console.print(table)
+        err_console.print(f"{len(frame):,} rows")
+
+
+# -- manifest create ----------------------------------------------------------------------------
+def manifest_create(
+    ctx: typer.Context,
+    center: list[str] | None = CenterOpt,
+    atlas: list[str] | None = AtlasOpt,
+    assay: list[str] | None = AssayOpt,
+    organ: list[str] | None = OrganOpt,
+    diagnosis: list[str] | None = DiagnosisOpt,
+    level: list[str] | None = LevelOpt,
+    participant: list[str] | None = ParticipantOpt,
+    biospecimen: list[str] | None = BiospecimenOpt,
+    release: list[str] | None = ReleaseOpt,
+    file_format: list[str] | None = typer.Option(None, "--file-format", help="File format."),
+    access: list[str] | None = AccessOpt,
+    text: list[str] | None = TextOpt,
+    manifest_format: str = typer.Option(
+        "cgc", "--format", help="Manifest format: cgc, cds-portal, htan-portal, gen3."
+    ),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write here (default stdout)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Write an import-ready manifest of the files matching the facets.
+
+    Note: ``--format`` is the manifest format here; filter by file format with ``--file-format``.
+    """
+    from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_frame, manifest_rows
+    from htan_cds.manifest import repair_rows, write_manifest  # type: ignore[attr-defined,unused-ignore]
+
+    flt = _filter(
+        center=center,
+        atlas=atlas,
+        assay=assay,
+        organ=organ,
+        diagnosis=diagnosis,
+        level=level,
+        participant=participant,
+        biospecimen=biospecimen,
+        release=release,
+        format=file_format,
+        access=access,
+        text=text,
+    )
+    with _open(ctx) as catalog:
+        frame = manifest_frame(catalog, flt)
+    repaired = repair_rows(manifest_rows(frame))
+    several = frame[frame["n_uris"] > 1]
+    if output is None:
+        if json_out:
+            raise UsageError("--json reports on the written file; give -o FILE")
+        written = write_manifest(repaired.rows, sys.stdout, manifest_format)
+    else:
+        with output.open("w", newline="") as fh:
+            written = write_manifest(repaired.rows, fh, manifest_format)
+    report = {
+        "output": str(output) if output else None,
+        "format": manifest_format,
+        "filter": flt.to_dict(),
+        "rows": int(written),
+        "total_size": int(frame["size"].fillna(0).sum()) if len(frame) else 0,
+        "ids_with_several_uris": len(several),
+        "duplicate_rule": DUPLICATE_RULE,
+        "chosen": [
+            {"HTAN_Data_File_ID": r.HTAN_Data_File_ID, "drs_uri": r.drs_uri, "uris": r.n_uris}
+            for r in several.itertuples()
+        ],
+        "findings": [f.to_dict() for f in repaired.findings],
+    }
+    if json_out:
+        emit_json(report)
+        return
+    if output is not None:
+        err_console.print(f"wrote {written:,} rows to {output} ({manifest_format})")
+    if len(several):
+        err_console.print(
+            f"{len(several)} HTAN Data File IDs map to several DRS URIs; kept one each "
+            f"({DUPLICATE_RULE})"
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``htan-cds`` app."""
+    app.command("demo")(demo)
+    app.command("find")(find)
+    app.command("facets")(facets)
+    app.command("sql")(sql)
+    _register_catalog_commands(app)
+    app.add_typer(catalog_app, name="catalog")
+    try:
+        from htan_cds.cli.manifest import manifest_app  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # the manifest area has not published its sub-app yet
+        return
+    manifest_app.command("create")(manifest_create)
+
+
+# -- catalog build / info / export / import, ingest ---------------------------------------------
+def catalog_info(ctx: typer.Context, json_out: bool = JsonOption) -> None:
+    """Schema version, commons metadata and row counts of the catalog."""
+    from htan_cds.catalog.schema import CURRENT_SCHEMA_VERSION
+
+    with _open(ctx) as catalog:
+        with catalog.cursor() as cur:
+            meta = dict(cur.execute("SELECT key, value FROM commons_meta ORDER BY key").fetchall())
+        payload: dict[str, Any] = {
+            "catalog": str(catalog.home.catalog_path),
+            "schema_version": CURRENT_SCHEMA_VERSION,
+            "meta": meta,
+            "tables": catalog.table_counts(),
+            "summary": catalog.summary(),
+        }
+    if json_out:
+        emit_json(payload)
+        return
+    out_console.print(f"catalog  {payload['catalog']}  (schema v{CURRENT_SCHEMA_VERSION})")
+    for key, value in meta.items():
+        out_console.print(f"  {key}: {value}", highlight=False)
+    for table, n in payload["tables"].items():
+        out_console.print(f"  {table:<18} {n:>12,}")
+
+
+def catalog_build(
+    ctx: typer.Context,
+    from_bigquery: bool = typer.Option(
+        False, "--from-bigquery", help="Read ISB-CGC's HTAN tables in BigQuery."
+    ),
+    billing_project: str | None = typer.Option(
+        None, "--billing-project", help="Google Cloud project billed for the BigQuery queries."
+    ),
+    release: str = typer.Option("current", "--release", help="current, or r5, r6, ..."),
+    from_files: list[Path] | None = typer.Option(
+        None, "--from-files", help="CSV/NDJSON/Parquet/JSON exports of the HTAN tables."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Build the catalog from ISB-CGC's BigQuery tables or from exported table files."""
+    extra = [Path(a) for a in ctx.args]
+    if from_bigquery == bool(from_files):
+        raise UsageError("give exactly one of --from-bigquery or --from-files F…")
+    home = data_home(ctx)
+    if from_bigquery:
+        from htan_cds.catalog.sources.bigquery import build_from_bigquery
+
+        if not billing_project:
+            raise UsageError("--from-bigquery needs --billing-project PROJECT")
+        with err_console.status(f"Querying isb-cgc-bq HTAN tables ({release})"):
+            result = build_from_bigquery(home, billing_project=billing_project, release=release)
+    else:
+        from htan_cds.catalog.sources.files import build_from_files
+
+        paths = [*(from_files or []), *extra]
+        with err_console.status(f"Reading {len(paths)} table files"):
+            result = build_from_files(home, paths)
+    if json_out:
+        emit_json(result)
+    else:
+        err_console.print(
+            f"catalog built: {result['files']:,} files, {result['imaging']:,} imaging rows "
+            f"({result['seconds']:.2f} s)"
+        )
+
+
+def catalog_export(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="Folder to write the snapshot into."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Export the catalog as a versioned Parquet snapshot (manifest.json + one file per table)."""
+    from htan_cds.catalog.snapshot import export_snapshot
+
+    with _open(ctx) as catalog:
+        manifest = export_snapshot(catalog, directory)
+    if json_out:
+        emit_json(manifest)
+    else:
+        err_console.print(f"snapshot written to {directory} ({manifest['tables']['files']} files)")
+
+
+def catalog_import(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="A folder written by `catalog export`."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Replace the catalog with a Parquet snapshot."""
+    from htan_cds.catalog.snapshot import import_snapshot
+
+    with _open(ctx, read_only=False) as catalog:
+        manifest = import_snapshot(catalog, directory)
+    if json_out:
+        emit_json(manifest)
+    else:
+        err_console.print(f"imported snapshot {directory} ({manifest['tables']['files']} files)")
+
+
+def ingest(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="Folder of files to register (recursively)."),
+    metadata: Path | None = typer.Option(
+        None, "--metadata", help="CSV with a Filename/name column and HTAN attributes per file."
+    ),
+    center: str | None = typer.Option(None, "--center", help="HTAN center of these files."),
+    access: str = typer.Option("open", "--access", help="open or controlled:GROUP."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Register local files: checksums, bytes into the object store, DRS ids minted."""
+    from rich.progress import Progress
+
+    from htan_cds.catalog.sources.ingest import ingest_directory
+
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("Ingesting", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = ingest_directory(
+            data_home(ctx),
+            directory,
+            metadata=metadata,
+            center=center,
+            access=access,
+            progress=report,
+        )
+    if json_out:
+        emit_json(result)
+    else:
+        err_console.print(
+            f"ingested {result['added']} new, {result['unchanged']} already registered "
+            f"({result['files']} files)"
+        )
+
+
+def _register_catalog_commands(app: typer.Typer) -> None:
+    catalog_app.command("info")(catalog_info)
+    catalog_app.command(
+        "build", context_settings={"allow_extra_args": True, "ignore_unknown_options": False}
+    )(catalog_build)
+    catalog_app.command("export")(catalog_export)
+    catalog_app.command("import")(catalog_import)
+    app.command("ingest")(ingest)
