@@ -155,7 +155,9 @@ class Ledger:
     def part_done(self, drs_uri: str, idx: int) -> None:
         """A part's bytes are written to the temporary file."""
         self._db.execute("INSERT OR IGNORE INTO parts (drs_uri, idx) VALUES (?, ?)", (drs_uri, idx))
-        self._maybe_commit()
+        # Parts are large, and a WAL commit without fsync is cheap: commit each so a kill -9
+        # loses at most the parts in flight.
+        self.commit()
 
     def finish(
         self,
