@@ -49,11 +49,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
             return False
         return (max(0, size - suffix), size - 1)
     start = int(first)
+    if start >= size:
+        return False
     end = int(last) if last else size - 1
     if end < start:
         return None
-    if start >= size:
-        return False
     return (start, min(end, size - 1))
 
 
