@@ -1,4 +1,4 @@
-"""Controlled objects: bearer tokens and GA4GH passports; every path stays closed without a grant."""
+"""Controlled objects: bearer tokens and GA4GH passports; no grant, every path closed."""
 
 from __future__ import annotations
 
