@@ -8,4 +8,5 @@ from __future__ import annotations
 
 MOUNTS: list[str] = [
     "htan_cds.workspace:mount",
+    "htan_cds.server.portal:mount",
 ]

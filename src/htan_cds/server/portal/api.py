@@ -1,0 +1,165 @@
+"""The explorer's JSON API under ``/api``: summary, facets, sorted pages, file detail, the cart.
+
+Filters arrive as repeated query parameters named like :class:`FileFilter` fields
+(``?atlas=HTAN+HTAPP&assay=CyCIF&assay=t-CyCIF``) — the same names the explorer's URL uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from htan_cds.catalog.filters import FileFilter, where_clause
+from htan_cds.errors import UsageError
+from htan_cds.server.portal import queries
+from htan_cds.server.portal.cart import Cart
+from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
+from htan_cds.server.portal.params import (
+    FACETS,
+    TABLE_COLUMNS,
+    filter_from_items,
+    parse_page,
+)
+from htan_cds.server.portal.state import PortalRoute, catalog_for, json_error, portal_state
+
+router = APIRouter(prefix="/api", route_class=PortalRoute, default_response_class=ORJSONResponse)
+
+# Facets whose values have a natural order better than "most files first".
+_ORDERED_FACETS = frozenset({"level", "release"})
+
+
+def request_filter(request: Request) -> FileFilter:
+    """The :class:`FileFilter` spelled by the request's query string."""
+    return filter_from_items(request.query_params.multi_items())
+
+
+@router.get("/summary")
+def api_summary(request: Request) -> dict[str, Any]:
+    """Participants, samples, files and total size under the filter."""
+    flt = request_filter(request)
+    return {"filter": flt.to_dict(), **queries.summary(catalog_for(request), where_clause(flt))}
+
+
+@router.get("/facets")
+def api_facets(request: Request) -> dict[str, Any]:
+    """Every sidebar facet with its values and file counts under the *other* selections."""
+    flt = request_filter(request)
+    counts = catalog_for(request).facets(flt)
+    facets = []
+    for name, label in FACETS:
+        values = list(counts.get(name, []))
+        selected = getattr(flt, name) or []
+        present = {v for v, _ in values}
+        # A selected value the other facets exclude still shows (count 0) so it can be cleared.
+        values.extend((v, 0) for v in selected if v not in present)
+        if name in _ORDERED_FACETS:
+            values.sort(key=lambda item: item[0])
+        facets.append(
+            {
+                "name": name,
+                "label": label,
+                "selected": selected,
+                "values": [{"value": v, "count": n} for v, n in values],
+            }
+        )
+    return {"filter": flt.to_dict(), "facets": facets}
+
+
+def _table(request: Request, table: str) -> dict[str, Any]:
+    params = request.query_params
+    page = parse_page(
+        table, params.get("sort"), params.get("order"), params.get("offset"), params.get("limit")
+    )
+    catalog = catalog_for(request)
+    selection = where_clause(request_filter(request))
+    if table == "files":
+        return queries.files_page(catalog, selection, page)
+    if table == "participants":
+        return queries.participants_page(catalog, selection, page)
+    return queries.samples_page(catalog, selection, page)
+
+
+@router.get("/files")
+def api_files(request: Request) -> dict[str, Any]:
+    """A sorted page of files: ``?sort=size&order=desc&offset=0&limit=25`` plus filters."""
+    return _table(request, "files")
+
+
+@router.get("/participants")
+def api_participants(request: Request) -> dict[str, Any]:
+    """A sorted page of participants having files under the filter."""
+    return _table(request, "participants")
+
+
+@router.get("/samples")
+def api_samples(request: Request) -> dict[str, Any]:
+    """A sorted page of samples (biospecimens) of files under the filter."""
+    return _table(request, "samples")
+
+
+@router.get("/columns")
+def api_columns() -> dict[str, Any]:
+    """The sortable columns of each table, with their labels."""
+    return {
+        table: [{"key": c.key, "label": c.label} for c in columns.values()]
+        for table, columns in TABLE_COLUMNS.items()
+    }
+
+
+@router.get("/file/{drs_id:path}", response_model=None)
+def api_file(request: Request, drs_id: str) -> Response | dict[str, Any]:
+    """One file with its imaging metadata and channels."""
+    record = catalog_for(request).get_file(drs_id)
+    if record is None:
+        return json_error(404, f"no file {drs_id!r} in this commons")
+    return record
+
+
+@router.get("/config")
+def api_config(request: Request) -> dict[str, Any]:
+    """What the cart page needs to know: export target, signed URL lifetime, formats."""
+    state = portal_state(request)
+    return {
+        "export_target": state.export_target,
+        "export_ttl": state.export_ttl,
+        "default_format": DEFAULT_FORMAT,
+        "formats": [{"name": f.name, "label": f.label} for f in FORMATS.values()],
+    }
+
+
+async def _cart_body(request: Request) -> tuple[Cart, dict[str, Any]]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise UsageError("send the cart as a JSON body") from None
+    if not isinstance(body, dict):
+        raise UsageError('send {"cart": {...}} as the JSON body')
+    return Cart.from_json(body.get("cart") or {}), body
+
+
+@router.post("/cart/summary")
+async def api_cart_summary(request: Request) -> dict[str, Any]:
+    """Participants, samples, files and total size of the cart."""
+    cart, _ = await _cart_body(request)
+    # DuckDB work leaves the event loop free, like the sync routes' thread pool does.
+    result: dict[str, Any] = await run_in_threadpool(
+        queries.summary, catalog_for(request), cart.where()
+    )
+    return result
+
+
+@router.post("/cart/files")
+async def api_cart_files(request: Request) -> dict[str, Any]:
+    """A sorted page of the cart's files (body: ``{cart, sort, order, offset, limit}``)."""
+    cart, body = await _cart_body(request)
+    page = parse_page(
+        "files", body.get("sort"), body.get("order"), body.get("offset"), body.get("limit")
+    )
+    result: dict[str, Any] = await run_in_threadpool(
+        queries.files_page, catalog_for(request), cart.where(), page
+    )
+    return result

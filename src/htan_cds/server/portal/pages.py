@@ -1,0 +1,155 @@
+"""HTML pages: landing, Data Explorer, cart and file detail (Jinja2, no JavaScript build step).
+
+The landing and file pages are rendered on the server and work without JavaScript; the explorer
+and the cart are shells that small ES modules fill from the JSON API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from htan_cds import __version__
+from htan_cds.catalog.filters import FileFilter
+from htan_cds.server.portal import queries
+from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
+from htan_cds.server.portal.state import catalog_for, portal_state
+
+PORTAL_DIR = Path(__file__).resolve().parent
+STATIC_DIR = PORTAL_DIR / "static"
+STATIC_PREFIX = "/portal/static"
+_IMAGE_FORMATS = frozenset({"OME-TIFF", "TIFF", "SVS", "OME-TIF", "PNG", "JPEG"})
+_IMAGE_SUFFIXES = (".ome.tif", ".ome.tiff", ".tif", ".tiff", ".svs")
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(PORTAL_DIR / "templates"))
+
+
+def human_size(value: Any) -> str:
+    """Bytes as a short human figure (``1.5 GB``); decimal units, as the CDS portal shows."""
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} PB"  # pragma: no cover - unreachable, keeps mypy happy
+
+
+def thousands(value: Any) -> str:
+    """An integer with thousands separators."""
+    return f"{int(value):,}" if value is not None else "—"
+
+
+@lru_cache(maxsize=1)
+def _asset_version() -> str:
+    # Content hash of the static files: browsers refetch exactly when an asset changed.
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def asset(path: str) -> str:
+    """URL of a static asset with a cache-busting version."""
+    return f"{STATIC_PREFIX}/{path}?v={_asset_version()}"
+
+
+templates.env.filters["human_size"] = human_size
+templates.env.filters["thousands"] = thousands
+templates.env.globals["asset"] = asset
+templates.env.globals["version"] = __version__
+
+
+def _explore_link(**facets: str) -> str:
+    return "/explore?" + urlencode(facets)
+
+
+templates.env.globals["explore_link"] = _explore_link
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, {"page": name.removesuffix(".html"), **context}, status_code=status
+    )
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def landing(request: Request) -> HTMLResponse:
+    """What the commons holds, per study, and the "Explore Data" button."""
+    catalog = catalog_for(request)
+    summary = await run_in_threadpool(catalog.summary, FileFilter())
+    studies = await run_in_threadpool(queries.landing_overview, catalog)
+    facets = await run_in_threadpool(catalog.facets, FileFilter())
+    return _render(
+        request,
+        "landing.html",
+        {
+            "summary": summary,
+            "studies": studies,
+            "assays": facets.get("assay", [])[:12],
+            "centers": facets.get("center", []),
+        },
+    )
+
+
+@router.get("/explore", response_class=HTMLResponse)
+def explore(request: Request) -> HTMLResponse:
+    """The Data Explorer shell (facets, summary, tabs are filled by ``explore.js``)."""
+    return _render(request, "explore.html", {})
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart(request: Request) -> HTMLResponse:
+    """The cart page with the "Available Export Options"."""
+    state = portal_state(request)
+    return _render(
+        request,
+        "cart.html",
+        {
+            "formats": list(FORMATS.values()),
+            "default_format": DEFAULT_FORMAT,
+            "export_target": state.export_target,
+            "export_ttl": state.export_ttl,
+        },
+    )
+
+
+def _is_image(record: dict[str, Any]) -> bool:
+    if record.get("imaging"):
+        return True
+    fmt = str(record.get("File_Format") or "").upper()
+    name = str(record.get("name") or "").lower()
+    return fmt in _IMAGE_FORMATS or name.endswith(_IMAGE_SUFFIXES)
+
+
+@router.get("/file/{drs_id:path}", response_class=HTMLResponse)
+async def file_detail(request: Request, drs_id: str) -> HTMLResponse:
+    """One file: metadata, DRS URI, checksums, and for images a thumbnail and the channels."""
+    record = await run_in_threadpool(catalog_for(request).get_file, drs_id)
+    if record is None:
+        return _render(request, "not_found.html", {"drs_id": drs_id}, status=404)
+    return _render(
+        request,
+        "file.html",
+        {
+            "file": record,
+            "is_image": _is_image(record),
+            "thumbnail_url": f"/thumbnails/{quote(drs_id, safe='/')}.png",
+            "drs_object_url": f"/ga4gh/drs/v1/objects/{quote(drs_id, safe='/')}",
+        },
+    )

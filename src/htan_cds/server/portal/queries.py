@@ -1,0 +1,208 @@
+"""The SQL behind the explorer's tables and the cart: sorted pages, totals and streams of files.
+
+Everything takes a *selection* — ``(where_sql, params)`` over the ``files`` table aliased ``f`` —
+so one code path serves a facet filter (:func:`htan_cds.catalog.filters.where_clause`) and a cart
+(:meth:`Cart.where`). Rows come back as tuples and are zipped into dicts: for a page of 25 rows
+that is cheaper than building DataFrames, and a manifest of a million rows streams in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from htan_cds.catalog import Catalog
+from htan_cds.server.portal.cart import Selection
+from htan_cds.server.portal.params import Page
+
+# The files' columns the portal shows or writes into manifests, in display order.
+FILE_FIELDS = (
+    "drs_id",
+    "drs_uri",
+    "name",
+    "size",
+    "md5",
+    "sha256",
+    "HTAN_Data_File_ID",
+    "HTAN_Center",
+    "atlas_name",
+    "HTAN_Participant_ID",
+    "assay",
+    "level",
+    "File_Format",
+    "Data_Release",
+    "access",
+    "consent_group",
+    "Tissue_or_Organ_of_Origin",
+    "Primary_Diagnosis",
+    "biospecimen_ids",
+)
+_DRS_URI_SQL = "coalesce(f.drs_uri, 'drs://' || ?::VARCHAR || '/' || f.drs_id)"
+_FILE_SELECT = ", ".join(
+    f"{_DRS_URI_SQL} AS drs_uri" if name == "drs_uri" else f"f.{name}" for name in FILE_FIELDS
+)
+_STREAM_BATCH = 10_000
+
+
+def _order(page: Page, tiebreak: str) -> str:
+    direction = "DESC" if page.descending else "ASC"
+    # The tie-breaker keeps pages stable when many rows share a sort value.
+    return f"{page.sort.sql} {direction} NULLS LAST, {tiebreak}"
+
+
+def _rows(cur: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def summary(catalog: Catalog, selection: Selection) -> dict[str, int]:
+    """``participants``, ``samples``, ``files`` and ``total_size`` of the selected files."""
+    where, params = selection
+    sql = (
+        "SELECT count(DISTINCT f.HTAN_Participant_ID), "
+        "(SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
+        f"FROM files f WHERE {where})), count(*), coalesce(sum(f.size), 0) "
+        f"FROM files f WHERE {where}"
+    )
+    with catalog.cursor() as cur:
+        row = cur.execute(sql, [*params, *params]).fetchone()
+    assert row is not None
+    return {
+        "participants": int(row[0]),
+        "samples": int(row[1]),
+        "files": int(row[2]),
+        "total_size": int(row[3]),
+    }
+
+
+def count_and_size(catalog: Catalog, selection: Selection) -> tuple[int, int]:
+    """How many files are selected and their total size in bytes."""
+    where, params = selection
+    with catalog.cursor() as cur:
+        row = cur.execute(
+            f"SELECT count(*), coalesce(sum(f.size), 0) FROM files f WHERE {where}", params
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def files_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
+    """One sorted page of the selected files with the total count."""
+    where, params = selection
+    with catalog.cursor() as cur:
+        total_row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
+        items = _rows(
+            cur,
+            f"SELECT {_FILE_SELECT} FROM files f WHERE {where} "
+            f"ORDER BY {_order(page, 'f.drs_id')} LIMIT {page.limit} OFFSET {page.offset}",
+            [catalog.authority, *params],
+        )
+    return _page_result(int(total_row[0]) if total_row else 0, page, items)
+
+
+def participants_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
+    """Participants with at least one selected file, with their file count and size."""
+    where, params = selection
+    sql = (
+        "WITH m AS (SELECT f.HTAN_Participant_ID AS pid, any_value(f.atlas_name) AS atlas_name, "
+        "count(*) AS files, coalesce(sum(f.size), 0) AS total_size "
+        f"FROM files f WHERE {where} AND f.HTAN_Participant_ID IS NOT NULL GROUP BY 1) "
+        "SELECT m.pid AS HTAN_Participant_ID, coalesce(p.atlas_name, m.atlas_name) AS atlas_name, "
+        "p.HTAN_Center, p.Tissue_or_Organ_of_Origin, p.Primary_Diagnosis, p.Gender, "
+        "p.Age_at_Diagnosis_years, m.files, m.total_size, count(*) OVER () AS _total "
+        "FROM m LEFT JOIN participants p ON p.HTAN_Participant_ID = m.pid "
+        f"ORDER BY {_order(page, 'm.pid')} LIMIT {page.limit} OFFSET {page.offset}"
+    )
+    with catalog.cursor() as cur:
+        items = _rows(cur, sql, params)
+        total = (
+            _window_total(items)
+            if items or page.offset == 0
+            else _count_groups(
+                cur,
+                f"SELECT count(DISTINCT f.HTAN_Participant_ID) FROM files f WHERE {where}",
+                params,
+            )
+        )
+    return _page_result(total, page, items)
+
+
+def samples_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
+    """Biospecimens of the selected files, with their file count and size."""
+    where, params = selection
+    sql = (
+        "WITH u AS (SELECT unnest(f.biospecimen_ids) AS bid, f.HTAN_Participant_ID AS pid, "
+        f"f.size FROM files f WHERE {where}), "
+        "m AS (SELECT bid, any_value(pid) AS pid, count(*) AS files, "
+        "coalesce(sum(size), 0) AS total_size FROM u WHERE bid IS NOT NULL GROUP BY 1) "
+        "SELECT m.bid AS HTAN_Biospecimen_ID, "
+        "coalesce(b.HTAN_Participant_ID, m.pid) AS HTAN_Participant_ID, b.Biospecimen_Type, "
+        "b.Tissue_or_Organ_of_Origin, b.Preservation_Method, m.files, m.total_size, "
+        "count(*) OVER () AS _total "
+        "FROM m LEFT JOIN biospecimens b ON b.HTAN_Biospecimen_ID = m.bid "
+        f"ORDER BY {_order(page, 'm.bid')} LIMIT {page.limit} OFFSET {page.offset}"
+    )
+    with catalog.cursor() as cur:
+        items = _rows(cur, sql, params)
+        total = (
+            _window_total(items)
+            if items or page.offset == 0
+            else _count_groups(
+                cur,
+                "SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
+                f"FROM files f WHERE {where})",
+                params,
+            )
+        )
+    return _page_result(total, page, items)
+
+
+def iter_files(catalog: Catalog, selection: Selection) -> Iterator[dict[str, Any]]:
+    """Every selected file (``FILE_FIELDS``), ordered by name, fetched in batches."""
+    where, params = selection
+    with catalog.cursor() as cur:
+        result = cur.execute(
+            f"SELECT {_FILE_SELECT} FROM files f WHERE {where} ORDER BY f.name, f.drs_id",
+            [catalog.authority, *params],
+        )
+        names = [d[0] for d in result.description]
+        while batch := result.fetchmany(_STREAM_BATCH):
+            for row in batch:
+                yield dict(zip(names, row, strict=True))
+
+
+def landing_overview(catalog: Catalog) -> list[dict[str, Any]]:
+    """Per study (atlas): its center, participants, files and size, largest first."""
+    sql = (
+        "SELECT f.atlas_name AS atlas, any_value(f.HTAN_Center) AS center, "
+        "count(DISTINCT f.HTAN_Participant_ID) AS participants, count(*) AS files, "
+        "coalesce(sum(f.size), 0) AS total_size, "
+        "list(DISTINCT f.assay ORDER BY f.assay) FILTER (WHERE f.assay IS NOT NULL) AS assays "
+        "FROM files f WHERE f.atlas_name IS NOT NULL GROUP BY 1 ORDER BY files DESC, atlas"
+    )
+    with catalog.cursor() as cur:
+        return _rows(cur, sql, [])
+
+
+def _window_total(items: list[dict[str, Any]]) -> int:
+    total = int(items[0]["_total"]) if items else 0
+    for item in items:
+        item.pop("_total", None)
+    return total
+
+
+def _count_groups(cur: Any, sql: str, params: list[Any]) -> int:
+    row = cur.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _page_result(total: int, page: Page, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total": total,
+        "offset": page.offset,
+        "limit": page.limit,
+        "sort": page.sort.key,
+        "order": "desc" if page.descending else "asc",
+        "items": items,
+    }
