@@ -36,6 +36,14 @@ def serve_command(
         help="Hand bytes to a front nginx: internal location prefix for X-Accel-Redirect.",
     ),
     workspace: bool = typer.Option(False, "--workspace", help="Also serve the workspace API."),
+    export_target: str = typer.Option(
+        "https://cgc.sbgenomics.com/import-redirect/drs/csv",
+        "--export-target",
+        help="Where the portal's 'Export to CGC' sends the browser (?URL=<signed manifest>).",
+    ),
+    export_ttl: int = typer.Option(
+        600, "--export-ttl", min=1, help="Lifetime of the portal's signed export URLs, seconds."
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve this data home over GA4GH DRS 1.5 (plus signed byte URLs) until interrupted."""
@@ -56,6 +64,8 @@ def serve_command(
         s3_endpoint=s3_endpoint,
         access_ttl=access_ttl,
         workspace=workspace,
+        export_target=export_target,
+        export_ttl=export_ttl,
         workers=workers,
         max_bulk=max_bulk,
         nginx_accel=nginx_accel,

@@ -25,6 +25,7 @@ class ServerConfig:
     access_ttl: int = 3600
     workspace: bool = False
     export_target: str = "https://cgc.sbgenomics.com/import-redirect/drs/csv"
+    export_ttl: int = 600  # lifetime (s) of the portal's signed "Export to CGC" manifest URLs
     workers: int = 1
     max_bulk: int = DEFAULT_MAX_BULK
     max_body_bytes: int = DEFAULT_MAX_BODY
