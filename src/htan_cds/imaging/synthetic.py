@@ -230,6 +230,7 @@ def _write_pyramid(
     compression: str | None,
     compression_level: int,
     seed: int,
+    layout: str = "subifd",
 ) -> None:
     import tifffile
 
@@ -247,8 +248,18 @@ def _write_pyramid(
         "resolutionunit": "CENTIMETER",
         "predictor": compression is not None,
     }
+    description: bytes | None = None
+    if layout == "pages":
+        # The older layout: the OME-XML describes level 0 only, so write it ourselves.
+        ome = tifffile.OmeXml()
+        h0, w0 = shapes[0]
+        stored = (1, 1, 1, h0, w0, 3) if rgb else (nplanes, 1, 1, h0, w0, 1)
+        shape0 = (h0, w0, 3) if rgb else (nplanes, h0, w0)
+        ome.addimage(dtype, shape0, stored, **metadata)
+        # Bytes, because tifffile only accepts 7-bit str descriptions and units contain "µ".
+        description = ome.tostring().encode("utf-8")
     try:
-        with tifffile.TiffWriter(path, bigtiff=raw > 2**31 - 2**25, ome=True) as tif:
+        with tifffile.TiffWriter(path, bigtiff=raw > 2**31 - 2**25, ome=description is None) as tif:
             for level, (lh, lw) in enumerate(shapes):
                 res = 1e4 / (physical_size_um * 2**level)
                 data: Any
@@ -260,8 +271,12 @@ def _write_pyramid(
                     data = _tiles(field, (lh, lw), tile, dtype, noise, rgb)
                     full = (lh, lw, 3) if rgb else (nplanes, lh, lw)
                     extra = {"shape": full, "dtype": dtype}
-                if level == 0:
-                    extra.update(subifds=levels - 1, metadata=metadata)
+                if description is not None:
+                    extra.update(metadata=None, description=description if level == 0 else None)
+                    if level:
+                        extra.update(subfiletype=1)
+                elif level == 0:
+                    extra.update(metadata=metadata, subifds=levels - 1)
                 else:
                     extra.update(subfiletype=1, metadata=None)
                 tif.write(data, resolution=(res, res), **extra, **options)
@@ -282,13 +297,18 @@ def write_synthetic_ome_tiff(
     seed: int = 0,
     compression: str | None = "zlib",
     compression_level: int = 1,
+    layout: str = "subifd",
 ) -> None:
     """Write a tiled, pyramidal (SubIFD) multiplexed-immunofluorescence-like OME-TIFF.
 
     Channel 0 looks like a nuclear stain; the others alternate membrane, stromal and nuclear
     markers on random cell subsets. ``levels`` defaults to halving until one tile holds the
     smallest level. Deflate level 1 keeps writing fast; raise ``compression_level`` for size.
+    ``layout="pages"`` writes the older pyramid layout instead: reduced levels as extra
+    top-level pages after the full-resolution planes, not described by the OME-XML.
     """
+    if layout not in ("subifd", "pages"):
+        raise ImagingError(f"unknown pyramid layout {layout!r} (use 'subifd' or 'pages')")
     names = [str(n) for n in channel_names]
     if not names:
         raise ImagingError("at least one channel name is needed")
@@ -327,6 +347,7 @@ def write_synthetic_ome_tiff(
         compression=compression,
         compression_level=compression_level,
         seed=seed,
+        layout=layout,
     )
 
 

@@ -1,0 +1,206 @@
+"""A seekable, read-only file over HTTP Range requests with small blocks and a bounded cache.
+
+tifffile needs a file object; the obvious one (fsspec's default readahead cache) fetches
+megabytes per seek and ends up downloading most of a file to parse its IFDs. This one fetches
+aligned blocks (default 64 KiB), coalesces neighbouring misses into one request, keeps a bounded
+LRU of blocks, and counts every byte it receives so callers can report it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from htan_cds.errors import AccessDenied, ImagingError
+
+DEFAULT_BLOCK_SIZE = 64 * 1024
+DEFAULT_CACHE_BLOCKS = 512  # 32 MiB with the default block size
+# Reads at least this large bypass the block cache (big tiles are read once).
+_DIRECT_READ = 4 * DEFAULT_BLOCK_SIZE
+
+
+class HttpRangeFile(io.RawIOBase):
+    """Read-only, seekable view of the bytes at ``url`` (the server must honour Range)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        cache_blocks: int = DEFAULT_CACHE_BLOCKS,
+        timeout: float = 30.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.block_size = block_size
+        self.cache_blocks = cache_blocks
+        self.bytes_received = 0
+        self.requests = 0
+        self._pos = 0
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._own_client = client is None
+        self._client = client or httpx.Client(
+            headers=dict(headers or {}), timeout=timeout, follow_redirects=True
+        )
+        self.size = self._probe_size()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _get(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) in one ranged GET."""
+        with self._count_lock:
+            self.requests += 1
+        try:
+            response = self._client.get(self.url, headers={"Range": f"bytes={start}-{stop - 1}"})
+        except httpx.HTTPError as exc:
+            raise ImagingError(f"cannot read {self._display()}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise AccessDenied(
+                f"{self._display()}: access refused (HTTP {response.status_code})",
+                status_code=response.status_code,
+            )
+        if response.status_code == 200 and start == 0 and len(response.content) <= stop:
+            body = response.content  # a server without Range support answering a tiny file
+        elif response.status_code != 206:
+            raise ImagingError(
+                f"{self._display()}: expected a partial response (206), got HTTP "
+                f"{response.status_code}",
+                hint="the server must support HTTP Range requests",
+            )
+        else:
+            body = response.content
+        with self._count_lock:
+            self.bytes_received += len(body)
+        return body[: stop - start]
+
+    def _probe_size(self) -> int:
+        # One tiny ranged GET gives the total size (Content-Range) and proves Range works;
+        # HEAD is not always allowed on signed URLs.
+        self.requests += 1
+        try:
+            response = self._client.get(self.url, headers={"Range": "bytes=0-0"})
+        except httpx.HTTPError as exc:
+            raise ImagingError(f"cannot reach {self._display()}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise AccessDenied(
+                f"{self._display()}: access refused (HTTP {response.status_code})",
+                status_code=response.status_code,
+            )
+        if response.status_code == 404:
+            raise ImagingError(f"{self._display()}: not found (HTTP 404)")
+        self.bytes_received += len(response.content)
+        if response.status_code == 206:
+            total = response.headers.get("content-range", "").rpartition("/")[2]
+            if total.isdigit():
+                return int(total)
+        if response.status_code == 200:
+            raise ImagingError(
+                f"{self._display()}: the server ignores HTTP Range requests",
+                hint="remote reading needs Range support; download the file instead",
+            )
+        raise ImagingError(f"{self._display()}: HTTP {response.status_code}")
+
+    def _display(self) -> str:
+        # Signed URLs carry secrets in the query string; never print them.
+        return self.url.split("?", 1)[0]
+
+    # -- blocks -------------------------------------------------------------------------------
+
+    def _blocks(self, first: int, last: int) -> list[bytes]:
+        """Blocks first..last inclusive, fetching each run of missing blocks in one request."""
+        out: list[bytes | None] = []
+        missing: list[int] = []
+        for index in range(first, last + 1):
+            block = self._cache.get(index)
+            if block is not None:
+                self._cache.move_to_end(index)
+            else:
+                missing.append(index)
+            out.append(block)
+        run_start = 0
+        while run_start < len(missing):
+            run_end = run_start
+            while run_end + 1 < len(missing) and missing[run_end + 1] == missing[run_end] + 1:
+                run_end += 1
+            lo, hi = missing[run_start], missing[run_end]
+            data = self._get(lo * self.block_size, min((hi + 1) * self.block_size, self.size))
+            for index in range(lo, hi + 1):
+                offset = (index - lo) * self.block_size
+                block = data[offset : offset + self.block_size]
+                out[index - first] = block
+                self._cache[index] = block
+            run_start = run_end + 1
+        while len(self._cache) > self.cache_blocks:
+            self._cache.popitem(last=False)
+        return [b or b"" for b in out]
+
+    def read_range(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) of the file (clipped to its end)."""
+        stop = min(stop, self.size)
+        if stop <= start:
+            return b""
+        if stop - start >= _DIRECT_READ:
+            return self._get(start, stop)
+        first, last = start // self.block_size, (stop - 1) // self.block_size
+        with self._lock:
+            data = b"".join(self._blocks(first, last))
+        offset = start - first * self.block_size
+        return data[offset : offset + (stop - start)]
+
+    # -- file protocol (what tifffile uses) ------------------------------------------------------
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        elif whence == io.SEEK_END:
+            self._pos = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        self._pos = max(self._pos, 0)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size - self._pos
+        data = self.read_range(self._pos, self._pos + size)
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._own_client:
+            self._client.close()
+        self._cache.clear()
+        super().close()
+
+    def stats(self) -> dict[str, int]:
+        """Bytes received, requests sent and the file size, for reports and benchmarks."""
+        return {"bytes_received": self.bytes_received, "requests": self.requests, "size": self.size}
