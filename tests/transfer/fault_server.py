@@ -109,7 +109,7 @@ class FaultServer:
             return False
         token = auth[7:]
         try:
-            jwt.decode(token, "fault-secret", algorithms=["HS256"])
+            jwt.decode(token, "fault-server-signing-secret-0123456789", algorithms=["HS256"])
         except jwt.PyJWTError:
             return token == self.require_token
         return True
@@ -183,7 +183,11 @@ class FaultServer:
             return web.json_response({"error": "bad key"}, status=401)
         self.exchanges += 1
         exp = int(time.time()) + self.token_lifetime
-        token = jwt.encode({"sub": "tester", "exp": exp}, "fault-secret", algorithm="HS256")
+        token = jwt.encode(
+            {"sub": "tester", "exp": exp},
+            "fault-server-signing-secret-0123456789",
+            algorithm="HS256",
+        )
         return web.json_response({"access_token": token})
 
     # ---- bytes -------------------------------------------------------------------------

@@ -21,17 +21,20 @@ MISSING = "unknown"
 
 # Short names for the HTAN manifest columns people want in folder layouts.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "center": ("HTAN_Center", "center", "Center", "HTAN Center"),
+    # HTAN names each atlas after its center ("HTAN Vanderbilt"), so the atlas stands in.
+    "center": ("HTAN_Center", "center", "Center", "HTAN Center", "atlas_name", "Atlas Name"),
     "participant": ("HTAN_Participant_ID", "participant", "Participant", "HTAN Participant ID"),
     "biospecimen": ("HTAN_Biospecimen_ID", "biospecimen", "HTAN Parent Biospecimen ID"),
     "atlas": ("atlas_name", "Atlas Name", "atlas"),
-    "assay": ("assay", "Assay", "Component"),
+    "assay": ("assay", "Assay", "assay_name", "Component"),
     "level": ("level", "Level"),
     "format": ("File_Format", "File Format", "format"),
-    "file_id": ("HTAN_Data_File_ID", "HTAN Data File ID"),
+    "file_id": ("HTAN_Data_File_ID", "HTAN Data File ID", "data_file_id"),
 }
 
 _FORMATTER = string.Formatter()
+# HTAN ids nest: participant HTA11_1, its biospecimen HTA11_1_1, a file HTA11_1_1003.
+_PARTICIPANT_RE = re.compile(r"^(HTA[0-9]+_[0-9]+)_")
 
 
 def _load_safe_name() -> Callable[[str | None, str], str]:
@@ -86,7 +89,13 @@ class Layout:
             if values.get(column):
                 return values[column]
         lowered = {k.lower(): v for k, v in values.items()}
-        return lowered.get(field.lower()) or ""
+        found = lowered.get(field.lower()) or ""
+        if not found and field == "participant":
+            for source in ("biospecimen", "file_id"):
+                match = _PARTICIPANT_RE.match(self._value(source, values))
+                if match:
+                    return match.group(1)
+        return found
 
     def render(self, values: Mapping[str, str]) -> str:
         """The relative POSIX path for one object (every component sanitised)."""
