@@ -110,6 +110,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- Local files registered by `htan-cds ingest`: re-ingest skips files whose path, size
+        -- and mtime are unchanged, so checksums are computed once.
+        CREATE TABLE ingest_sources (
+            source_path VARCHAR PRIMARY KEY,
+            size BIGINT,
+            mtime_ns BIGINT,
+            sha256 VARCHAR,
+            drs_id VARCHAR,
+            ingested_at TIMESTAMP DEFAULT current_timestamp
+        );
+        """,
+    ),
 ]
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1][0]

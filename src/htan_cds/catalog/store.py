@@ -27,6 +27,7 @@ TABLES = (
     "imaging",
     "channels",
     "file_biospecimens",
+    "ingest_sources",
 )
 
 # The files' public view: drs_uri computed for files this commons serves (drs_host NULL).

@@ -282,7 +282,8 @@ def sql(
         from rich.table import Table
 
         table = Table(*[str(c) for c in frame.columns])
-        for row in frame.head(200).itertuples(index=False):
+        shown = frame.head(200).astype(object).where(frame.head(200).notna(), None)
+        for row in shown.itertuples(index=False):
             table.add_row(*["" if v is None else str(v) for v in row])
         out_console.print(table)
         err_console.print(f"{len(frame):,} rows")

@@ -1,0 +1,145 @@
+"""Build the catalog from exported HTAN tables: CSV, NDJSON/JSON or Parquet files.
+
+Each file's role (DRS map, provenance, imaging, channels, biospecimen, demographics,
+diagnosis) is recognised from its columns, so BigQuery exports, the ``../shared`` manifests and
+the portal's ``crdcgc_drs_mapping.json`` load without options. The build then runs the same
+queries as the BigQuery builder, transpiled to DuckDB.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from htan_cds.catalog.queries import QUERIES, ROLE_COLUMNS, render
+from htan_cds.catalog.sources.finish import finish_build
+from htan_cds.catalog.store import Catalog
+from htan_cds.config import DataHome
+from htan_cds.errors import CatalogError, UsageError
+
+_QUERY_ROLES: dict[str, tuple[str, ...]] = {
+    "files": ("drs_map", "provenance", "imaging"),
+    "imaging": ("imaging",),
+    "participants": ("demographics", "diagnosis"),
+    "biospecimens": ("biospecimen",),
+    "channels": ("channels",),
+}
+
+
+def detect_role(columns: list[str]) -> str | None:
+    """Which ISB-CGC HTAN table a set of columns comes from (None when unrecognised)."""
+    cols = {c.lower() for c in columns}
+    if "drs_uri" in cols:
+        return "drs_map"
+    if "htan_assayed_biospecimen_id" in cols:
+        return "provenance"
+    if "channel_attributes" in cols or {"attributename", "linenum"} <= cols:
+        return "channels"
+    if "sizex" in cols or "imaging_assay_type" in cols:
+        return "imaging"
+    if "filename" in cols and ({"gc_release", "cds_release"} & cols):
+        return "imaging"
+    if "htan_biospecimen_id" in cols:
+        return "biospecimen"
+    if "primary_diagnosis" in cols or "tissue_or_organ_of_origin" in cols:
+        return "diagnosis"
+    if "gender" in cols or "race" in cols or "vital_status" in cols:
+        return "demographics"
+    return None
+
+
+def _reader(path: Path) -> str:
+    literal = "'" + str(path).replace("'", "''") + "'"
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return f"read_parquet({literal})"
+    if name.endswith((".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz")):
+        return f"read_json_auto({literal}, format='auto')"
+    if name.endswith((".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
+        return f"read_csv({literal}, all_varchar=true, header=true)"
+    raise UsageError(f"{path}: unknown table file type (use .csv, .tsv, .json, .ndjson, .parquet)")
+
+
+def load_tables(con: Any, paths: list[Path]) -> dict[str, str]:
+    """Load ``paths`` into temp tables ``raw_<role>`` (union by name per role); role -> table."""
+    by_role: dict[str, list[str]] = {}
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+        reader = _reader(path)
+        try:
+            columns = [
+                str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+            ]
+        except Exception as exc:
+            raise CatalogError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+        role = detect_role(columns)
+        if role is None:
+            raise UsageError(
+                f"{path}: cannot tell which HTAN table this is from its columns "
+                f"({', '.join(columns[:8])}…)"
+            )
+        by_role.setdefault(role, []).append(reader)
+    tables: dict[str, str] = {}
+    for role, expected in ROLE_COLUMNS.items():
+        table = f"raw_{role}"
+        readers = by_role.get(role)
+        if readers:
+            union = " UNION ALL BY NAME ".join(f"SELECT * FROM {r}" for r in readers)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {union}")
+            have = {str(r[0]).lower() for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (_empty VARCHAR)")
+            have = {"_empty"}
+        for column in expected:
+            if column.lower() not in have:
+                kind = (
+                    "STRUCT(attributeName VARCHAR, attributeValue VARCHAR)[]"
+                    if column == "channel_attributes"
+                    else "VARCHAR"
+                )
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {kind}')
+        tables[role] = table
+    _long_channels(con, tables)
+    return tables
+
+
+def _long_channels(con: Any, tables: dict[str, str]) -> None:
+    """Channel rows already in long form (attributeName/attributeValue) need no UNNEST."""
+    cols = {str(r[0]).lower() for r in con.execute("DESCRIBE raw_channels").fetchall()}
+    if {"attributename", "attributevalue"} <= cols:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW raw_channels_long AS SELECT Channel_Metadata_Filename, "
+            "lineNum, attributeName, attributeValue FROM raw_channels"
+        )
+        tables["channels_long"] = "raw_channels_long"
+
+
+def run_queries(con: Any, tables: dict[str, str]) -> dict[str, str]:
+    """Run every build query (BigQuery text transpiled to DuckDB) into temp tables."""
+    results: dict[str, str] = {}
+    for name, query in QUERIES.items():
+        target = f"result_{name}"
+        if name == "channels" and "channels_long" in tables:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM raw_channels_long")
+        else:
+            sql = render(query, {r: tables[r] for r in _QUERY_ROLES[name]}, dialect="duckdb")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {sql}")
+        results[name] = target
+    return results
+
+
+def build_from_files(home: DataHome, paths: list[Path]) -> dict[str, Any]:
+    """Replace the catalog in ``home`` with the tables exported in ``paths``."""
+    if not paths:
+        raise UsageError("give at least one table file")
+    started = time.perf_counter()
+    with Catalog.open(home) as catalog:
+        con = catalog.connection
+        tables = load_tables(con, paths)
+        results = run_queries(con, tables)
+        counts = finish_build(
+            catalog, results, source="files: " + ", ".join(p.name for p in paths)[:500]
+        )
+    return {**counts, "seconds": round(time.perf_counter() - started, 3)}
