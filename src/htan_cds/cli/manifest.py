@@ -99,8 +99,11 @@ def check(
     fmt = _input_format(fmt)
     checker = Checker(max_per_code=max_findings)
     with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
-        for _ in _tapped(reader, checker, tick):
-            pass
+        add = checker.add
+        for count, row in enumerate(reader, start=1):
+            add(row)
+            if tick is not None and count % _PROGRESS_EVERY == 0:
+                tick()
         checker.add_findings(reader.context.findings)
         report = checker.finish(reader.format)
     if as_json:

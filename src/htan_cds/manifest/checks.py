@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
-from htan_cds.manifest.names import is_safe_name, name_problems
+from htan_cds.manifest.names import (
+    all_plain_names,
+    is_safe_name,
+    match_plain_name,
+    name_problems,
+)
 from htan_cds.manifest.row import Finding, ManifestRow
 from htan_cds.manifest.uris import UriClassifier, UriStatus
 
@@ -27,6 +32,7 @@ CGC_WINDOW_MINUTES = 5
 CDS_CART_LIMIT = 1000
 
 FILE_ID_COLUMNS = ("HTAN_Data_File_ID", "data_file_id")
+_BATCH = 4096
 
 # code -> (severity, fixable by repair_rows, one-line meaning) — the table docs/manifests.md shows.
 CODES: dict[str, tuple[str, bool, str]] = {
@@ -164,10 +170,12 @@ class Checker:
         self._file_id_columns = tuple(file_id_columns)
         self._findings: list[Finding] = []
         self._counts: Counter[str] = Counter()
-        self._rows = array("q")
+        # Row numbers are only stored once a row breaks the usual 1, 2, 3… sequence.
+        self._row_numbers: array[int] | None = None
         self._uris = array("q")
         self._names = array("q")
         self._file_ids = array("q")
+        self._pending: list[ManifestRow] = []
         self.rows = 0
         self.compact = 0
 
@@ -182,42 +190,91 @@ class Checker:
             self._add(finding)
 
     def add(self, row: ManifestRow) -> None:
-        """Check one row and remember what the cross-row checks need."""
-        self.rows += 1
-        number = row.row_number or self.rows
-        verdict = self._classifier.classify(row.drs_uri)
+        """Check one row (rows are checked in batches; :meth:`finish` checks the rest)."""
+        self._pending.append(row)
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def add_many(self, rows: Iterable[ManifestRow]) -> None:
+        """Check many rows."""
+        for row in rows:
+            self.add(row)
+
+    def _flush(self) -> None:
+        # Million-row files: per-column C-level passes (map over regex matchers and hash) cost a
+        # fraction of a per-row Python method; only rows off the fast path get looked at alone.
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        start = self.rows
+        self.rows += len(batch)
+        numbers = [row.row_number for row in batch]
+        if self._row_numbers is not None or numbers != list(range(start + 1, self.rows + 1)):
+            for offset, number in enumerate(numbers):
+                self._remember_number(start + offset, number or start + offset + 1)
+        uris = [row.drs_uri for row in batch]
+        keys = uris
+        classifier = self._classifier
+        if not classifier.all_full(uris) and None in (
+            matches := list(map(classifier.full_matcher, uris))
+        ):
+            keys = list(uris)
+            for offset, match in enumerate(matches):
+                if match is None:
+                    number = self.row_number(start + offset)
+                    keys[offset] = self._check_uri(uris[offset], number)
+        self._uris.extend(map(hash, keys))
+        names = [row.name or "" for row in batch]
+        if not all_plain_names(names) and None in (plain := list(map(match_plain_name, names))):
+            for offset, match in enumerate(plain):
+                if match is None and not is_safe_name(batch[offset].name):
+                    self._check_name(batch[offset].name, self.row_number(start + offset))
+        # hash("") is 0 in CPython, which is also the "no value" marker of the key arrays.
+        self._names.extend(map(hash, names))
+        first, *others = self._file_id_columns
+        file_ids = [row.metadata.get(first, "") for row in batch]
+        for column in others:
+            if not all(file_ids):
+                file_ids = [
+                    v or r.metadata.get(column, "") for v, r in zip(file_ids, batch, strict=True)
+                ]
+        self._file_ids.extend(map(hash, file_ids))
+
+    def _remember_number(self, index: int, number: int) -> None:
+        if self._row_numbers is None:
+            self._row_numbers = array("q", range(1, index + 1))
+        self._row_numbers.append(number)
+
+    def row_number(self, index: int) -> int:
+        """The source row number of the ``index``-th (0-based) row fed."""
+        return index + 1 if self._row_numbers is None else self._row_numbers[index]
+
+    def _check_uri(self, uri: str, number: int) -> str:
+        """Findings for a URI off the fast path; returns the key used for duplicate checks."""
+        verdict = self._classifier.classify(uri)
         status = verdict.status
-        if status is not UriStatus.FULL:
-            code = _URI_CODES[status]
-            if status is UriStatus.COMPACT:
-                self.compact += 1
-                message = f"compact DRS URI {row.drs_uri!r}; CGC needs {verdict.full}"
-            else:
-                message = verdict.reason
-            self._add(make_finding(number, "drs_uri", code, message))
-        elif verdict.full != row.drs_uri:
-            self._add(
-                make_finding(number, "drs_uri", "uri_not_canonical", f"written as {row.drs_uri!r}")
-            )
-        name = row.name
+        if status is UriStatus.FULL:
+            if verdict.full != uri:
+                message = f"written as {uri!r}"
+                self._add(make_finding(number, "drs_uri", "uri_not_canonical", message))
+        elif status is UriStatus.COMPACT:
+            self.compact += 1
+            message = f"compact DRS URI {uri!r}; CGC needs {verdict.full}"
+            self._add(make_finding(number, "drs_uri", "uri_compact", message))
+        else:
+            self._add(make_finding(number, "drs_uri", _URI_CODES[status], verdict.reason))
+        return verdict.full if verdict.full is not None else uri
+
+    def _check_name(self, name: str | None, number: int) -> None:
         if name is None or not name.strip():
             self._add(make_finding(number, "name", "name_missing", "no file name"))
-        elif not is_safe_name(name):
+        else:
             problems = ", ".join(name_problems(name))
             self._add(make_finding(number, "name", "name_unsafe", f"{name!r}: {problems}"))
-        key = verdict.full if verdict.full is not None else row.drs_uri
-        self._rows.append(number)
-        self._uris.append(hash(key))
-        self._names.append(hash(name) if name else 0)
-        file_id = ""
-        for column in self._file_id_columns:
-            file_id = row.metadata.get(column, "")
-            if file_id:
-                break
-        self._file_ids.append(hash(file_id) if file_id else 0)
 
     def finish(self, format: str | None = None) -> CheckReport:
         """Run the cross-row checks and the size limits; return the report in row order."""
+        self._flush()
         stats = _cross_row(self)
         for finding in limit_findings(self.rows):
             self._add(finding)
@@ -228,79 +285,70 @@ class Checker:
 
 
 def _cross_row(checker: Checker) -> dict[str, int]:
+    """Duplicate URIs and keys (name, file id) with several URIs, from the hash arrays.
+
+    Sorting a copy of one hash array finds the few values that repeat; only rows holding such a
+    value are then looked at one by one. Peak extra memory is ~16 bytes a row.
+    """
+    stats = {"duplicate_uris": 0, "shared_names": 0, "file_ids_with_several_uris": 0}
     if not checker.rows:
-        return {"duplicate_uris": 0, "shared_names": 0, "file_ids_with_several_uris": 0}
+        return stats
     import numpy as np  # deferred: only a finished check needs it
 
-    rows = np.frombuffer(checker._rows, dtype=np.int64)
     uris = np.frombuffer(checker._uris, dtype=np.int64)
-    names = np.frombuffer(checker._names, dtype=np.int64)
-    file_ids = np.frombuffer(checker._file_ids, dtype=np.int64)
+    first_seen: dict[int, int] = {}
+    for index in _rows_with_repeats(np, uris):
+        value = int(uris[index])
+        if value in first_seen:
+            stats["duplicate_uris"] += 1
+            message = f"same DRS object as row {checker.row_number(first_seen[value])}"
+            checker._add(
+                make_finding(checker.row_number(index), "drs_uri", "uri_duplicate", message)
+            )
+        else:
+            first_seen[value] = index
+    for keys_array, column, code, stat, template in (
+        (
+            checker._names,
+            "name",
+            "name_duplicate",
+            "shared_names",
+            "name is also used by row {first} for another DRS URI",
+        ),
+        (
+            checker._file_ids,
+            "HTAN_Data_File_ID",
+            "file_id_multiple_uris",
+            "file_ids_with_several_uris",
+            "HTAN_Data_File_ID also at row {first} with another DRS URI",
+        ),
+    ):
+        keys = np.frombuffer(keys_array, dtype=np.int64)
+        # key -> (first row index, its URI hash, already counted)
+        groups: dict[int, tuple[int, int, bool]] = {}
+        for index in _rows_with_repeats(np, keys, skip_zero=True):
+            key, uri = int(keys[index]), int(uris[index])
+            seen = groups.get(key)
+            if seen is None:
+                groups[key] = (index, uri, False)
+            elif seen[1] != uri:
+                first = checker.row_number(seen[0])
+                message = template.format(first=first)
+                checker._add(make_finding(checker.row_number(index), column, code, message))
+                if not seen[2]:
+                    stats[stat] += 1
+                    groups[key] = (seen[0], seen[1], True)
+    return stats
 
-    # Duplicate URIs: every occurrence after the first of a hash.
-    order = np.argsort(uris, kind="stable")
-    sorted_uris = uris[order]
-    starts = np.r_[True, sorted_uris[1:] != sorted_uris[:-1]]
-    group_first = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
-    duplicates = 0
-    for idx in np.nonzero(~starts)[0]:
-        duplicates += 1
-        here, first = int(rows[order[idx]]), int(rows[group_first[idx]])
-        checker._add(
-            make_finding(here, "drs_uri", "uri_duplicate", f"same DRS object as row {first}")
-        )
-    shared_names = _groups_with_several_uris(
-        checker, rows, names, uris, "name", "name_duplicate", "name is also used by row {first}"
-    )
-    several = _groups_with_several_uris(
-        checker,
-        rows,
-        file_ids,
-        uris,
-        "HTAN_Data_File_ID",
-        "file_id_multiple_uris",
-        "HTAN_Data_File_ID also at row {first} with another DRS URI",
-    )
-    return {
-        "duplicate_uris": duplicates,
-        "shared_names": shared_names,
-        "file_ids_with_several_uris": several,
-    }
 
-
-def _groups_with_several_uris(
-    checker: Checker,
-    rows: Any,
-    keys: Any,
-    uris: Any,
-    column: str,
-    code: str,
-    template: str,
-) -> int:
-    """Report rows whose key (name, file id) was first seen with another URI; count the keys."""
-    import numpy as np
-
-    present = np.nonzero(keys != 0)[0]
-    if not len(present):
-        return 0
-    # Sort by key, then URI, then position, so distinct URIs of one key are adjacent runs.
-    order = present[np.lexsort((present, uris[present], keys[present]))]
-    k, u = keys[order], uris[order]
-    key_start = np.r_[True, k[1:] != k[:-1]]
-    new_uri = key_start | np.r_[True, u[1:] != u[:-1]]
-    first_of_key = order[np.maximum.accumulate(np.where(key_start, np.arange(len(order)), 0))]
-    groups = 0
-    counted: set[int] = set()
-    for idx in np.nonzero(new_uri & ~key_start)[0]:
-        first = int(first_of_key[idx])
-        here = int(order[idx])
-        # Report the later row of the pair so the first occurrence stays the reference.
-        a, b = sorted((first, here))
-        checker._add(make_finding(int(rows[b]), column, code, template.format(first=int(rows[a]))))
-        if first not in counted:
-            counted.add(first)
-            groups += 1
-    return groups
+def _rows_with_repeats(np: Any, values: Any, *, skip_zero: bool = False) -> list[int]:
+    """Indexes (ascending) of the rows whose value occurs more than once."""
+    ordered = np.sort(values[values != 0] if skip_zero else values)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if not len(repeated):
+        return []
+    return [int(i) for i in np.nonzero(np.isin(values, np.unique(repeated)))[0]]
 
 
 def check_rows(

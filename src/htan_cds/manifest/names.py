@@ -10,12 +10,32 @@ _SEPARATORS_RE = re.compile(r"[/\\]+")
 # Up to two short alphanumeric suffixes (".ome.tif", ".fastq.gz", ".bam") count as the extension,
 # so de-duplicated and truncated names keep what tools use to recognise the file type.
 _EXTENSION_RE = re.compile(r"((?:\.[A-Za-z0-9]{1,5}){1,2})$")
-_FAST_SAFE_RE = re.compile(r"^[^/\\\x00-\x1f\x7f-\x9f]+$")
+# At most 63 characters is at most 252 UTF-8 bytes, so this needs no length check in bytes.
+# Lookaheads refuse ".", ".." and all-blank names, so a match alone means "safe".
+_FAST_SAFE_RE = re.compile(r"(?!\.\.?\Z)(?!\s*\Z)[^/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,63}")
+match_plain_name = _FAST_SAFE_RE.fullmatch
 _DEFAULT_FALLBACK = "unnamed"
 
 
 def _is_control(char: str) -> bool:
     return unicodedata.category(char) == "Cc"
+
+
+_UNSAFE_CHAR_RE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def all_plain_names(names: list[str]) -> bool:
+    """True when every name is non-blank, short and free of unsafe characters (bulk check).
+
+    ``False`` says nothing about a single name: check them one by one then.
+    """
+    return (
+        all(map(str.strip, names))
+        and max(map(len, names), default=0) <= 63
+        and not _UNSAFE_CHAR_RE.search("|".join(names))
+        and "." not in names
+        and ".." not in names
+    )
 
 
 def name_problems(name: str | None) -> list[str]:
@@ -45,8 +65,8 @@ def is_safe_name(name: str | None) -> bool:
     if name is None:
         return False
     # Fast path for the common case keeps million-row checks cheap.
-    if len(name) <= 63 and name.isascii() and _FAST_SAFE_RE.match(name):
-        return name.strip() != "" and name not in (".", "..")
+    if _FAST_SAFE_RE.fullmatch(name) is not None:
+        return True
     return not name_problems(name)
 
 

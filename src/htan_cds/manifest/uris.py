@@ -7,6 +7,7 @@ verdict is authoritative (the fast path only accepts strings it also accepts).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,9 +19,11 @@ from htan_cds.errors import InvalidDrsUri, UnknownPrefix
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
-_FAST_FULL = re.compile(rf"drs://({_LABEL}(?:\.{_LABEL})+)/{_SEGMENT}(?:/{_SEGMENT})?")
+# The lookahead leaves drs://dg.XXXX/<id> (a CRDC compact form, not a host) to the slow path.
+_FAST_FULL = re.compile(
+    rf"drs://(?!dg\.[A-Za-z0-9]+/){_LABEL}(?:\.{_LABEL})+/{_SEGMENT}(?:/{_SEGMENT})?"
+)
 _FAST_CRDC = re.compile(r"(?:drs://)?(dg\.[A-Za-z0-9]+)/([A-Za-z0-9._~-]+)")
-_CRDC_HOST = re.compile(r"dg\.[A-Za-z0-9]+")
 
 
 class UriStatus(StrEnum):
@@ -43,12 +46,17 @@ class UriVerdict:
     reason: str = ""
 
 
+_BAD_ID_CHAR = re.compile(r"[^A-Za-z0-9._~/\n-]")
+_BAD_ID_PAIRS = ("//", "/\n", "\n/", "\n\n", "/.", "\n.")
+
+
 class UriClassifier:
     """Classifies URI cells against a prefix registry (the default: ``dg.4DFC`` → CRDC)."""
 
     def __init__(self, registry: PrefixRegistry | None = None) -> None:
         self.registry = registry if registry is not None else default_registry()
         self._crdc_bases: dict[str, str | None] = {}
+        self._prefixes: dict[str, bool] = {}
 
     def _crdc_base(self, prefix: str) -> str | None:
         if prefix not in self._crdc_bases:
@@ -60,10 +68,49 @@ class UriClassifier:
             self._crdc_bases[prefix] = base
         return self._crdc_bases[prefix]
 
+    def all_full(self, uris: list[str]) -> bool:
+        """True when every URI is canonical and full with one shared host (checked in bulk).
+
+        ``False`` says nothing about any single URI: the caller then classifies them one by one.
+        Real manifests put one host on every row, so a batch costs a few C-level string scans.
+        """
+        if not uris:
+            return True
+        first = uris[0]
+        slash = first.find("/", 6)
+        if slash < 0:
+            return False
+        prefix = first[: slash + 1]
+        if not self._good_prefix(prefix):
+            return False
+        if sum(map(str.startswith, uris, itertools.repeat(prefix))) != len(uris):
+            return False
+        ids = "\n".join(uris)[len(prefix) :].replace("\n" + prefix, "\n")
+        return not (
+            ids.count("\n") != len(uris) - 1
+            or _BAD_ID_CHAR.search(ids)
+            or any(pair in ids for pair in _BAD_ID_PAIRS)
+            or ids.startswith(("/", ".", "\n"))
+            or ids.endswith(("/", "\n"))
+            or not ids
+        )
+
+    def _good_prefix(self, prefix: str) -> bool:
+        known = self._prefixes.get(prefix)
+        if known is None:
+            probe = prefix + "x"
+            known = len(self._prefixes) < 64 and self.classify(probe) == UriVerdict(
+                UriStatus.FULL, probe
+            )
+            self._prefixes[prefix] = known
+        return known
+
+    # A match means "canonical full URI"; None means: ask classify().
+    full_matcher = staticmethod(_FAST_FULL.fullmatch)
+
     def classify(self, text: str) -> UriVerdict:
         """Classify one URI cell as :func:`parse_drs_uri` and :func:`normalize_drs_uri` would."""
-        match = _FAST_FULL.fullmatch(text)
-        if match is not None and not _CRDC_HOST.fullmatch(match.group(1)):
+        if _FAST_FULL.fullmatch(text) is not None:
             return UriVerdict(UriStatus.FULL, text)
         match = _FAST_CRDC.fullmatch(text)
         if match is not None:
