@@ -1,9 +1,163 @@
-"""CLI commands of the imaging area."""
+"""CLI commands of the imaging area: ``info`` and ``preview``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+from htan_cds.cli._common import JsonOption, emit_json, err_console, out_console
+
+if TYPE_CHECKING:
+    from htan_cds.imaging.model import ImageInfo
+
+SourceArg = typer.Argument(..., help="Local path, http(s) URL or DRS URI of an image.")
+TokenOpt = typer.Option(
+    None, "--token", envvar="HTAN_CDS_TOKEN", help="Bearer token for controlled data."
+)
+ChannelsCsvOpt = typer.Option(
+    None,
+    "--channels-csv",
+    help="HTAN channel metadata CSV or markers.csv to join onto the channels.",
+    exists=True,
+    dir_okay=False,
+)
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024  # type: ignore[assignment]
+    return str(value)
+
+
+def _print_info(info: ImageInfo) -> None:
+    from rich.table import Table
+
+    phys = ""
+    if info.physical_size_x is not None:
+        unit = info.physical_size_x_unit or ""
+        phys = f"{info.physical_size_x:g} x {info.physical_size_y or info.physical_size_x:g} {unit}"
+    rows = [
+        ("source", info.source),
+        ("format", f"{info.format}{' (BigTIFF)' if info.bigtiff else ''}"),
+        (
+            "size",
+            f"X={info.size_x} Y={info.size_y} Z={info.size_z} C={info.size_c} T={info.size_t}",
+        ),
+        ("pixel type", f"{info.pixel_type}{' RGB' if info.rgb else ''}"),
+        ("dimension order", info.dimension_order),
+        ("physical size", phys or "-"),
+        (
+            "pyramid",
+            f"{len(info.levels)} level(s), {info.pyramid_layout}: "
+            + ", ".join(f"{lv.width}x{lv.height}" for lv in info.levels),
+        ),
+        ("tiles", f"{info.tile_width}x{info.tile_height}" if info.tile_width else "untiled"),
+        ("compression", info.compression or "-"),
+        ("file size", _size(info.file_size)),
+    ]
+    for label, value in (
+        ("microscope", info.microscope),
+        ("objective", info.objective),
+        (
+            "magnification",
+            f"{info.nominal_magnification:g}x" if info.nominal_magnification else None,
+        ),
+        ("acquired", info.acquisition_date),
+    ):
+        if value:
+            rows.append((label, value))
+    if info.bytes_read is not None:
+        share = 100.0 * info.bytes_read / info.file_size if info.file_size else 0.0
+        rows.append(
+            (
+                "read",
+                f"{_size(info.bytes_read)} in {info.requests} requests ({share:.3f}% of the file)",
+            )
+        )
+    for label, value in rows:
+        out_console.print(f"[bold]{label:>16}[/]  {value}", highlight=False, soft_wrap=True)
+    if info.channels:
+        table = Table(title="channels", title_justify="left")
+        for column in ("#", "id", "name", "target", "colour"):
+            table.add_column(column)
+        for ch in info.channels:
+            table.add_row(
+                str(ch.index), ch.id or "", ch.name or "", ch.target or "", ch.color or ""
+            )
+        out_console.print(table)
+    for warning in info.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def info_command(
+    source: str = SourceArg,
+    channels_csv: Path | None = ChannelsCsvOpt,
+    token: str | None = TokenOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show an image's metadata (OME-XML, pyramid, tiles, channels) without downloading it."""
+    from htan_cds.imaging.info import read_image_info
+
+    info = read_image_info(source, token=token, channels_csv=channels_csv)
+    if as_json:
+        payload = info.to_dict()
+        payload["catalog_row"] = info.to_catalog_row()
+        emit_json(payload)
+    else:
+        _print_info(info)
+
+
+def preview_command(
+    source: str = SourceArg,
+    output: Path = typer.Option(..., "-o", "--output", help="PNG file to write.", dir_okay=False),
+    channels: str | None = typer.Option(
+        None, "--channels", help="Comma-separated channel names, targets or indexes."
+    ),
+    max_size: int = typer.Option(1024, "--max-size", help="Longer side of the preview, px."),
+    channels_csv: Path | None = ChannelsCsvOpt,
+    token: str | None = TokenOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a false-colour composite (or native RGB) preview PNG of an image."""
+    from htan_cds.errors import ImagingError
+    from htan_cds.imaging.preview import render
+
+    wanted = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    with err_console.status("rendering preview…"):
+        result = render(
+            source, channels=wanted, max_size=max_size, token=token, channels_csv=channels_csv
+        )
+    try:
+        result.image.save(output, format="PNG")
+    except OSError as exc:
+        raise ImagingError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    summary = {
+        "output": str(output),
+        "width": result.image.size[0],
+        "height": result.image.size[1],
+        "level": result.level,
+        "channels": [c.label for c in result.channels],
+        "bytes_read": result.bytes_read,
+        "requests": result.requests,
+        "file_size": result.info.file_size,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    what = ", ".join(summary["channels"]) if result.channels else "RGB"  # type: ignore[arg-type]
+    line = f"wrote {output} ({summary['width']}x{summary['height']}, level {result.level}, {what})"
+    if result.bytes_read is not None:
+        line += f"; read {_size(result.bytes_read)} in {result.requests} requests"
+    err_console.print(line, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``htan-cds`` app."""
+    app.command("info")(info_command)
+    app.command("preview")(preview_command)

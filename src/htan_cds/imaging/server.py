@@ -1,0 +1,96 @@
+"""``GET /thumbnails/{object_id}.png`` on the commons server (a ``create_app`` extension).
+
+Thumbnails are rendered from the object's bytes in the local store on first request and then
+served from the data home's cache. Open objects are public; controlled ones need a bearer token
+whose grants cover the object's consent group (the server's own access rules).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Query
+from starlette.requests import Request
+from starlette.responses import Response
+
+from htan_cds.errors import HtanCdsError
+from htan_cds.imaging.thumbnails import DEFAULT_THUMBNAIL_SIZE, MAX_SIZE, MIN_SIZE
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+_log = logging.getLogger("htan_cds.imaging")
+_IMAGE_SUFFIXES = (".tif", ".tiff", ".svs", ".btf", ".tf2", ".tf8", ".qptiff")
+
+
+def _object_path(config: Any, object_key: str) -> Path | None:
+    """The object's file in the local store (None for an S3 store: not rendered here)."""
+    from htan_cds.storage.local import LocalObjectStore
+
+    store = config.store
+    if store and "://" in store:
+        return None
+    root = Path(store).expanduser() if store else config.home.objects_dir
+    path = LocalObjectStore(root).path_for(object_key)
+    return path if path.is_file() else None
+
+
+def _thumbnail(request: Request, object_id: str, size: int) -> Response:
+    from starlette.responses import FileResponse
+
+    from htan_cds.imaging.thumbnails import ensure_thumbnail
+    from htan_cds.server.access import bearer_caller, decide
+    from htan_cds.server.errors import error_response
+    from htan_cds.server.objects import FileRecord
+
+    app = request.app
+    config = app.state.config
+    if not object_id.endswith(".png"):
+        return error_response(404, "no such endpoint")
+    object_id = object_id[: -len(".png")]
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        return error_response(400, f"size must be {MIN_SIZE}..{MAX_SIZE}")
+    record = app.state.drs.repo.snapshot().get(object_id)
+    if not isinstance(record, FileRecord):
+        return error_response(404, "no such object")
+    caller = bearer_caller(request.headers.get("authorization"), app.state.tokens)
+    refused = decide(record.groups, caller)
+    if refused is not None:
+        headers = {"WWW-Authenticate": "Bearer"} if refused == 401 else None
+        return error_response(refused, "not authorised for this object", headers)
+    if not record.name.lower().endswith(_IMAGE_SUFFIXES):
+        return error_response(404, "no thumbnail: the object is not an image")
+    source = _object_path(config, record.object_key) if record.object_key else None
+    if source is None:
+        return error_response(404, "no thumbnail: the object's bytes are not stored here")
+    try:
+        path = ensure_thumbnail(config.home, object_id, source, size=size)
+    except HtanCdsError as exc:
+        _log.warning("thumbnail of %s failed: %s", object_id, exc)
+        return error_response(422, "no thumbnail: the image cannot be read")
+    cache = "public, max-age=86400" if not record.controlled else "private, max-age=3600"
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": cache})
+
+
+def mount(app: FastAPI, config: Any) -> None:
+    """Add ``GET /thumbnails/{object_id}.png`` (``?size=`` 16..2048, default 512) to ``app``."""
+
+    # A plain def: FastAPI runs it in its thread pool, so rendering never blocks the loop.
+    def thumbnail(
+        request: Request,
+        object_id: str,
+        size: int = Query(DEFAULT_THUMBNAIL_SIZE),
+    ) -> Response:
+        return _thumbnail(request, object_id, size)
+
+    app.add_api_route(
+        "/thumbnails/{object_id:path}",
+        thumbnail,
+        methods=["GET"],
+        include_in_schema=True,
+        summary="PNG thumbnail of an image object (open, or authorised by bearer token)",
+        response_model=None,
+        name="thumbnail",
+    )
