@@ -9,4 +9,5 @@ from __future__ import annotations
 MOUNTS: list[str] = [
     "htan_cds.workspace:mount",
     "htan_cds.server.portal:mount",
+    "htan_cds.imaging.server:mount",
 ]
