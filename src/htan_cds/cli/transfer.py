@@ -60,6 +60,9 @@ def import_command(
         "skip", "--conflict", help="When a different file exists: skip, rename or overwrite."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Resolve and plan; fetch nothing."),
+    verify_all: bool = typer.Option(
+        False, "--verify-all", help="Compute every declared checksum, not only the strongest."
+    ),
     token: str | None = typer.Option(
         None, "--token", envvar="HTAN_CDS_TOKEN", help="Bearer token."
     ),
@@ -71,6 +74,12 @@ def import_command(
     ),
     s3_endpoint: str | None = typer.Option(
         None, "--s3-endpoint", help="S3-compatible endpoint URL for s3:// destinations."
+    ),
+    cgc_url: str | None = typer.Option(
+        None,
+        "--cgc-url",
+        envvar="SB_API_ENDPOINT",
+        help="SB API endpoint for cgc:OWNER/PROJECT (default https://cgc-api.sbgenomics.com/v2).",
     ),
     json_report: Path | None = typer.Option(
         None, "--json-report", help="Write a per-file JSON report here."
@@ -104,11 +113,17 @@ def import_command(
         layout=layout,
         conflict=policy,
         dry_run=dry_run,
+        verify_all=verify_all,
         token=token,
         passport_file=passport,
         gen3_credentials=gen3_credentials,
         s3_endpoint=s3_endpoint,
     )
+    if to.lower().startswith("cgc:"):
+        # cgc: hands the rows to CGC's own bulk DRS import (workspace area), same report.
+        from htan_cds.workspace.cgc_destination import cgc_runner
+
+        run_import = cgc_runner(cgc_url)
     source: str | list[str] = sources[0] if len(sources) == 1 else sources
     if len(sources) == 1 and sources[0].startswith("drs://"):
         source = sources
