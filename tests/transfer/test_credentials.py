@@ -41,20 +41,23 @@ def test_gen3_credentials_file_is_exchanged_for_a_token(tmp_path: Path) -> None:
 
 
 def test_gen3_token_is_renewed_before_expiry(tmp_path: Path) -> None:
-    with FaultServer(token_lifetime=2) as srv:
-        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path)), margin=1.5)
+    with FaultServer(token_lifetime=100) as srv:
+        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path)), margin=10)
 
         async def run() -> tuple[str, str, str]:
             async with DrsClient(credentials=Credentials(gen3=source)) as client:
                 first = await source.token(client.session, srv.url)
                 again = await source.token(client.session, srv.url)
-                await asyncio.sleep(0.6)  # now within the renewal margin
+                # Within the renewal margin of its exp claim: the next call renews.
+                source.margin = 200
+                await asyncio.sleep(1.1)  # a later exp, so a different token
                 renewed = await source.token(client.session, srv.url)
                 return first, again, renewed
 
-        first, again, _renewed = asyncio.run(run())
+        first, again, renewed = asyncio.run(run())
         assert first == again  # cached while valid
-        assert srv.exchanges == 2  # renewed once inside the margin
+        assert renewed != first
+        assert srv.exchanges == 2
 
 
 def test_bad_gen3_key_and_file_errors(tmp_path: Path) -> None:

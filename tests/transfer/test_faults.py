@@ -62,7 +62,7 @@ def test_every_fault_kind_ends_verified(server: FaultServer, tmp_path: Path) -> 
     server.retry_after = "0"
     dest = tmp_path / "dest"
     events: list[ProgressEvent] = []
-    report = run_import(uris, dest, _opts(), events.append)
+    report = run_import(uris, dest, _opts(verify_all=True), events.append)
     by_uri = {f.drs_uri: f for f in report.files}
     for name in plans:
         res = by_uri[server.uri(name)]

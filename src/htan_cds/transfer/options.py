@@ -51,8 +51,11 @@ class ImportOptions:
     s3_endpoint: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_attempts: int = 3
-    # Digests computed while downloading when the object declares them (hashlib names).
+    # Digests verified while downloading when the object declares them (hashlib names), and
+    # whether to compute every declared one or only the strongest (one strong digest already
+    # proves the bytes; md5 on top costs more CPU than sha-256 itself on SHA-NI machines).
     algorithms: tuple[str, ...] = ("sha256", "md5")
+    verify_all: bool = False
     state_dir: Path | None = None
     registry: PrefixRegistry | None = None
     identifiers_url: str | None = None

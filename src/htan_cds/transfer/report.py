@@ -45,6 +45,7 @@ class ImportReport:
     destination: str
     files: list[FileResult] = field(default_factory=list)
     bytes_fetched: int = 0
+    bytes_reread: int = 0
     elapsed: float = 0.0
     dry_run: bool = False
 
@@ -67,6 +68,8 @@ class ImportReport:
             "failed": self.count(FileStatus.FAILED),
             "bytes_done": done_bytes,
             "bytes_fetched": self.bytes_fetched,
+            # Bytes hashed by reading them back because their part arrived ahead of order.
+            "bytes_reread": self.bytes_reread,
             "elapsed_s": round(self.elapsed, 3),
             "rate_bytes_per_s": round(self.bytes_fetched / self.elapsed) if self.elapsed else 0,
             "dry_run": self.dry_run,
