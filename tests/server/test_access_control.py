@@ -118,6 +118,17 @@ def test_garbage_tokens_are_anonymous(client: TestClient, commons: SampleCommons
         _closed(r, 401, c.data)
 
 
+def test_invalid_credentials_refused_even_for_open_objects(
+    client: TestClient, commons: SampleCommons
+) -> None:
+    f = commons.open[0]
+    for header in ("Bearer nope", "Basic dXNlcjpwYXNz"):
+        r = client.get(f"{API}/objects/{f.drs_id}", headers={"Authorization": header})
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert client.get(f"{API}/service-info", headers={"Authorization": "Bearer x"}).is_success
+
+
 def test_token_grants_only_its_groups(client: TestClient, commons: SampleCommons) -> None:
     store = TokenStore(commons.home)
     token = store.create(["phs002371"], label="t1")

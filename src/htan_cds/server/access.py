@@ -54,16 +54,20 @@ def decide(groups: Iterable[str], caller: Caller) -> int | None:
     return None
 
 
-def bearer_caller(authorization: str | None, tokens: TokenStore) -> Caller:
-    """The caller described by an ``Authorization: Bearer`` header (anonymous if absent/bad)."""
-    if not authorization:
+def bearer_caller(authorization: str | None, tokens: TokenStore) -> Caller | None:
+    """The caller an ``Authorization`` header describes: anonymous if absent, None if invalid.
+
+    A presented credential that does not verify (unknown, revoked or expired token; a scheme
+    other than Bearer) is refused outright rather than ignored, as RFC 6750 asks.
+    """
+    if authorization is None or not authorization.strip():
         return ANONYMOUS
     scheme, _, value = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        return ANONYMOUS
+        return None
     info = tokens.verify(value.strip())
     if info is None:
-        return ANONYMOUS
+        return None
     return Caller(frozenset(info.grants), True)
 
 

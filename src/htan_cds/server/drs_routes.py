@@ -114,6 +114,12 @@ class DrsRoutes:
 
     def _caller(self, request: Request, body: dict[str, Any] | None = None) -> Caller:
         caller = bearer_caller(request.headers.get("authorization"), self.tokens)
+        if caller is None:
+            raise DrsHttpError(
+                401,
+                "invalid, expired or revoked credentials",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         passports = _str_list(body, "passports") if body else None
         if passports:
             caller = caller.merge(passport_caller(passports, self.service.verifier))

@@ -56,7 +56,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     # Framework details (e.g. the path that was not found) are not echoed back.
     msg = _REASONS.get(status, "error")
     if status == 404:
-        msg = f"no such endpoint: {request.method} {request.url.path}"[:300]
+        msg = "no such endpoint"
     headers = dict(exc.headers) if exc.headers else None
     return error_response(status, msg, headers)
 
