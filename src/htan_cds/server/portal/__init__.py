@@ -13,14 +13,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from htan_cds.server.portal.state import PortalState
+from htan_cds.server.portal.state import CatalogLease, PortalState
 
 
 def mount(app: FastAPI, config: Any) -> None:
     """Add the portal's pages, API and static files to ``app`` (a ``create_app`` extension)."""
     from htan_cds.server.portal import api, export, pages
 
-    app.state.portal = PortalState(config=config)
+    app.state.portal = PortalState(config=config, lease=CatalogLease(config.home))
     app.include_router(api.router)
     app.include_router(export.router)
     app.include_router(pages.router)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from htan_cds.catalog import Catalog
 from htan_cds.catalog.filters import FileFilter, where_clause
 from htan_cds.errors import UsageError
 from htan_cds.server.portal import queries
@@ -24,9 +24,16 @@ from htan_cds.server.portal.params import (
     filter_from_items,
     parse_page,
 )
-from htan_cds.server.portal.state import PortalRoute, catalog_for, json_error, portal_state
+from htan_cds.server.portal.state import (
+    FastJSONResponse,
+    PortalRoute,
+    json_error,
+    portal_state,
+    use_catalog,
+)
 
-router = APIRouter(prefix="/api", route_class=PortalRoute, default_response_class=ORJSONResponse)
+router = APIRouter(prefix="/api", route_class=PortalRoute, default_response_class=FastJSONResponse)
+CatalogDep = Depends(use_catalog)
 
 # Facets whose values have a natural order better than "most files first".
 _ORDERED_FACETS = frozenset({"level", "release"})
@@ -38,17 +45,17 @@ def request_filter(request: Request) -> FileFilter:
 
 
 @router.get("/summary")
-def api_summary(request: Request) -> dict[str, Any]:
+def api_summary(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Participants, samples, files and total size under the filter."""
     flt = request_filter(request)
-    return {"filter": flt.to_dict(), **queries.summary(catalog_for(request), where_clause(flt))}
+    return {"filter": flt.to_dict(), **queries.summary(catalog, where_clause(flt))}
 
 
 @router.get("/facets")
-def api_facets(request: Request) -> dict[str, Any]:
+def api_facets(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Every sidebar facet with its values and file counts under the *other* selections."""
     flt = request_filter(request)
-    counts = catalog_for(request).facets(flt)
+    counts = catalog.facets(flt)
     facets = []
     for name, label in FACETS:
         values = list(counts.get(name, []))
@@ -69,36 +76,35 @@ def api_facets(request: Request) -> dict[str, Any]:
     return {"filter": flt.to_dict(), "facets": facets}
 
 
-def _table(request: Request, table: str) -> dict[str, Any]:
+def _table(request: Request, catalog: Catalog, table: str) -> dict[str, Any]:
     params = request.query_params
     page = parse_page(
         table, params.get("sort"), params.get("order"), params.get("offset"), params.get("limit")
     )
-    catalog = catalog_for(request)
     selection = where_clause(request_filter(request))
     if table == "files":
-        return queries.files_page(catalog, selection, page)
+        return queries.files_page(catalog, selection, page, portal_state(request).authority)
     if table == "participants":
         return queries.participants_page(catalog, selection, page)
     return queries.samples_page(catalog, selection, page)
 
 
 @router.get("/files")
-def api_files(request: Request) -> dict[str, Any]:
+def api_files(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """A sorted page of files: ``?sort=size&order=desc&offset=0&limit=25`` plus filters."""
-    return _table(request, "files")
+    return _table(request, catalog, "files")
 
 
 @router.get("/participants")
-def api_participants(request: Request) -> dict[str, Any]:
+def api_participants(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """A sorted page of participants having files under the filter."""
-    return _table(request, "participants")
+    return _table(request, catalog, "participants")
 
 
 @router.get("/samples")
-def api_samples(request: Request) -> dict[str, Any]:
+def api_samples(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """A sorted page of samples (biospecimens) of files under the filter."""
-    return _table(request, "samples")
+    return _table(request, catalog, "samples")
 
 
 @router.get("/columns")
@@ -111,11 +117,21 @@ def api_columns() -> dict[str, Any]:
 
 
 @router.get("/file/{drs_id:path}", response_model=None)
-def api_file(request: Request, drs_id: str) -> Response | dict[str, Any]:
+def api_file(
+    request: Request, drs_id: str, catalog: Catalog = CatalogDep
+) -> Response | dict[str, Any]:
     """One file with its imaging metadata and channels."""
-    record = catalog_for(request).get_file(drs_id)
+    record = file_record(catalog, drs_id, portal_state(request).authority)
     if record is None:
         return json_error(404, f"no file {drs_id!r} in this commons")
+    return record
+
+
+def file_record(catalog: Catalog, drs_id: str, authority: str) -> dict[str, Any] | None:
+    """:meth:`Catalog.get_file` with the DRS URI naming this server for files it serves."""
+    record = catalog.get_file(drs_id)
+    if record is not None:
+        record["drs_uri"] = queries.local_drs_uri(catalog, drs_id, authority)
     return record
 
 
@@ -142,24 +158,23 @@ async def _cart_body(request: Request) -> tuple[Cart, dict[str, Any]]:
 
 
 @router.post("/cart/summary")
-async def api_cart_summary(request: Request) -> dict[str, Any]:
+async def api_cart_summary(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Participants, samples, files and total size of the cart."""
     cart, _ = await _cart_body(request)
     # DuckDB work leaves the event loop free, like the sync routes' thread pool does.
-    result: dict[str, Any] = await run_in_threadpool(
-        queries.summary, catalog_for(request), cart.where()
-    )
+    result: dict[str, Any] = await run_in_threadpool(queries.summary, catalog, cart.where())
     return result
 
 
 @router.post("/cart/files")
-async def api_cart_files(request: Request) -> dict[str, Any]:
+async def api_cart_files(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """A sorted page of the cart's files (body: ``{cart, sort, order, offset, limit}``)."""
     cart, body = await _cart_body(request)
     page = parse_page(
         "files", body.get("sort"), body.get("order"), body.get("offset"), body.get("limit")
     )
+    authority = portal_state(request).authority
     result: dict[str, Any] = await run_in_threadpool(
-        queries.files_page, catalog_for(request), cart.where(), page
+        queries.files_page, catalog, cart.where(), page, authority
     )
     return result

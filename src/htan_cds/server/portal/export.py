@@ -23,16 +23,23 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, ORJSONResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from htan_cds.catalog import Catalog
 from htan_cds.errors import UsageError
 from htan_cds.server.portal import queries
 from htan_cds.server.portal.cart import Cart
 from htan_cds.server.portal.manifests import ManifestFormat, manifest_format, write_cart_manifest
-from htan_cds.server.portal.state import PortalRoute, catalog_for, json_error, portal_state
+from htan_cds.server.portal.state import (
+    FastJSONResponse,
+    PortalRoute,
+    json_error,
+    portal_state,
+    use_catalog,
+)
 from htan_cds.server.signing import sign, signed_url
 
 _EXPORT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -41,6 +48,7 @@ _CART_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 _PRUNE_GRACE = 60
 
 router = APIRouter(route_class=PortalRoute)
+CatalogDep = Depends(use_catalog)
 
 
 def exports_dir(home_root: Path) -> Path:
@@ -50,12 +58,14 @@ def exports_dir(home_root: Path) -> Path:
     return path
 
 
-def _write_manifest_file(request: Request, cart: Cart, fmt: ManifestFormat, dest: Path) -> int:
+def _write_manifest_file(
+    request: Request, catalog: Catalog, cart: Cart, fmt: ManifestFormat, dest: Path
+) -> int:
     if cart.is_empty():
         raise UsageError("the cart is empty; add files in the Data Explorer first")
-    catalog = catalog_for(request)
+    files = queries.iter_files(catalog, cart.where(), portal_state(request).authority)
     tmp = dest.with_name(dest.name + ".part")
-    count = write_cart_manifest(queries.iter_files(catalog, cart.where()), tmp, fmt)
+    count = write_cart_manifest(files, tmp, fmt)
     os.replace(tmp, dest)
     return count
 
@@ -70,32 +80,35 @@ def _prune(folder: Path, max_age: float) -> None:
             continue  # another worker pruned it first
 
 
-def create_export(request: Request, cart: Cart) -> tuple[str, int, int]:
+def create_export(request: Request, catalog: Catalog, cart: Cart) -> tuple[str, int, int]:
     """Store the cart's CGC manifest; return its signed URL, expiry time and row count."""
     state = portal_state(request)
     folder = exports_dir(state.config.home.root)
     _prune(folder, state.export_ttl + _PRUNE_GRACE)
     export_id = secrets.token_urlsafe(18)
     fmt = manifest_format("cgc")
-    count = _write_manifest_file(request, cart, fmt, folder / f"{export_id}.{fmt.extension}")
+    dest = folder / f"{export_id}.{fmt.extension}"
+    count = _write_manifest_file(request, catalog, cart, fmt, dest)
     path = f"/api/exports/{export_id}/manifest.{fmt.extension}"
     url = signed_url(state.config.base_url, state.config.home.secret_key(), path, state.export_ttl)
     return url, int(time.time()) + state.export_ttl, count
 
 
 @router.post("/api/cart/export", response_model=None)
-def export_to_cgc(request: Request, cart: str = Form(...)) -> Response:
+def export_to_cgc(
+    request: Request, cart: str = Form(...), catalog: Catalog = CatalogDep
+) -> Response:
     """Store the manifest behind a signed URL and send the browser to the export target.
 
     A form post gets a 303 redirect (what the cart page does); a client asking for JSON gets
     ``{url, redirect, expires, files}`` instead, for scripts and tests.
     """
     state = portal_state(request)
-    url, expires, count = create_export(request, Cart.from_json(cart))
+    url, expires, count = create_export(request, catalog, Cart.from_json(cart))
     target = state.export_target
     redirect = f"{target}{'&' if '?' in target else '?'}URL={quote(url, safe='')}"
     if "application/json" in request.headers.get("accept", ""):
-        return ORJSONResponse(
+        return FastJSONResponse(
             {"url": url, "redirect": redirect, "expires": expires, "files": count}
         )
     return RedirectResponse(redirect, status_code=303)
@@ -128,7 +141,10 @@ def get_export(
 
 @router.post("/api/cart/manifest", response_model=None)
 def download_manifest(
-    request: Request, cart: str = Form(...), format: str = Form("cgc")
+    request: Request,
+    cart: str = Form(...),
+    format: str = Form("cgc"),
+    catalog: Catalog = CatalogDep,
 ) -> Response:
     """The cart's manifest as a file download, in the chosen format."""
     fmt = manifest_format(format)
@@ -137,7 +153,7 @@ def download_manifest(
     os.close(fd)
     path = Path(name)
     try:
-        _write_manifest_file(request, Cart.from_json(cart), fmt, path)
+        _write_manifest_file(request, catalog, Cart.from_json(cart), fmt, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -192,7 +208,9 @@ async def cart_cli(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/carts/{key}/{filename}", response_model=None)
-def saved_cart_manifest(request: Request, key: str, filename: str, format: str = "") -> Response:
+def saved_cart_manifest(
+    request: Request, key: str, filename: str, format: str = "", catalog: Catalog = CatalogDep
+) -> Response:
     """A saved cart's manifest, generated afresh (durable link used by the CLI command)."""
     state = portal_state(request)
     cart = load_cart(state.config.home.root, key)
@@ -202,7 +220,7 @@ def saved_cart_manifest(request: Request, key: str, filename: str, format: str =
     os.close(fd)
     path = Path(name)
     try:
-        _write_manifest_file(request, cart, fmt, path)
+        _write_manifest_file(request, catalog, cart, fmt, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -56,6 +56,23 @@ _METADATA_FIELDS = (
 )
 
 
+# Each portal's writer fills its own columns from metadata keys named as that portal names them;
+# renaming (not copying) keeps one column per value.
+_RENAMES: dict[str, dict[str, str]] = {
+    "cds-portal": {
+        "HTAN_Participant_ID": "Participant ID",
+        "md5": "Md5sum",
+        "size": "File Size (in bytes)",
+    },
+    "htan-portal": {
+        "HTAN_Biospecimen_ID": "biospecimen",
+        "assay": "assay_name",
+        "HTAN_Data_File_ID": "data_file_id",
+    },
+    "gen3": {"size": "file_size", "md5": "md5sum"},
+}
+
+
 def manifest_format(name: str | None) -> ManifestFormat:
     """The offered format called ``name`` (default CGC CSV); a clear error for anything else."""
     key = (name or DEFAULT_FORMAT).strip().lower()
@@ -65,9 +82,10 @@ def manifest_format(name: str | None) -> ManifestFormat:
     return fmt
 
 
-def _rows(files: Iterable[dict[str, Any]]) -> Iterator[Any]:
+def _rows(files: Iterable[dict[str, Any]], fmt: ManifestFormat) -> Iterator[Any]:
     from htan_cds.manifest import ManifestRow
 
+    renames = _RENAMES.get(fmt.name, {})
     for number, record in enumerate(files, start=1):
         metadata = {
             key: _text(record.get(key)) for key in _METADATA_FIELDS if record.get(key) is not None
@@ -75,6 +93,8 @@ def _rows(files: Iterable[dict[str, Any]]) -> Iterator[Any]:
         samples = record.get("biospecimen_ids")
         if samples:
             metadata["HTAN_Biospecimen_ID"] = ";".join(str(s) for s in samples)
+        if renames:
+            metadata = {renames.get(k, k): v for k, v in metadata.items()}
         yield ManifestRow(
             drs_uri=str(record["drs_uri"]),
             name=record.get("name"),
@@ -87,7 +107,7 @@ def write_cart_manifest(files: Iterable[dict[str, Any]], dest: Path, fmt: Manife
     """Write the files as a manifest in ``fmt`` to ``dest``; return the number of rows."""
     from htan_cds.manifest import repair_rows, write_manifest
 
-    repaired = repair_rows(list(_rows(files)))
+    repaired = repair_rows(list(_rows(files, fmt)))
     with dest.open("w", encoding="utf-8", newline="") as fh:
         return int(write_manifest(repaired.rows, fh, fmt.name))
 

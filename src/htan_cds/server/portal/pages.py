@@ -7,21 +7,26 @@ and the cart are shells that small ES modules fill from the JSON API.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from htan_cds import __version__
+from htan_cds.catalog import Catalog
 from htan_cds.catalog.filters import FileFilter
+from htan_cds.errors import CatalogError, HtanCdsError
 from htan_cds.server.portal import queries
+from htan_cds.server.portal.api import file_record
 from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
-from htan_cds.server.portal.state import catalog_for, portal_state
+from htan_cds.server.portal.state import portal_state, use_catalog
 
 PORTAL_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PORTAL_DIR / "static"
@@ -29,7 +34,25 @@ STATIC_PREFIX = "/portal/static"
 _IMAGE_FORMATS = frozenset({"OME-TIFF", "TIFF", "SVS", "OME-TIF", "PNG", "JPEG"})
 _IMAGE_SUFFIXES = (".ome.tif", ".ome.tiff", ".tif", ".tiff", ".svs")
 
-router = APIRouter(include_in_schema=False)
+
+class _PageRoute(APIRoute):
+    """A page route that shows an htan-cds error (no catalog, bad link) as a page, not a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HtanCdsError as exc:
+                status = 503 if isinstance(exc, CatalogError) else 400
+                return _render(request, "error.html", {"message": str(exc)}, status=status)
+
+        return guarded
+
+
+router = APIRouter(include_in_schema=False, route_class=_PageRoute)
+CatalogDep = Depends(use_catalog)
 templates = Jinja2Templates(directory=str(PORTAL_DIR / "templates"))
 
 
@@ -89,12 +112,11 @@ def _render(
 
 
 @router.get("/", response_class=HTMLResponse)
-async def landing(request: Request) -> HTMLResponse:
+def landing(request: Request, catalog: Catalog = CatalogDep) -> HTMLResponse:
     """What the commons holds, per study, and the "Explore Data" button."""
-    catalog = catalog_for(request)
-    summary = await run_in_threadpool(catalog.summary, FileFilter())
-    studies = await run_in_threadpool(queries.landing_overview, catalog)
-    facets = await run_in_threadpool(catalog.facets, FileFilter())
+    summary = catalog.summary(FileFilter())
+    studies = queries.landing_overview(catalog)
+    facets = catalog.facets(FileFilter())
     return _render(
         request,
         "landing.html",
@@ -138,9 +160,9 @@ def _is_image(record: dict[str, Any]) -> bool:
 
 
 @router.get("/file/{drs_id:path}", response_class=HTMLResponse)
-async def file_detail(request: Request, drs_id: str) -> HTMLResponse:
+def file_detail(request: Request, drs_id: str, catalog: Catalog = CatalogDep) -> HTMLResponse:
     """One file: metadata, DRS URI, checksums, and for images a thumbnail and the channels."""
-    record = await run_in_threadpool(catalog_for(request).get_file, drs_id)
+    record = file_record(catalog, drs_id, portal_state(request).authority)
     if record is None:
         return _render(request, "not_found.html", {"drs_id": drs_id}, status=404)
     return _render(

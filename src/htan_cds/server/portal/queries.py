@@ -87,8 +87,13 @@ def count_and_size(catalog: Catalog, selection: Selection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def files_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
-    """One sorted page of the selected files with the total count."""
+def files_page(
+    catalog: Catalog, selection: Selection, page: Page, authority: str
+) -> dict[str, Any]:
+    """One sorted page of the selected files with the total count.
+
+    ``authority`` names this server in the DRS URIs of files it serves (``drs_uri`` NULL).
+    """
     where, params = selection
     with catalog.cursor() as cur:
         total_row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
@@ -96,7 +101,7 @@ def files_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, 
             cur,
             f"SELECT {_FILE_SELECT} FROM files f WHERE {where} "
             f"ORDER BY {_order(page, 'f.drs_id')} LIMIT {page.limit} OFFSET {page.offset}",
-            [catalog.authority, *params],
+            [authority, *params],
         )
     return _page_result(int(total_row[0]) if total_row else 0, page, items)
 
@@ -158,18 +163,27 @@ def samples_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str
     return _page_result(total, page, items)
 
 
-def iter_files(catalog: Catalog, selection: Selection) -> Iterator[dict[str, Any]]:
+def iter_files(catalog: Catalog, selection: Selection, authority: str) -> Iterator[dict[str, Any]]:
     """Every selected file (``FILE_FIELDS``), ordered by name, fetched in batches."""
     where, params = selection
     with catalog.cursor() as cur:
         result = cur.execute(
             f"SELECT {_FILE_SELECT} FROM files f WHERE {where} ORDER BY f.name, f.drs_id",
-            [catalog.authority, *params],
+            [authority, *params],
         )
         names = [d[0] for d in result.description]
         while batch := result.fetchmany(_STREAM_BATCH):
             for row in batch:
                 yield dict(zip(names, row, strict=True))
+
+
+def local_drs_uri(catalog: Catalog, drs_id: str, authority: str) -> str | None:
+    """The DRS URI of one file: as stored, or naming this server for files it serves."""
+    with catalog.cursor() as cur:
+        row = cur.execute(
+            f"SELECT {_DRS_URI_SQL} FROM files f WHERE f.drs_id = ?", [authority, drs_id]
+        ).fetchone()
+    return str(row[0]) if row else None
 
 
 def landing_overview(catalog: Catalog) -> list[dict[str, Any]]:

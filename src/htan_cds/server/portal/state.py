@@ -3,19 +3,90 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from htan_cds.catalog import Catalog
+from htan_cds.config import DataHome
 from htan_cds.errors import CatalogError, HtanCdsError, UsageError
 
 DEFAULT_EXPORT_TTL = 600
+# Long enough to keep DuckDB's caches warm through a user's clicking, short enough for a writer.
+DEFAULT_IDLE_SECONDS = 5.0
+
+
+class CatalogLease:
+    """The catalog, open only while the portal is busy.
+
+    DuckDB lets a writer in only when no process holds the file, and the commons is meant to
+    take ``htan-cds ingest`` while it serves (the DRS snapshot reloads on change). So the portal
+    keeps one read-only connection while requests come in — its caches are what make a query
+    on a million files fast — and closes it after ``idle_seconds`` without a request. The next
+    request opens it again and so also sees what a writer added meanwhile.
+    """
+
+    def __init__(self, home: DataHome, idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
+        self.home = home
+        self.idle_seconds = idle_seconds
+        self._catalog: Catalog | None = None
+        self._users = 0
+        self._last_used = 0.0
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[Catalog]:
+        """The open catalog for the duration of the block."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = Catalog.open(self.home, read_only=True)
+            self._users += 1
+            catalog = self._catalog
+        try:
+            yield catalog
+        finally:
+            with self._lock:
+                self._users -= 1
+                self._last_used = time.monotonic()
+                if self._timer is None and self.idle_seconds >= 0:
+                    self._schedule(self.idle_seconds)
+
+    def _schedule(self, delay: float) -> None:
+        timer = threading.Timer(delay, self._close_if_idle)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._catalog is None:
+                return
+            idle = time.monotonic() - self._last_used
+            if self._users == 0 and idle >= self.idle_seconds:
+                self._catalog.close()
+                self._catalog = None
+            else:
+                self._schedule(max(self.idle_seconds - idle, 0.05))
+
+    def close(self) -> None:
+        """Close now (server shutdown)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
 
 
 @dataclass
@@ -23,28 +94,22 @@ class PortalState:
     """Shared by the portal's routes; kept on ``app.state.portal``."""
 
     config: Any  # htan_cds.server.ServerConfig (Any: avoids importing the app at mount time)
-    _catalog: Catalog | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lease: CatalogLease
 
     @property
     def export_ttl(self) -> int:
         """Lifetime of a signed export URL (``ServerConfig.export_ttl``, default 600 s)."""
-        return int(getattr(self.config, "export_ttl", DEFAULT_EXPORT_TTL) or DEFAULT_EXPORT_TTL)
+        return int(getattr(self.config, "export_ttl", DEFAULT_EXPORT_TTL))
 
     @property
     def export_target(self) -> str:
         """Where "Export to CGC" sends the browser (``ServerConfig.export_target``)."""
         return str(self.config.export_target)
 
-    def catalog(self, app_state: Any = None) -> Catalog:
-        """The server's read-only catalog, or one the portal opens itself on first use."""
-        shared = getattr(app_state, "catalog", None) if app_state is not None else None
-        if isinstance(shared, Catalog):
-            return shared
-        with self._lock:
-            if self._catalog is None:
-                self._catalog = Catalog.open(self.config.home, read_only=True)
-            return self._catalog
+    @property
+    def authority(self) -> str:
+        """``host:port`` of this server: the authority of the DRS URIs it serves (as self_uri)."""
+        return str(self.config.authority)
 
 
 def portal_state(request: Request) -> PortalState:
@@ -53,14 +118,22 @@ def portal_state(request: Request) -> PortalState:
     return state
 
 
-def catalog_for(request: Request) -> Catalog:
-    """The catalog for this request (see :meth:`PortalState.catalog`)."""
-    return portal_state(request).catalog(request.app.state)
+def use_catalog(request: Request) -> Iterator[Catalog]:
+    """FastAPI dependency: the catalog, held open until the response is done."""
+    with portal_state(request).lease.use() as catalog:
+        yield catalog
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON rendered by orjson (numpy-free rows of a page serialise several times faster)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 def json_error(status: int, message: str) -> Response:
     """The same ``{msg, status_code}`` body the DRS API uses for errors."""
-    return ORJSONResponse({"msg": message, "status_code": status}, status_code=status)
+    return FastJSONResponse({"msg": message, "status_code": status}, status_code=status)
 
 
 class PortalRoute(APIRoute):
