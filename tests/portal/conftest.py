@@ -1,4 +1,4 @@
-"""Portal fixtures: the real commons app in-process on the demo home, and SQL answers to check it."""
+"""Portal fixtures: the real commons app in-process on the demo home, and plain SQL to check it."""
 
 from __future__ import annotations
 
