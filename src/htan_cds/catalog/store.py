@@ -69,13 +69,18 @@ class Catalog:
             raise CatalogError(f"cannot open the catalog {path}: {exc}") from exc
         if read_only:
             version = applied_version_ro(con)
-            if version != CURRENT_SCHEMA_VERSION:
+            if version > CURRENT_SCHEMA_VERSION:
                 con.close()
                 raise CatalogError(
-                    f"catalog {path} has schema version {version}, this htan-cds needs "
-                    f"{CURRENT_SCHEMA_VERSION}",
-                    hint="open it once read-write (e.g. `htan-cds catalog info`) to migrate",
+                    f"catalog {path} has schema version {version}, newer than this htan-cds "
+                    f"({CURRENT_SCHEMA_VERSION})",
+                    hint="upgrade htan-cds",
                 )
+            if version < CURRENT_SCHEMA_VERSION:
+                # An older catalog is migrated in place once, then opened read-only again.
+                con.close()
+                cls.open(home).close()
+                con = duckdb.connect(str(path), read_only=True)
         else:
             migrate(con)
         return cls(home, con, read_only)
@@ -306,7 +311,11 @@ class Catalog:
             return 0
         import pyarrow as pa
 
-        return self.insert_arrow(table, pa.Table.from_pylist(rows))
+        # from_pylist would take the columns of the first row only; use every row's keys.
+        keys = list(dict.fromkeys(key for row in rows for key in row))
+        return self.insert_arrow(
+            table, pa.Table.from_pydict({key: [row.get(key) for row in rows] for key in keys})
+        )
 
     def insert_arrow(self, table: str, data: Any) -> int:
         """Append an Arrow table (or anything DuckDB can scan) to ``table``, matched by name."""

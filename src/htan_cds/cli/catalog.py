@@ -55,6 +55,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [_clean_record(r) for r in frame.to_dict("records")]
 
 
+def _join_list(value: Any) -> str:
+    """A list cell as comma-separated text ('' for NULL/NA)."""
+    if isinstance(value, list | tuple) or hasattr(value, "tolist"):
+        return ",".join(str(v) for v in list(value))
+    return ""
+
+
 def _human_size(size: Any) -> str:
     if size is None or size != size:
         return ""
@@ -186,7 +193,7 @@ def find(
     if csv_out:
         frame = frame.copy()
         for column in ("biospecimen_ids", "HTAN_Parent_Data_File_ID"):
-            frame[column] = frame[column].map(lambda v: "" if v is None else ",".join(v))
+            frame[column] = frame[column].map(_join_list)
         frame.to_csv(sys.stdout, index=False)
         return
     from rich.table import Table
