@@ -57,16 +57,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 @pytest.fixture(scope="module")
 def demo_files(demo_home: Path) -> list[dict[str, object]]:
     """The demo commons' smallest files (drs_id, name, size, sha256), read from its catalog."""
-    from htan_cds.catalog import Catalog
+    from htan_cds.catalog import Catalog, FileFilter
     from htan_cds.config import DataHome
 
-    catalog = Catalog.open(DataHome.open(demo_home), read_only=True)
-    try:
-        frame = catalog.find(None, sort="size", limit=12)
-    finally:
-        close = getattr(catalog, "close", None)
-        if callable(close):
-            close()
+    with Catalog.open(DataHome.open(demo_home), read_only=True) as catalog:
+        frame = catalog.find(FileFilter(access=["open"]), sort="size", limit=12)
     return [
         {"drs_id": r["drs_id"], "name": r["name"], "size": int(r["size"]), "sha256": r["sha256"]}
         for r in frame.to_dict("records")
@@ -107,3 +102,31 @@ def sdk() -> Callable[[Workspace], object]:
         return sbg.Api(url=ws.api_url, token=token or ws.token, debug=True)
 
     return make
+
+
+@dataclass
+class Pair:
+    """A commons (demo data, exporting to the workspace) and a workspace, both on loopback."""
+
+    commons: ServerProcess
+    workspace: Workspace
+
+
+@pytest.fixture(scope="module")
+def pair(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    """Two servers: ``serve --export-target <workspace>/import-redirect/drs/csv`` and
+    ``serve --workspace``; the commons' DRS authority is its real port."""
+    from tests.conftest import free_port
+
+    root = tmp_path_factory.mktemp("pair")
+    commons_port, ws_port = free_port(), free_port()
+    commons_home = clone_commons(demo_home, root / "commons", commons_port)
+    ws_home = root / "ws"
+    ws_home.mkdir()
+    token = make_token(ws_home)
+    target = f"http://127.0.0.1:{ws_port}/import-redirect/drs/csv"
+    with (
+        start_server(ws_home, "--workspace", port=ws_port, ready_path="/v2/user") as ws,
+        start_server(commons_home, "--export-target", target, port=commons_port) as commons,
+    ):
+        yield Pair(commons=commons, workspace=Workspace(server=ws, token=token, home=ws_home))

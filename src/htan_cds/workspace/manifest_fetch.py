@@ -147,6 +147,13 @@ def parse_manifest(text: str, settings: WorkspaceSettings) -> list[ManifestRowDa
             row.drs_uri = str(normalize_drs_uri(row.drs_uri))
         except HtanCdsError as exc:
             row.error = str(exc)
+    if all(row.error for row in rows):
+        raise sb_errors.SbApiError(
+            400,
+            MANIFEST_INVALID,
+            f"No row of the manifest has a valid DRS URI (row {rows[0].row_number}: "
+            f"{rows[0].error}).",
+        )
     return rows
 
 

@@ -112,10 +112,10 @@ async def confirm(request: Request) -> Response:
         user = ctx.auth.user(token)
         if user is None:
             raise sb_errors.unauthorized("Sign in with a valid workspace token to import.")
-        project_id = _project_choice(ctx, user, field)
         conflict = field.get("conflict_resolution", "SKIP").upper()
         if conflict not in CONFLICT_POLICIES:
             raise sb_errors.bad_request(f"Unknown naming-conflict choice {conflict!r}.")
+        project_id = _project_choice(ctx, user, field)
         tags = [t.strip() for t in field.get("tags", "").split(",") if t.strip()]
         job_id = _start(ctx, user, manifest_id, rows, project_id, tags, conflict)
     except sb_errors.SbApiError as exc:
