@@ -2,7 +2,7 @@
 
 tifffile needs a file object; the obvious one (fsspec's default readahead cache) fetches
 megabytes per seek and ends up downloading most of a file to parse its IFDs. This one fetches
-aligned blocks (default 64 KiB), coalesces neighbouring misses into one request, keeps a bounded
+aligned blocks (default 16 KiB), coalesces neighbouring misses into one request, keeps a bounded
 LRU of blocks, and counts every byte it receives so callers can report it.
 """
 
@@ -18,10 +18,13 @@ import httpx
 
 from htan_cds.errors import AccessDenied, ImagingError
 
-DEFAULT_BLOCK_SIZE = 64 * 1024
-DEFAULT_CACHE_BLOCKS = 512  # 32 MiB with the default block size
-# Reads at least this large bypass the block cache (big tiles are read once).
-_DIRECT_READ = 4 * DEFAULT_BLOCK_SIZE
+# IFDs of a pyramid are scattered over the file, one small read each: small blocks keep the
+# bytes near what tifffile asks for while costing almost no extra requests (measured: 64 KiB
+# blocks sent 15x more bytes than 4 KiB blocks for the same 15-17 requests).
+DEFAULT_BLOCK_SIZE = 16 * 1024
+DEFAULT_CACHE_BLOCKS = 1024  # 16 MiB with the default block size
+# Reads at least this many blocks long bypass the cache (tiles are read once, exactly).
+_DIRECT_BLOCKS = 4
 
 
 class HttpRangeFile(io.RawIOBase):
@@ -148,7 +151,7 @@ class HttpRangeFile(io.RawIOBase):
         stop = min(stop, self.size)
         if stop <= start:
             return b""
-        if stop - start >= _DIRECT_READ:
+        if stop - start >= _DIRECT_BLOCKS * self.block_size:
             return self._get(start, stop)
         first, last = start // self.block_size, (stop - 1) // self.block_size
         with self._lock:
