@@ -79,6 +79,8 @@ def test_controlled_needs_a_covering_token(client: TestClient, commons: ImageCom
     assert "private" in response.headers["cache-control"]
     # Cached now, but the cache never bypasses the access check.
     assert client.get(url).status_code == 401
+    bogus = {"Authorization": "Bearer not-a-token"}
+    assert client.get(f"/thumbnails/{commons.open_image}.png", headers=bogus).status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,8 @@ def _thumbnail(request: Request, object_id: str, size: int) -> Response:
     if not isinstance(record, FileRecord):
         return error_response(404, "no such object")
     caller = bearer_caller(request.headers.get("authorization"), app.state.tokens)
-    refused = decide(record.groups, caller)
+    # A presented credential that does not verify is refused, as the DRS routes do (RFC 6750).
+    refused = 401 if caller is None else decide(record.groups, caller)
     if refused is not None:
         headers = {"WWW-Authenticate": "Bearer"} if refused == 401 else None
         return error_response(refused, "not authorised for this object", headers)
