@@ -1,0 +1,129 @@
+"""Many small objects: htan-cds import (DRS bulk resolution + sha-256 verification included) vs
+``aria2c -j16 -i urls`` given pre-resolved URLs (no verification). Files per second.
+
+    python benchmarks/transfer_small.py            # 5,000 x 64 KiB
+    python benchmarks/transfer_small.py --small    # 1,000 x 64 KiB
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from transfer_common import DrsServer, Nginx, run_measured
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", action="store_true", help="1,000 files instead of 5,000")
+    parser.add_argument("--size", type=int, default=64 * KiB)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    count = 1000 if args.small else 5000
+    work = Path(tempfile.mkdtemp(prefix="bench-small-", dir="/tmp"))
+    src = work / "src"
+    src.mkdir()
+    nginx = drs = None
+    try:
+        objects = []
+        seed = os.urandom(args.size)
+        for i in range(count):
+            data = i.to_bytes(8, "big") + seed[8:]
+            name = f"s{i:05d}.bin"
+            (src / name).write_bytes(data)
+            objects.append(
+                {
+                    "id": f"obj{i:05d}",
+                    "name": name,
+                    "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "md5": hashlib.md5(data).hexdigest(),
+                }
+            )
+        nginx = Nginx(src)
+        for o in objects:
+            o["url"] = f"{nginx.url}/{o['name']}"
+        drs = DrsServer(objects, work)
+        urls = work / "urls.txt"
+        urls.write_text("\n".join(o["url"] for o in objects) + "\n")
+        manifest = work / "manifest.csv"
+        manifest.write_text(
+            "drs_uri,name\n" + "".join(f"{drs.uri(o['id'])},{o['name']}\n" for o in objects)
+        )
+        aria: list[float] = []
+        ours: list[float] = []
+        rss = 0
+        for _ in range(args.rounds):
+            out = work / "aria"
+            subprocess.run(["sync"], check=False)
+            dt, rc, _ = run_measured(
+                [
+                    "aria2c",
+                    "-q",
+                    "-j16",
+                    "-x1",
+                    "--allow-overwrite=true",
+                    "--auto-file-renaming=false",
+                    "-d",
+                    str(out),
+                    "-i",
+                    str(urls),
+                ]
+            )
+            assert rc == 0
+            aria.append(dt)
+            shutil.rmtree(out)
+
+            out = work / "htan"
+            report = work / "report.json"
+            subprocess.run(["sync"], check=False)
+            dt, rc, peak = run_measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "htan_cds.cli.main",
+                    "import",
+                    str(manifest),
+                    "--to",
+                    str(out),
+                    "--quiet",
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--json-report",
+                    str(report),
+                ]
+            )
+            assert rc == 0, "import failed"
+            assert json.loads(report.read_text())["summary"]["done"] == count
+            ours.append(dt)
+            rss = max(rss, peak)
+            shutil.rmtree(out)
+        a, o = statistics.median(aria), statistics.median(ours)
+        print(f"{count} x {args.size // KiB} KiB from nginx on loopback, median of {args.rounds}")
+        print(f"  aria2c -j16 (pre-resolved URLs)        {a:6.2f} s  {count / a:7.0f} files/s")
+        print(f"  htan-cds import (DRS + sha-256)        {o:6.2f} s  {count / o:7.0f} files/s")
+        print(f"  ratio (files/s, ours / aria2c): {a / o:.2f}")
+        print(f"  htan-cds peak RSS: {rss / MiB:.0f} MiB")
+    finally:
+        if drs:
+            drs.stop()
+        if nginx:
+            nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
