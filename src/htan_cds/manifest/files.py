@@ -30,6 +30,8 @@ class ManifestReader:
     """
 
     def __init__(self, source: Source, format: str = "auto") -> None:
+        if format != "auto":
+            get_format(format)  # an unknown name is refused before the file is opened
         self.context = ReadContext()
         self._owned: IO[str] | None = None
         self._binary: IO[bytes] | None = None
@@ -37,7 +39,10 @@ class ManifestReader:
         try:
             lines: Iterator[str] = iter(stream)
             head = list(itertools.islice(lines, _SNIFF_LINES))
-        except (UnicodeDecodeError, OSError) as exc:
+        except UnicodeDecodeError as exc:
+            self.close()
+            raise ManifestError(f"{self.label} is not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
             self.close()
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         if format == "auto":

@@ -133,7 +133,14 @@ class UriClassifier:
             )
             return UriVerdict(status, reason=str(exc))
         if uri.kind is DrsUriKind.HOSTNAME:
-            return UriVerdict(UriStatus.FULL, str(uri))
+            text_out = str(uri)
+            # "drs://DG.4DFC/x" parses as host dg.4dfc, whose canonical text is CRDC compact
+            # again; such a URI has no stable full form, so it is refused rather than flip-flop.
+            if parse_drs_uri(text_out).kind is not DrsUriKind.HOSTNAME:
+                return UriVerdict(
+                    UriStatus.INVALID, reason=f"{text!r}: host {uri.host!r} looks like a prefix"
+                )
+            return UriVerdict(UriStatus.FULL, text_out)
         try:
             full = normalize_drs_uri(uri, self.registry)
         except UnknownPrefix as exc:

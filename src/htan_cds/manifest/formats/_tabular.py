@@ -64,13 +64,16 @@ def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
     return out
 
 
-def split_tolerant(text: str, delimiter: str, ncols: int) -> list[str] | None:
+def split_tolerant(
+    text: str, delimiter: str, ncols: int, *, close_at_end: bool = False
+) -> list[str] | None:
     """Split one record whose quoted fields may hold undoubled quotes (the CDS portal's CSV).
 
     A quote closes a field only when a delimiter or the end of the record follows it; ``""``
     inside a field still means one quote. The last column takes the rest of the record, so a
     comment holding ``","`` cannot shift columns. Returns ``None`` while a quoted field is open
-    at the end of ``text`` (the value continues on the next line).
+    at the end of ``text`` (the value continues on the next line), unless ``close_at_end``, which
+    takes the end of ``text`` as the missing closing quote.
     """
     if '"' not in text:
         return text.split(delimiter)
@@ -84,9 +87,12 @@ def split_tolerant(text: str, delimiter: str, ncols: int) -> list[str] | None:
         if ncols > 0 and len(cells) == ncols - 1:
             rest = text[i:]
             if rest.startswith('"'):
-                if len(rest) < 2 or not rest.endswith('"'):
+                if len(rest) >= 2 and rest.endswith('"'):
+                    rest = rest[1:-1].replace('""', '"')
+                elif close_at_end:
+                    rest = rest[1:].replace('""', '"')
+                else:
                     return None
-                rest = rest[1:-1].replace('""', '"')
             cells.append(rest)
             return cells
         if i < n and text[i] == '"':
@@ -95,7 +101,11 @@ def split_tolerant(text: str, delimiter: str, ncols: int) -> list[str] | None:
             while True:
                 k = text.find('"', j)
                 if k < 0:
-                    return None
+                    if not close_at_end:
+                        return None
+                    parts.append(text[j:])
+                    cells.append("".join(parts))
+                    return cells
                 following = text[k + 1] if k + 1 < n else ""
                 if following == '"':
                     parts.append(text[j : k + 1])
@@ -123,19 +133,27 @@ def split_tolerant(text: str, delimiter: str, ncols: int) -> list[str] | None:
 def _tolerant_records(
     lines: Iterator[str], delimiter: str, ncols: int, ctx: ReadContext
 ) -> Iterator[list[str]]:
-    for line in lines:
+    pushed_back: list[str] = []
+    while True:
+        line = pushed_back.pop() if pushed_back else next(lines, None)
+        if line is None:
+            return
+        consumed: list[str] = []
         record = line
         while True:
             cells = split_tolerant(record.rstrip("\r\n"), delimiter, ncols)
             if cells is not None:
                 break
-            nxt = next(lines, None)
+            nxt = pushed_back.pop() if pushed_back else next(lines, None)
+            if nxt is not None:
+                consumed.append(nxt)
             if nxt is None or len(record) > _MAX_RECORD_CHARS:
-                # An unterminated quote: keep the first line as it stands rather than lose it.
+                # A quote that never closes: the line ends the value, the following lines are
+                # read again as rows of their own, so none of them is lost.
                 ctx.warn(None, "unterminated_quote", "a quoted value is never closed")
-                cells = record.rstrip("\r\n").split(delimiter)
-                if nxt is not None:
-                    lines = itertools.chain([nxt], lines)
+                cells = split_tolerant(line.rstrip("\r\n"), delimiter, ncols, close_at_end=True)
+                assert cells is not None
+                pushed_back.extend(reversed(consumed))
                 break
             record += nxt
         yield cells
@@ -252,6 +270,11 @@ def write_table(
     meta_out = middle + list(tail)
     known = set(meta_cols) | set(meta_out)
     writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator=lineterminator)
+    # csv's minimal quoting leaves a lone "\r" bare when lines end in "\n", and readers then
+    # take it as a line end; rows holding one are written fully quoted instead.
+    quote_all = csv.writer(
+        out, delimiter=delimiter, quoting=csv.QUOTE_ALL, lineterminator=lineterminator
+    )
     if bom:
         out.write(BOM)
     writer.writerow([name for name, _ in lead] + meta_out)
@@ -259,6 +282,10 @@ def write_table(
     for row in stream:
         check_columns(row, known | lead_names)
         get = row.metadata.get
-        writer.writerow([fn(row) for _, fn in lead] + [get(c, "") for c in meta_out])
+        values = [fn(row) for _, fn in lead] + [get(c, "") for c in meta_out]
+        if "\r" in "".join(values):
+            quote_all.writerow(values)
+        else:
+            writer.writerow(values)
         count += 1
     return count

@@ -115,7 +115,9 @@ def to_object(row: ManifestRow) -> dict[str, Any]:
     size_key = _first(row.metadata, _SIZE_KEYS)
     if size_key is not None:
         size = row.metadata[size_key]
-        entry["file_size"] = int(size) if size.isdigit() else size
+        # Only a plain decimal becomes a JSON number, so reading it back gives the same text.
+        plain = size.isascii() and size.isdigit() and (size == "0" or not size.startswith("0"))
+        entry["file_size"] = int(size) if plain else size
     md5_key = _first(row.metadata, _MD5_KEYS)
     if md5_key is not None:
         entry["md5sum"] = row.metadata[md5_key]

@@ -1,0 +1,152 @@
+"""Property tests: write→read round trips, repair accounts for every row, fast paths agree."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from htan_cds.drs.uri import DrsUriKind, parse_drs_uri
+from htan_cds.errors import InvalidDrsUri
+from htan_cds.manifest import ManifestRow, check_rows, read_manifest, repair_rows, write_manifest
+from htan_cds.manifest.formats import cds_portal, htan_portal
+from htan_cds.manifest.names import is_safe_name
+from htan_cds.manifest.uris import UriClassifier, UriStatus
+
+# Printable text plus tabs, quotes, commas and line breaks; no NUL or lone surrogates, which no
+# manifest file can carry.
+_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+cell = st.text(_CHARS, max_size=20)
+uuid = st.uuids().map(str)
+full_uri = uuid.map(lambda u: f"drs://nci-crdc.datacommons.io/dg.4DFC/{u}")
+compact_uri = uuid.map(lambda u: f"dg.4DFC/{u}")
+other_uri = st.sampled_from(
+    [
+        "drs://example.org/abc",
+        "drs://localhost:8000/dg.HCDS/x",
+        "drs://DG.4DFC/abc",
+        "drs://nci-crdc.datacommons.io/dg.4DFC/a%20b",
+        "https://example.org/file",
+        "s3://bucket/key",
+        "",
+        "  ",
+        "drs://dg.ANV0/abc",
+        "drs://host:443/x",
+        "drs://n2t.net/fake:1234",
+        "not a uri",
+    ]
+)
+any_uri = st.one_of(full_uri, compact_uri, other_uri, cell)
+name = st.one_of(st.none(), cell.filter(bool), st.sampled_from(["a.tif", "../x", "a/b.tif", ".."]))
+META_KEYS = ["Participant ID", "note", "HTAN_Data_File_ID"]
+
+
+@st.composite
+def manifests(draw: st.DrawFn, uris: st.SearchStrategy[str] = any_uri) -> list[ManifestRow]:
+    count = draw(st.integers(0, 12))
+    rows = []
+    pool = draw(st.lists(uris, min_size=1, max_size=6))
+    for number in range(1, count + 1):
+        uri = draw(st.one_of(st.sampled_from(pool), uris))
+        meta = {k: draw(cell) for k in META_KEYS}
+        rows.append(ManifestRow(uri, draw(name), meta, number))
+    return rows
+
+
+def _roundtrip(rows: list[ManifestRow], fmt: str) -> list[ManifestRow]:
+    buffer = io.StringIO(newline="")
+    write_manifest(rows, buffer, fmt)
+    return read_manifest(io.StringIO(buffer.getvalue(), newline=""), fmt)
+
+
+def _plain(rows: list[ManifestRow]) -> list[tuple[str, str | None, dict[str, str], int]]:
+    return [(r.drs_uri, r.name, r.metadata, r.row_number) for r in rows]
+
+
+@settings(max_examples=150, deadline=None)
+@given(manifests())
+def test_cgc_roundtrip(rows: list[ManifestRow]) -> None:
+    assert _plain(_roundtrip(rows, "cgc")) == _plain(rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(manifests())
+def test_htan_portal_roundtrip(rows: list[ManifestRow]) -> None:
+    blank = dict.fromkeys(htan_portal.COLUMNS[2:], "")
+    expected = [(r.drs_uri, r.name, {**blank, **r.metadata}, r.row_number) for r in rows]
+    assert _plain(_roundtrip(rows, "htan-portal")) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(manifests())
+def test_cds_portal_roundtrip(rows: list[ManifestRow]) -> None:
+    blank = dict.fromkeys([*cds_portal.LEAD_COLUMNS[2:], *cds_portal.TAIL_COLUMNS], "")
+    expected = [(r.drs_uri, r.name, {**blank, **r.metadata}, r.row_number) for r in rows]
+    assert _plain(_roundtrip(rows, "cds-portal")) == expected
+
+
+def _gen3_uri(uri: str) -> str:
+    try:
+        parsed = parse_drs_uri(uri)
+    except InvalidDrsUri:
+        return uri
+    return str(parsed) if parsed.kind is DrsUriKind.HOSTNAME else uri
+
+
+@settings(max_examples=150, deadline=None)
+@given(manifests())
+def test_gen3_roundtrip(rows: list[ManifestRow]) -> None:
+    expected = [(_gen3_uri(r.drs_uri), r.name, r.metadata, r.row_number) for r in rows]
+    assert _plain(_roundtrip(rows, "gen3")) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(manifests())
+def test_repair_accounts_for_every_row_and_is_idempotent(rows: list[ManifestRow]) -> None:
+    result = repair_rows(rows)
+    kept = [r.row_number for r in result.rows]
+    dropped = [f.row for f in result.dropped]
+    assert sorted(kept + dropped) == [r.row_number for r in rows]  # every row, exactly once
+    names = [r.name for r in result.rows]
+    assert len(set(names)) == len(names)
+    assert all(n is not None and is_safe_name(n) for n in names)
+    assert all(parse_drs_uri(r.drs_uri).kind is DrsUriKind.HOSTNAME for r in result.rows)
+    assert len({r.drs_uri for r in result.rows}) == len(result.rows)
+    originals = {r.row_number: r for r in rows}
+    assert all(r.metadata == originals[r.row_number].metadata for r in result.rows)
+    again = repair_rows(result.rows)
+    assert again.rows == result.rows and again.findings == []
+    report = check_rows(result.rows)
+    assert report.ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(manifests())
+def test_check_counts_match_repair(rows: list[ManifestRow]) -> None:
+    report = check_rows(rows)
+    assert report.rows == len(rows)
+    result = repair_rows(rows)
+    if report.ok and not report.counts.get("uri_duplicate"):
+        assert not result.dropped
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(any_uri, st.text(max_size=60)))
+def test_uri_fast_paths_agree_with_the_parser(text: str) -> None:
+    classifier = UriClassifier()
+    verdict = classifier.classify(text)
+    slow = classifier._slow(text)
+    assert verdict == slow or (verdict.status == slow.status and verdict.full == slow.full)
+    if classifier.full_matcher(text) is not None:
+        assert slow.status is UriStatus.FULL and slow.full == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(full_uri, any_uri), min_size=1, max_size=30))
+def test_bulk_uri_check_agrees(uris: list[str]) -> None:
+    classifier = UriClassifier()
+    if classifier.all_full(uris):
+        for uri in uris:
+            verdict = classifier._slow(uri)
+            assert verdict.status is UriStatus.FULL and verdict.full == uri

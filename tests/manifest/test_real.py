@@ -1,0 +1,68 @@
+"""The real manifests in ../shared/data/manifests: all check, all convert to CGC form."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from htan_cds.manifest import ManifestReader, check_rows, read_manifest, repair_rows, write_manifest
+from tests.conftest import shared_path
+
+MANIFESTS = [
+    ("isb-cgc_cds_imaging_manifest_full_uri.csv", "cgc", 30),
+    ("isb-cgc_gc_imaging_manifest_compact_uri.csv", "cgc", 30),
+    ("isb-cgc_cds_drs_map_r5_head100.csv", "bigquery", 100),
+    ("isb-cgc_gc_drs_map_current_head100.csv", "bigquery", 100),
+    ("htan-portal_issue688_manifest.csv", "htan-portal", 2),
+]
+
+
+def _path(name: str) -> Path:
+    return shared_path("data", "manifests", name)
+
+
+@pytest.mark.parametrize(("name", "fmt", "rows"), MANIFESTS)
+def test_real_manifest_is_sniffed_checked_and_converted(name: str, fmt: str, rows: int) -> None:
+    with ManifestReader(_path(name)) as reader:
+        read = list(reader)
+        assert reader.format == fmt
+    assert len(read) == rows
+    report = check_rows(read)
+    assert set(report.counts) <= {"uri_compact", "name_duplicate", "file_id_multiple_uris"}
+    result = repair_rows(read)
+    assert len(result.rows) == rows and not result.dropped
+    assert all(r.drs_uri.startswith("drs://nci-crdc.datacommons.io/dg.4DFC/") for r in result.rows)
+    out = io.StringIO(newline="")
+    write_manifest(result.rows, out, "cgc")
+    again = read_manifest(io.StringIO(out.getvalue(), newline=""), "cgc")
+    assert [r.metadata for r in again] == [r.metadata for r in read]
+    assert check_rows(again).ok
+
+
+def test_compact_manifest_becomes_the_full_one() -> None:
+    compact = read_manifest(_path("isb-cgc_gc_imaging_manifest_compact_uri.csv"))
+    full = read_manifest(_path("isb-cgc_cds_imaging_manifest_full_uri.csv"))
+    report = check_rows(compact)
+    assert report.counts == {"uri_compact": 30} and not report.ok
+    fixed = repair_rows(compact).rows
+    assert [(r.drs_uri, r.name) for r in fixed] == [(r.drs_uri, r.name) for r in full]
+
+
+def test_gc_drs_map_reports_the_14_double_uri_file_ids() -> None:
+    rows = read_manifest(_path("isb-cgc_gc_drs_map_current_head100.csv"))
+    report = check_rows(rows)
+    assert report.stats["file_ids_with_several_uris"] == 14
+    assert report.counts["file_id_multiple_uris"] == 14
+    flagged = {f.row for f in report.findings if f.code == "file_id_multiple_uris"}
+    ids = {rows[row - 1].metadata["HTAN_Data_File_ID"] for row in flagged}
+    assert len(ids) == 14
+    by_id: dict[str, set[str]] = {}
+    for row in rows:
+        by_id.setdefault(row.metadata["HTAN_Data_File_ID"], set()).add(row.drs_uri)
+    assert ids == {fid for fid, uris in by_id.items() if len(uris) > 1}
+    # Repair keeps both URIs of each such file (they are different DRS objects) but names
+    # them apart, so the import does not collide.
+    fixed = repair_rows(rows).rows
+    assert len(fixed) == 100 and len({r.name for r in fixed}) == 100
