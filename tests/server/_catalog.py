@@ -75,7 +75,7 @@ def build_commons(root: Path, *, big_bytes: int = 3 * 1024 * 1024) -> SampleComm
         ),
         SampleFile(_id(4), "empty.txt", b""),
         SampleFile(_id(5), "big.bin", hashlib.sha256(b"seed").digest() * (big_bytes // 32)),
-        SampleFile("plain-id-6", "plain.txt", b"plain id without slash\n"),
+        SampleFile("plain-id-6", "plain.txt", b"plain id without slash\n", biospecimen="HTA9_1_3"),
         SampleFile(
             _id(7),
             "secret_level2.ome.tif",

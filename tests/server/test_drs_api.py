@@ -32,8 +32,8 @@ def test_service_info_has_both_bulk_limits_and_counts(
     assert info.maxBulkRequestLength == 1000
     assert info.drs is not None
     assert info.drs["maxBulkRequestLength"] == 1000
-    # 8 blobs + 3 biospecimen bundles; the CRDC-hosted row is not ours to serve.
-    assert info.drs["objectCount"] == 8 + 3
+    # 8 blobs + 4 biospecimen bundles; the CRDC-hosted row is not ours to serve.
+    assert info.drs["objectCount"] == 8 + 4
     unique = {f.sha256: len(f.data) for f in commons.files}
     assert info.drs["totalObjectSize"] == sum(unique.values())
 

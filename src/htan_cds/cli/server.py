@@ -45,6 +45,12 @@ def serve_command(
         600, "--export-ttl", min=1, help="Lifetime of the portal's signed export URLs, seconds."
     ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    ssl_certfile: str | None = typer.Option(
+        None, "--ssl-certfile", help="Serve HTTPS with this PEM certificate (chain)."
+    ),
+    ssl_keyfile: str | None = typer.Option(
+        None, "--ssl-keyfile", help="Private key (PEM) for --ssl-certfile."
+    ),
 ) -> None:
     """Serve this data home over GA4GH DRS 1.5 (plus signed byte URLs) until interrupted."""
     from htan_cds.errors import UsageError
@@ -52,6 +58,8 @@ def serve_command(
 
     if drs_compat is not None and drs_compat not in ("1.2", "1.2.0"):
         raise UsageError(f"--drs-compat supports only 1.2, not {drs_compat!r}")
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise UsageError("--ssl-certfile and --ssl-keyfile go together")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise UsageError(f"--public-url must start with http:// or https://, not {public_url!r}")
     config = ServerConfig(
@@ -70,6 +78,8 @@ def serve_command(
         max_bulk=max_bulk,
         nginx_accel=nginx_accel,
         log_level=log_level,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     err_console.print(
         f"serving {config.home.root} at {config.base_url}/ga4gh/drs/v1 (Ctrl-C to stop)",

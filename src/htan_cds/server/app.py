@@ -103,6 +103,8 @@ def serve(config: ServerConfig) -> None:
         "access_log": False,
         "proxy_headers": True,
         "server_header": False,
+        "ssl_certfile": config.ssl_certfile,
+        "ssl_keyfile": config.ssl_keyfile,
     }
     if config.workers > 1:
         # Workers re-create the app in their process from the environment.

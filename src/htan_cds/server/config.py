@@ -32,6 +32,8 @@ class ServerConfig:
     nginx_accel: str | None = None
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
     log_level: str = "warning"
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -41,7 +43,8 @@ class ServerConfig:
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def drs_base_url(self) -> str:
