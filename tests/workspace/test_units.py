@@ -1,0 +1,198 @@
+"""Unit tests: the store's rules, the sliding-window limiter, the manifest parser and URL guard."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from htan_cds.storage.base import StoredObject
+from htan_cds.workspace import sb_errors
+from htan_cds.workspace.manifest_fetch import check_url, parse_manifest
+from htan_cds.workspace.ratelimit import SlidingWindow, delay_for
+from htan_cds.workspace.settings import WorkspaceSettings
+from htan_cds.workspace.store import WorkspaceStore, renamed, slugify
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> WorkspaceStore:
+    s = WorkspaceStore(tmp_path / "ws")
+    s.create_project("alice", "Main Project")
+    return s
+
+
+def _put(store: WorkspaceStore, data: bytes) -> StoredObject:
+    return store.objects.put_stream(io.BytesIO(data))
+
+
+def test_slug_and_rename() -> None:
+    assert slugify("My  Project: HTAN/2024") == "my-project-htan-2024"
+    assert renamed("a.tif", 2) == "_2_a.tif"
+
+
+def test_project_rules(store: WorkspaceStore) -> None:
+    with pytest.raises(sb_errors.SbApiError) as exists:
+        store.create_project("alice", "main project")
+    assert (exists.value.status, exists.value.code) == (409, 3003)
+    with pytest.raises(sb_errors.SbApiError) as empty:
+        store.create_project("alice", "  ")
+    assert empty.value.code == 3007
+    store.create_project("bob", "Main Project")
+    projects, total = store.list_projects(owner="alice")
+    assert total == 1 and projects[0].id == "alice/main-project"
+    assert store.project_of_folder(projects[0].root_folder) == "alice/main-project"
+
+
+def test_conflict_policies(store: WorkspaceStore) -> None:
+    pid = "alice/main-project"
+    first = store.add_file(
+        pid, "a.bin", _put(store, b"1"), metadata={}, tags=[], source_drs_uri=None
+    )
+    with pytest.raises(sb_errors.SbApiError) as skip:
+        store.add_file(pid, "a.bin", _put(store, b"2"), metadata={}, tags=[], source_drs_uri=None)
+    assert (skip.value.status, skip.value.code) == (409, 5003)
+    r1 = store.add_file(
+        pid,
+        "a.bin",
+        _put(store, b"3"),
+        metadata={},
+        tags=[],
+        source_drs_uri=None,
+        conflict="RENAME",
+    )
+    r2 = store.add_file(
+        pid,
+        "a.bin",
+        _put(store, b"4"),
+        metadata={},
+        tags=[],
+        source_drs_uri=None,
+        conflict="RENAME",
+    )
+    assert (r1.name, r2.name) == ("_1_a.bin", "_2_a.bin")
+    over = store.add_file(
+        pid,
+        "a.bin",
+        _put(store, b"55"),
+        metadata={"k": "v"},
+        tags=["t"],
+        source_drs_uri="drs://h/x",
+        conflict="OVERWRITE",
+    )
+    assert over.id == first.id and over.size == 2 and over.metadata == {"k": "v"}
+    files, total = store.list_files(pid, limit=2)
+    assert total == 3 and len(files) == 2
+    assert [f.name for f in store.list_files(pid, tags=["t"])[0]] == ["a.bin"]
+    assert [f.name for f in store.list_files(pid, metadata={"k": "v"})[0]] == ["a.bin"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    limit=st.integers(1, 50),
+    window=st.floats(0.5, 20),
+    batches=st.lists(st.integers(1, 50), min_size=1, max_size=40),
+    gaps=st.lists(st.floats(0, 5), min_size=40, max_size=40),
+)
+def test_sliding_window_never_exceeds_limit(
+    limit: int, window: float, batches: list[int], gaps: list[float]
+) -> None:
+    clock = _Clock()
+    limiter = SlidingWindow(limit, window, clock=clock, sleep=clock.sleep)
+    admitted: list[tuple[float, int]] = []
+    for n, gap in zip(batches, gaps, strict=False):
+        n = min(n, limit)
+        clock.now += gap
+        limiter.acquire(n)
+        admitted.append((clock.now, n))
+    for t, _ in admitted:
+        assert sum(k for at, k in admitted if t - window < at <= t) <= limit
+
+
+@given(
+    events=st.lists(st.tuples(st.floats(0, 100), st.integers(1, 100)), max_size=20),
+    n=st.integers(1, 100),
+)
+def test_delay_for_frees_enough(events: list[tuple[float, int]], n: int) -> None:
+    now, limit, window = 100.0, 100, 30.0
+    wait = delay_for(events, n, limit, window, now)
+    later = now + wait
+    assert sum(k for at, k in events if at > later - window) + n <= limit or wait == window
+
+
+def test_sliding_window_rejects_oversized() -> None:
+    with pytest.raises(ValueError):
+        SlidingWindow(5, 1).delay_for(6)
+
+
+_NAMES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=',"\r\n\t'),
+    min_size=1,
+    max_size=30,
+).filter(lambda s: s.strip() == s)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_NAMES, st.uuids()), min_size=1, max_size=30))
+def test_parse_cgc_manifest(rows: list[tuple[str, object]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["name", "drs_uri"])
+    for name, uid in rows:
+        writer.writerow([name, f"drs://nci-crdc.datacommons.io/dg.4DFC/{uid}"])
+    parsed = parse_manifest(buf.getvalue(), WorkspaceSettings())
+    assert [(r.name, r.drs_uri) for r in parsed] == [
+        (name, f"drs://nci-crdc.datacommons.io/dg.4DFC/{uid}") for name, uid in rows
+    ]
+    assert all(r.error is None for r in parsed)
+
+
+def test_parse_manifest_flags_bad_rows() -> None:
+    text = "name,drs_uri\na,drs://h.example.org/x\nb,not-a-uri\n"
+    rows = parse_manifest(text, WorkspaceSettings())
+    assert rows[0].error is None and rows[1].error
+    with pytest.raises(sb_errors.SbApiError) as none:
+        parse_manifest("name,drs_uri\nb,nope\n", WorkspaceSettings())
+    assert none.value.code == 9202
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "http:///nohost",
+        "http://169.254.169.254/latest",
+        "http://[fe80::1]/x",
+        "http://0.0.0.0/x",
+        "http://224.0.0.1/x",
+        "http://u:p@127.0.0.1/x",
+        "http://127.0.0.1:99999/x",
+    ],
+)
+def test_check_url_refuses(url: str) -> None:
+    with pytest.raises(sb_errors.SbApiError) as exc:
+        check_url(url, WorkspaceSettings())
+    assert exc.value.status == 400
+
+
+def test_check_url_private_switch() -> None:
+    check_url("http://127.0.0.1:8000/m.csv", WorkspaceSettings())
+    with pytest.raises(sb_errors.SbApiError):
+        check_url(
+            "http://127.0.0.1:8000/m.csv", WorkspaceSettings(allow_private_manifest_hosts=False)
+        )
