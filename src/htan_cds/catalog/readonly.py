@@ -40,7 +40,7 @@ def check_read_only(query: str, tables: set[str]) -> str:
     """Return ``query`` if it is one read-only SELECT over ``tables``; raise otherwise."""
     try:
         statements = [s for s in sqlglot.parse(query, read="duckdb") if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except (sqlglot.errors.SqlglotError, IndexError) as exc:  # tokenizer errors included
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
         raise ReadOnlyViolation(f"cannot parse the query: {first}") from exc
     if len(statements) != 1:

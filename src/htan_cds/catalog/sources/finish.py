@@ -57,7 +57,7 @@ def finish_build(catalog: Catalog, results: dict[str, str], source: str) -> dict
         )
         con.execute(
             f"INSERT INTO participants BY NAME SELECT * EXCLUDE (Age_at_Diagnosis_days), "
-            f"CAST(Age_at_Diagnosis_days / 365.25 AS INTEGER) AS Age_at_Diagnosis_years "
+            f"CAST(floor(Age_at_Diagnosis_days / 365.25) AS INTEGER) AS Age_at_Diagnosis_years "
             f"FROM {results['participants']}"
         )
         # Participants seen only in files still get a row (center from their files).
