@@ -467,6 +467,13 @@ class WorkspaceStore:
             items=[_item(i) for i in items],
         )
 
+    def list_jobs(self, owner: str | None = None) -> list[ImportJob]:
+        """Every job (optionally of one owner), newest first, with items."""
+        where, params = self._where(owner=owner)
+        rows = self._query(f"SELECT id FROM jobs{where} ORDER BY created_on DESC, id", params)
+        jobs = [self.get_job(str(r["id"])) for r in rows]
+        return [j for j in jobs if j is not None]
+
     def unfinished_jobs(self) -> list[str]:
         """Ids of jobs not yet ``FINISHED``, oldest first (resumed on startup)."""
         rows = self._query("SELECT id FROM jobs WHERE state != 'FINISHED' ORDER BY created_on, id")
