@@ -135,3 +135,14 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], message: str) 
     args.update(kwargs)
     with pytest.raises(ImagingError, match=message):
         write_synthetic_ome_tiff(tmp_path / "x.ome.tif", **args)  # type: ignore[arg-type]
+
+
+def test_rgb_channel_names_mean_a_brightfield_slide(tmp_path: Path) -> None:
+    """The demo asks for Red/Green/Blue uint8 channels for H&E: that is an RGB image."""
+    path = tmp_path / "he.ome.tif"
+    write_synthetic_ome_tiff(
+        path, width=300, height=200, channel_names=["Red", "Green", "Blue"], pixel_type="uint8"
+    )
+    with tifffile.TiffFile(path) as tf:
+        assert tf.series[0].axes == "YXS"
+        assert tf.pages.first.photometric == tifffile.PHOTOMETRIC.RGB

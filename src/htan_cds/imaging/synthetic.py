@@ -38,6 +38,9 @@ _PALETTE = (
 )
 
 
+_RGB_NAMES = (["red", "green", "blue"], ["r", "g", "b"])
+
+
 def default_levels(width: int, height: int, tile: int) -> int:
     """Number of pyramid levels so that the smallest level fits in one tile."""
     longest = max(width, height)
@@ -306,12 +309,27 @@ def write_synthetic_ome_tiff(
     smallest level. Deflate level 1 keeps writing fast; raise ``compression_level`` for size.
     ``layout="pages"`` writes the older pyramid layout instead: reduced levels as extra
     top-level pages after the full-resolution planes, not described by the OME-XML.
+    Channels named exactly Red, Green, Blue (or R, G, B) in uint8 mean a brightfield slide:
+    the file is then an RGB H&E-like image (:func:`write_synthetic_he_tiff`).
     """
     if layout not in ("subifd", "pages"):
         raise ImagingError(f"unknown pyramid layout {layout!r} (use 'subifd' or 'pages')")
     names = [str(n) for n in channel_names]
     if not names:
         raise ImagingError("at least one channel name is needed")
+    if [n.lower() for n in names] in _RGB_NAMES and pixel_type == "uint8" and layout == "subifd":
+        write_synthetic_he_tiff(
+            path,
+            width=width,
+            height=height,
+            tile=tile,
+            levels=levels,
+            physical_size_um=physical_size_um,
+            seed=seed,
+            compression=compression,
+            compression_level=compression_level,
+        )
+        return
     nlevels = levels if levels is not None else default_levels(width, height, tile)
     _check_args(width, height, tile, nlevels)
     try:

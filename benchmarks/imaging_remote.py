@@ -1,0 +1,252 @@
+"""Remote imaging: `info` and `preview` of a >= 1 GiB pyramidal OME-TIFF over HTTP on loopback.
+
+Side by side, same run, same nginx:
+  * htan-cds (small ranged blocks): ``read_image_info`` and ``render(max_size=1024)``;
+  * the obvious recipe: tifffile over fsspec's HTTP file with its default readahead cache;
+  * what users do today: ``curl`` the whole file, then read metadata / render locally.
+Bytes are counted by nginx itself (``$body_bytes_sent`` in its access log), so the figures are
+what crossed the wire, not what the client believes it asked for.
+
+Usage: ``python benchmarks/imaging_remote.py [--size 16384] [--channels 5] [--keep]``.
+``--size 4096`` gives a quick, small run (the byte budgets then say less). The generated file
+lives in ``benchmarks/_work/`` (git-ignored) and is deleted afterwards unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+WORK = Path(__file__).resolve().parent / "_work"
+MARKERS = ["DAPI", "CD45", "panCK", "aSMA", "CD8", "Ki67", "CD4", "CD68"]
+GIB = 1024**3
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    log_format bytes '$body_bytes_sent $status';
+    access_log {tmp}/access.log bytes;
+    sendfile on;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ }}
+    }}
+}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Nginx:
+    """nginx on loopback whose access log records the body bytes of every response."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = _free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-imaging-nginx-"))
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = self.tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(user=user, tmp=self.tmp, port=self.port, root=root))
+        self.log = self.tmp / "access.log"
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/nginx", "-c", str(conf), "-p", str(self.tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(self.url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.05)
+
+    def _entries(self) -> list[tuple[int, int]]:
+        time.sleep(0.05)  # nginx writes the log line after the response
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().split()
+        return [(int(lines[i]), int(lines[i + 1])) for i in range(0, len(lines) - 1, 2)]
+
+    def mark(self) -> int:
+        return len(self._entries())
+
+    def since(self, mark: int) -> tuple[int, int]:
+        """(bytes sent, requests) since ``mark``."""
+        entries = self._entries()[mark:]
+        return sum(b for b, _ in entries), len(entries)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _generate(path: Path, size: int, channels: int) -> float:
+    from htan_cds.imaging.synthetic import write_synthetic_ome_tiff
+
+    start = time.perf_counter()
+    write_synthetic_ome_tiff(
+        path, width=size, height=size, channel_names=MARKERS[:channels], seed=7
+    )
+    return time.perf_counter() - start
+
+
+def _timed(func: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = func()
+    return result, time.perf_counter() - start
+
+
+def _fsspec_info(url: str) -> None:
+    """The obvious recipe: tifffile over fsspec's HTTP file (default readahead cache)."""
+    import fsspec
+    import tifffile
+
+    with fsspec.open(url, "rb") as fh, tifffile.TiffFile(fh) as tf:
+        _ = tf.series[0].levels, tf.ome_metadata
+
+
+def _cli(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "htan_cds.cli.main", *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=16384, help="width = height of level 0")
+    parser.add_argument("--channels", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    args = parser.parse_args()
+
+    from htan_cds.imaging.info import read_image_info
+    from htan_cds.imaging.preview import render
+
+    WORK.mkdir(exist_ok=True)
+    name = f"bench-{args.size}-{args.channels}ch.ome.tif"
+    path = WORK / name
+    if not path.exists():
+        print(f"generating {name} …", flush=True)
+        took = _generate(path, args.size, args.channels)
+        print(f"  written in {took:.1f} s", flush=True)
+    size = path.stat().st_size
+    print(f"file: {name}, {size / GIB:.2f} GiB ({size:,} bytes)")
+    if size < GIB:
+        print("  note: below 1 GiB (scaled-down run); byte shares are larger than at full size")
+
+    nginx = Nginx(WORK)
+    download = WORK / "downloaded.ome.tif"
+    rows: list[tuple[str, float, int, int]] = []
+    try:
+        url = f"{nginx.url}/{name}"
+        # Warm imports so timings measure the work, not the first import of numpy/zarr.
+        read_image_info(url)
+        render(url, max_size=64)
+
+        mark = nginx.mark()
+        info, t_info = _timed(lambda: read_image_info(url))
+        sent, reqs = nginx.since(mark)
+        rows.append(("htan-cds info (library)", t_info, sent, reqs))
+        assert info.bytes_read == sent, (info.bytes_read, sent)
+
+        mark = nginx.mark()
+        preview, t_prev = _timed(lambda: render(url, max_size=1024))
+        sent, reqs = nginx.since(mark)
+        rows.append((f"htan-cds preview 1024 (level {preview.level})", t_prev, sent, reqs))
+
+        mark = nginx.mark()
+        t_cli_info = _cli("info", url, "--json")
+        sent, reqs = nginx.since(mark)
+        rows.append(("`htan-cds info URL` (CLI process)", t_cli_info, sent, reqs))
+
+        mark = nginx.mark()
+        out = WORK / "preview.png"
+        t_cli_prev = _cli("preview", url, "-o", str(out), "--max-size", "1024")
+        sent, reqs = nginx.since(mark)
+        rows.append(("`htan-cds preview URL` (CLI process)", t_cli_prev, sent, reqs))
+
+        mark = nginx.mark()
+        _, t_fs = _timed(lambda: _fsspec_info(url))
+        sent, reqs = nginx.since(mark)
+        rows.append(("tifffile + fsspec default cache: metadata", t_fs, sent, reqs))
+
+        mark = nginx.mark()
+        _, t_curl = _timed(
+            lambda: subprocess.run(
+                ["curl", "-sS", "-o", str(download), url], check=True, capture_output=True
+            )
+        )
+        sent, reqs = nginx.since(mark)
+        _, t_local_info = _timed(lambda: read_image_info(download))
+        _, t_local_prev = _timed(lambda: render(download, max_size=1024))
+        rows.append(("curl whole file", t_curl, sent, reqs))
+        rows.append(("curl + local info", t_curl + t_local_info, sent, reqs))
+        rows.append(("curl + local preview", t_curl + t_local_prev, sent, reqs))
+    finally:
+        nginx.stop()
+        download.unlink(missing_ok=True)
+        (WORK / "preview.png").unlink(missing_ok=True)
+        if not args.keep:
+            path.unlink(missing_ok=True)
+
+    print()
+    print("| what | time (s) | bytes sent by nginx | share of file | requests |")
+    print("|---|---:|---:|---:|---:|")
+    for label, seconds, sent, reqs in rows:
+        share = 100.0 * sent / size
+        print(f"| {label} | {seconds:.2f} | {sent:,} | {share:.3f}% | {reqs} |")
+    info_bytes, prev_bytes = rows[0][2], rows[1][2]
+    curl_info, curl_prev = rows[-2][1], rows[-1][1]
+    print()
+    print(
+        f"info: {100 * info_bytes / size:.3f}% of the file (budget 0.5%), {t_info:.2f} s "
+        f"(budget 2 s); {curl_info / t_info:.0f}x faster than curl + local info"
+    )
+    print(
+        f"preview: {100 * prev_bytes / size:.3f}% of the file (budget 2%), {t_prev:.2f} s "
+        f"(budget 2 s); {curl_prev / t_prev:.0f}x faster than curl + local preview"
+    )
+    ok = info_bytes <= 0.005 * size and prev_bytes <= 0.02 * size and t_info < 2 and t_prev < 2
+    print("budgets:", "all met" if ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
