@@ -52,3 +52,24 @@ class Finding:
             "severity": self.severity,
             "fixable": self.fixable,
         }
+
+
+_new = object.__new__
+_set_uri = vars(ManifestRow)["drs_uri"].__set__
+_set_name = vars(ManifestRow)["name"].__set__
+_set_metadata = vars(ManifestRow)["metadata"].__set__
+_set_number = vars(ManifestRow)["row_number"].__set__
+
+
+def make_row(drs_uri: str, name: str | None, metadata: dict[str, str], number: int) -> ManifestRow:
+    """``ManifestRow(drs_uri, name, metadata, number)`` for readers' hot loops.
+
+    Setting the slots directly skips the frozen-dataclass ``__init__`` (four guarded setattr
+    calls); for a million rows that is a fifth of a second. The result is an ordinary row.
+    """
+    row: ManifestRow = _new(ManifestRow)
+    _set_uri(row, drs_uri)
+    _set_name(row, name)
+    _set_metadata(row, metadata)
+    _set_number(row, number)
+    return row

@@ -7,7 +7,6 @@ verdict is authoritative (the fast path only accepts strings it also accepts).
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -83,12 +82,15 @@ class UriClassifier:
         prefix = first[: slash + 1]
         if not self._good_prefix(prefix):
             return False
-        if sum(map(str.startswith, uris, itertools.repeat(prefix))) != len(uris):
+        joined = "\n".join(uris)
+        # n-1 line breaks each followed by the prefix: every URI starts with it (and none
+        # holds a line break of its own).
+        lines = len(uris) - 1
+        if joined.count("\n") != lines or joined.count("\n" + prefix) != lines:
             return False
-        ids = "\n".join(uris)[len(prefix) :].replace("\n" + prefix, "\n")
+        ids = joined[len(prefix) :].replace("\n" + prefix, "\n")
         return not (
-            ids.count("\n") != len(uris) - 1
-            or _BAD_ID_CHAR.search(ids)
+            _BAD_ID_CHAR.search(ids)
             or any(pair in ids for pair in _BAD_ID_PAIRS)
             or ids.startswith(("/", ".", "\n"))
             or ids.endswith(("/", "\n"))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, TextIO
 
 from htan_cds.errors import ManifestError, ManifestFormatError
 from htan_cds.manifest.registry import ReadContext
-from htan_cds.manifest.row import ManifestRow
+from htan_cds.manifest.row import ManifestRow, make_row
 
 BOM = "\ufeff"
 # A quoted field still open after this many characters is taken as a broken quote, not a
@@ -187,6 +188,11 @@ def read_table(
         )
     name_index = _find(header, name_columns)
     meta = [(col, i) for i, col in enumerate(header) if i not in (uri_index, name_index)]
+    meta_keys = tuple(col for col, _ in meta)
+    # itemgetter + zip builds each row's metadata in C; a comprehension is a call per row.
+    pick: Callable[[list[str]], tuple[str, ...]] = (
+        operator.itemgetter(*(i for _, i in meta)) if len(meta) > 1 else lambda c: ()
+    )
     ncols = len(header)
     records: Iterator[list[str]]
     if tolerant:
@@ -194,20 +200,24 @@ def read_table(
     else:
         records = csv.reader(lines, delimiter=delimiter, strict=False)
     number = 0
+    several = len(meta) > 1
     for cells in records:
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
+        if len(cells) == ncols and (ncols > 1 or cells[0].strip()):
+            number += 1
+            if several:
+                row_meta = dict(zip(meta_keys, pick(cells), strict=False))
+            else:
+                row_meta = {col: cells[i] for col, i in meta}
+        elif not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        number += 1
-        if len(cells) != ncols:
-            cells = _reshape(cells, ncols, number, ctx)
-            extras = len(cells) - ncols
-            row_meta = {col: cells[i] for col, i in meta}
-            for k in range(extras):
-                row_meta[f"extra_{k + 1}"] = cells[ncols + k]
         else:
+            number += 1
+            cells = _reshape(cells, ncols, number, ctx)
             row_meta = {col: cells[i] for col, i in meta}
+            for k in range(len(cells) - ncols):
+                row_meta[f"extra_{k + 1}"] = cells[ncols + k]
         name = cells[name_index] if name_index is not None else None
-        yield ManifestRow(cells[uri_index], name or None, row_meta, number)
+        yield make_row(cells[uri_index], name or None, row_meta, number)
 
 
 def _reshape(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str]:
