@@ -322,7 +322,8 @@ def _parse_items(ctx: WorkspaceContext, user: User, raw_items: Any) -> list[Item
         if not isinstance(drs_uri, str) or not drs_uri.strip():
             raise sb_errors.bad_request(f"{where}.drs_uri is required.")
         try:
-            normalize_drs_uri(drs_uri.strip())
+            # Compact forms (dg.4DFC/<uuid>) are expanded here, as the engine will resolve them.
+            drs_uri = str(normalize_drs_uri(drs_uri.strip()))
         except HtanCdsError as exc:
             raise sb_errors.bad_request(f"{where}.drs_uri is not a DRS URI: {exc}") from exc
         project_id = raw.get("project")
