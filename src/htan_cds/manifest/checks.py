@@ -179,6 +179,9 @@ class Checker:
         self.rows = 0
         self.compact = 0
 
+    def _full(self, code: str) -> bool:
+        return bool(self._max) and self._counts[code] >= self._max
+
     def _add(self, finding: Finding) -> None:
         self._counts[finding.code] += 1
         if not self._max or self._counts[finding.code] <= self._max:
@@ -259,8 +262,12 @@ class Checker:
                 self._add(make_finding(number, "drs_uri", "uri_not_canonical", message))
         elif status is UriStatus.COMPACT:
             self.compact += 1
-            message = f"compact DRS URI {uri!r}; CGC needs {verdict.full}"
-            self._add(make_finding(number, "drs_uri", "uri_compact", message))
+            if self._full("uri_compact"):
+                # Past the cap only the count matters; skip building a million messages.
+                self._counts["uri_compact"] += 1
+            else:
+                message = f"compact DRS URI {uri!r}; CGC needs {verdict.full}"
+                self._add(make_finding(number, "drs_uri", "uri_compact", message))
         else:
             self._add(make_finding(number, "drs_uri", _URI_CODES[status], verdict.reason))
         return verdict.full if verdict.full is not None else uri
