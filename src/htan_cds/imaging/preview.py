@@ -134,9 +134,19 @@ def _read_level(
     import zarr
 
     lev = series.levels[level]
-    array: Any = zarr.open(series.aszarr(level=level), mode="r")
     axes = lev.axes
     rgb = "S" in axes and lev.shape[axes.index("S")] in (3, 4)
+    # One page per plane (CYX, YX, YXS): read whole pages. tifffile merges a page's contiguous
+    # tiles into one read, i.e. one HTTP request per channel instead of one per tile.
+    pages = lev.pages
+    if all(p is not None for p in pages):
+        if axes in ("YX", "YXS") and len(pages) == 1:
+            data = np.asarray(pages[0].asarray())  # type: ignore[union-attr]
+            return ([data[..., :3]], True) if rgb else ([data], False)
+        if axes in ("CYX", "IYX", "QYX") and len(pages) == lev.shape[0]:
+            planes = [np.asarray(pages[c.index].asarray()) for c in channels]  # type: ignore[union-attr]
+            return planes, False
+    array: Any = zarr.open(series.aszarr(level=level), mode="r")
     if rgb:
         data = np.asarray(array[_index(axes, lev.shape, 0)])
         return [data[..., :3]], True
