@@ -131,8 +131,6 @@ def _read_level(
     series: TiffPageSeries, level: int, info: ImageInfo, channels: list[Channel]
 ) -> tuple[list[npt.NDArray[Any]], bool]:
     """Planes of the chosen channels at ``level`` (or one H x W x 3 array for RGB)."""
-    import zarr
-
     lev = series.levels[level]
     axes = lev.axes
     rgb = "S" in axes and lev.shape[axes.index("S")] in (3, 4)
@@ -146,6 +144,8 @@ def _read_level(
         if axes in ("CYX", "IYX", "QYX") and len(pages) == lev.shape[0]:
             planes = [np.asarray(pages[c.index].asarray()) for c in channels]  # type: ignore[union-attr]
             return planes, False
+    import zarr  # only for layouts with several planes per page or Z/T stacks
+
     array: Any = zarr.open(series.aszarr(level=level), mode="r")
     if rgb:
         data = np.asarray(array[_index(axes, lev.shape, 0)])
