@@ -470,3 +470,4 @@ def fill_catalog(catalog: Catalog, plan: DemoPlan) -> None:
         "channels",
         [{"drs_id": f.row["drs_id"], **c} for f in plan.files for c in f.channels],
     )
+    catalog.refresh_derived()

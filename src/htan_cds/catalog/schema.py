@@ -125,6 +125,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        -- File counts per combination of facet values, rebuilt after every catalog build.
+        -- Facet counts read this (thousands of rows) instead of scanning millions of files
+        -- whenever the filter only constrains facets.
+        CREATE TABLE facet_cube (
+            HTAN_Center VARCHAR, atlas_name VARCHAR, assay VARCHAR,
+            Tissue_or_Organ_of_Origin VARCHAR, Primary_Diagnosis VARCHAR, level VARCHAR,
+            Data_Release VARCHAR, File_Format VARCHAR, access VARCHAR,
+            n BIGINT, total_size HUGEINT
+        );
+        """,
+    ),
 ]
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -112,4 +112,5 @@ def import_snapshot(catalog: Catalog, directory: Path, verify: bool = True) -> d
     except Exception as exc:
         con.execute("ROLLBACK")
         raise CatalogError(f"cannot import snapshot {directory}: {exc}") from exc
+    catalog.refresh_derived()
     return manifest

@@ -108,6 +108,7 @@ def finish_build(catalog: Catalog, results: dict[str, str], source: str) -> dict
     except Exception:
         con.execute("ROLLBACK")
         raise
+    catalog.refresh_derived()
     catalog.set_meta("source", source)
     counts = catalog.table_counts()
     return {k: counts[k] for k in ("files", "imaging", "channels", "participants", "biospecimens")}

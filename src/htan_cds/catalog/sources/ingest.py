@@ -220,6 +220,8 @@ def ingest_directory(
             drs_ids.append(drs_id)
             if progress:
                 progress(i + 1, len(paths))
+        if added:
+            catalog.refresh_derived()
         authority = catalog.authority
     return {
         "files": len(paths),
