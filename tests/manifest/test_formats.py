@@ -244,3 +244,17 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
         write_manifest(iter(rows), dest, "cgc", columns=[])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gen3_fields_land_in_the_cart_columns_and_back() -> None:
+    gen3 = '[{"object_id": "dg.4DFC/abc", "file_name": "y.tif", "file_size": 5, "md5sum": "ab"}]'
+    rows = _text(gen3)
+    cart = io.StringIO(newline="")
+    write_manifest(rows, cart, "cds-portal")
+    (row,) = _text(cart.getvalue())
+    assert row.metadata["Md5sum"] == "ab" and row.metadata["File Size (in bytes)"] == "5"
+    assert "md5sum" not in row.metadata
+    back = io.StringIO()
+    write_manifest([row], back, "gen3")
+    (entry,) = json.loads(back.getvalue())
+    assert entry["file_size"] == 5 and entry["md5sum"] == "ab"

@@ -44,12 +44,32 @@ def _meta(column: str) -> Callable[[ManifestRow], str]:
     return lambda row: row.metadata.get(column, "")
 
 
+# Gen3 / generic spellings of the cart's own columns, renamed so they land in the cart's columns.
+_ALIASES = {"md5sum": "Md5sum", "file_size": "File Size (in bytes)"}
+
+
+def _cart_names(row: ManifestRow) -> ManifestRow:
+    meta = row.metadata
+    if not any(alias in meta and target not in meta for alias, target in _ALIASES.items()):
+        return row
+    renamed = {
+        (_ALIASES[k] if k in _ALIASES and _ALIASES[k] not in meta else k): v
+        for k, v in meta.items()
+    }
+    return ManifestRow(row.drs_uri, row.name, renamed, row.row_number)
+
+
 def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
     """Write the current cart form: BOM, CRLF, every value quoted.
 
     Embedded quotes are doubled (RFC 4180) rather than copied raw as the portal does: our reader
-    takes both, and other tools only the doubled form.
+    takes both, and other tools only the doubled form. ``md5sum`` and ``file_size`` (Gen3's
+    names) fill ``Md5sum`` and ``File Size (in bytes)`` when those are absent.
     """
+    if columns is None:
+        rows = (
+            [_cart_names(r) for r in rows] if isinstance(rows, Sequence) else map(_cart_names, rows)
+        )
     lead = [("drs_uri", lambda r: r.drs_uri), ("name", lambda r: r.name or "")]
     lead += [(col, _meta(col)) for col in LEAD_COLUMNS[2:]]
     return write_table(
