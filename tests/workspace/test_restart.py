@@ -80,3 +80,35 @@ def test_jobs_resume_after_restart(
     assert second.result[0].resource.id == early.id  # not redone
     assert second.result[0].resource.size == len(b"imported before the restart")
     assert [r.resource.name for r in second.result[1:]] == ["r1.bin", "r2.bin"]
+
+
+def test_several_worker_processes_run_each_job_once(
+    tmp_path: Path, demo_server: ServerProcess, demo_files: list[dict[str, Any]]
+) -> None:
+    home = tmp_path / "ws"
+    home.mkdir()
+    token = make_token(home)
+    uris = [drs_uri(demo_server, f["drs_id"]) for f in demo_files[:3]]
+    with start_server(home, "--workspace", "--workers", "2", ready_path="/v2/user") as server:
+        api = sbg.Api(url=server.url + "/v2", token=token, debug=True)
+        project = api.projects.create(name="Workers")
+        ids = [
+            api.drs_imports.bulk_submit(
+                [
+                    {"drs_uri": u, "project": project.id, "name": f"j{j}-{i}.bin"}
+                    for i, u in enumerate(uris)
+                ]
+            ).id
+            for j in range(4)
+        ]
+        deadline = time.monotonic() + 90
+        while True:
+            jobs = [api.drs_imports.bulk_get(i) for i in ids]
+            if all(j.state == "FINISHED" for j in jobs):
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+    # Had two processes run a job, the second pass would have hit SKIP conflicts.
+    assert all(r.resource is not None for j in jobs for r in j.result), [
+        str(r.error) for j in jobs for r in j.result if r.error
+    ]

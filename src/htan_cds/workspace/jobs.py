@@ -8,6 +8,7 @@ SB-shaped error, so nothing is left half-imported and unreported.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -27,22 +28,28 @@ log = logging.getLogger(__name__)
 
 
 class JobRunner:
-    """Runs import jobs of one :class:`WorkspaceStore` in a daemon thread."""
+    """Runs import jobs of one :class:`WorkspaceStore` in a daemon thread.
 
-    def __init__(self, store: WorkspaceStore, *, drs_token: str | None = None) -> None:
+    Several server processes (``serve --workers N``) may share one workspace: only the process
+    holding ``runner.lock`` runs jobs, and it also polls the database for jobs queued by the
+    others, so each job runs exactly once and survives the death of any process.
+    """
+
+    def __init__(
+        self, store: WorkspaceStore, *, drs_token: str | None = None, poll_interval: float = 1.0
+    ) -> None:
         self.store = store
         self.drs_token = drs_token
+        self.poll_interval = poll_interval
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
+        self._lock_fd: int | None = None
+        self._broken: set[str] = set()
 
     def start(self) -> None:
-        """Start the worker and queue every unfinished job (resume after restart)."""
+        """Start the worker; it resumes every unfinished job once it holds the runner lock."""
         if self._thread is not None:
             return
-        for job_id in self.store.unfinished_jobs():
-            self.submit(job_id)
         self._thread = threading.Thread(target=self._loop, name="htan-cds-imports", daemon=True)
         self._thread.start()
 
@@ -53,27 +60,46 @@ class JobRunner:
         self._queue.put(None)
         self._thread.join(timeout)
         self._thread = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
 
     def submit(self, job_id: str) -> None:
-        """Queue a job to run."""
-        self._idle.clear()
+        """Wake the worker for a new job (jobs are found in the database in any case)."""
         self._queue.put(job_id)
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until the queue is drained (for the CLI and tests)."""
-        return self._idle.wait(timeout)
+    def _hold_lock(self) -> bool:
+        if self._lock_fd is not None:
+            return True
+        fd = os.open(self.store.root / "runner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
 
     def _loop(self) -> None:
         while True:
-            job_id = self._queue.get()
-            if job_id is None:
-                return
             try:
-                run_job(self.store, job_id, drs_token=self.drs_token)
-            except Exception:  # a crash must not kill the worker; the job stays resumable
-                log.exception("import job %s failed", job_id)
-            if self._queue.empty():
-                self._idle.set()
+                woken = self._queue.get(timeout=self.poll_interval)
+            except queue.Empty:
+                woken = ""
+            if woken is None:
+                return
+            if not self._hold_lock():
+                continue
+            # Oldest first; RUNNING jobs here were left by a stopped or killed process.
+            for job_id in self.store.unfinished_jobs():
+                if job_id in self._broken:
+                    continue
+                try:
+                    run_job(self.store, job_id, drs_token=self.drs_token)
+                except Exception as exc:  # a crash must not kill the worker nor spin on one job
+                    log.exception("import job %s failed", job_id)
+                    if not _abort(self.store, job_id, exc):
+                        self._broken.add(job_id)
 
 
 def run_job(store: WorkspaceStore, job_id: str, *, drs_token: str | None = None) -> None:
@@ -135,6 +161,25 @@ def _place(
         )
         return
     store.finish_item(item.job_id, item.index, file_id=record.id)
+
+
+def _abort(store: WorkspaceStore, job_id: str, exc: Exception) -> bool:
+    """Report an unexpected failure on every unfinished item and finish the job."""
+    try:
+        job = store.get_job(job_id)
+        if job is None:
+            return True
+        for item in job.items:
+            if item.state == "PENDING":
+                message = f"import aborted: {type(exc).__name__}: {exc}"
+                store.finish_item(
+                    job_id, item.index, error=_err(500, sb_errors.IMPORT_ABORTED, message)
+                )
+        store.set_job_state(job_id, "FINISHED")
+    except Exception:
+        log.exception("cannot record the failure of import job %s", job_id)
+        return False
+    return True
 
 
 def adopt(store: WorkspaceStore, path: Path) -> StoredObject:
