@@ -234,6 +234,9 @@ class Checker:
                     self._check_name(batch[offset].name, self.row_number(start + offset))
         # hash("") is 0 in CPython, which is also the "no value" marker of the key arrays.
         self._names.extend(map(hash, names))
+        if not self._file_id_columns:
+            self._file_ids.extend([0] * len(batch))
+            return
         first, *others = self._file_id_columns
         file_ids = [row.metadata.get(first, "") for row in batch]
         for column in others:
