@@ -14,6 +14,15 @@ from htan_cds.config import DataHome
 from htan_cds.storage.local import LocalObjectStore
 
 GROUP = "phs002371"
+# (Channel Name, Target Name, Antibody Name) of mif.ome.tif's channel metadata CSV.
+PANEL = [
+    ("DAPI", "DNA", ""),
+    ("CD45", "PTPRC", "D9M8I"),
+    ("panCK", "KRT", "AE1/AE3"),
+    ("aSMA", "ACTA2", "1A4"),
+    ("CD8", "CD8A", "C8/144B"),
+    ("Ki67", "MKI67", "D3B5"),
+]
 
 
 @dataclass
@@ -40,12 +49,18 @@ def build_image_commons(root: Path, images: Path) -> ImageCommons:
     broken.write_bytes(b"II*\x00" + b"\x00" * 64)
     table = root.parent / "cells.csv"
     table.write_text("cell,x,y\n1,2,3\n")
+    channel_csv = root.parent / "mif_channels.csv"
+    channel_csv.write_text(
+        "Channel ID,Channel Name,Target Name,Antibody Name,Cycle Number\n"
+        + "".join(f"Channel:0:{i},{n},{t},{a},{i // 4 + 1}\n" for i, (n, t, a) in enumerate(PANEL))
+    )
     rows = [
         (_id(1), "HTA9_1_1_mif.ome.tif", images / "mif.ome.tif", "open", None),
         (_id(2), "HTA9_2_1_secret.ome.tif", images / "pages.ome.tif", "controlled", GROUP),
         (_id(3), "HTA9_1_2_he.ome.tif", images / "he.ome.tif", "open", None),
         (_id(4), "HTA9_1_1_cells.csv", table, "open", None),
         (_id(5), "HTA9_1_3_broken.ome.tif", broken, "open", None),
+        (_id(6), "HTA9_1_1_mif_channels.csv", channel_csv, "open", None),
     ]
     con = duckdb.connect(str(home.catalog_path))
     try:
@@ -55,8 +70,8 @@ def build_image_commons(root: Path, images: Path) -> ImageCommons:
             stored = store.put_file(path)
             con.execute(
                 "INSERT INTO files (drs_id, drs_host, name, size, md5, sha256, object_key, "
-                "HTAN_Data_File_ID, access, consent_group, created_time) "
-                "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "HTAN_Data_File_ID, access, consent_group, created_time, Filename, "
+                "Channel_Metadata_Filename) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     drs_id,
                     name,
@@ -68,6 +83,8 @@ def build_image_commons(root: Path, images: Path) -> ImageCommons:
                     access,
                     group,
                     datetime(2024, 5, 1, 12, 0, 0),
+                    f"imaging_level_2/{name}",
+                    "imaging_level_2/HTA9_1_1_mif_channels.csv" if i == 0 else None,
                 ],
             )
     finally:

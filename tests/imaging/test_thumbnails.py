@@ -20,7 +20,7 @@ from htan_cds.server import ServerConfig, create_app
 from htan_cds.server.tokens import TokenStore
 from tests._servers import ServerProcess, start_server
 from tests.conftest import run_cli
-from tests.imaging._commons import GROUP, ImageCommons, build_image_commons
+from tests.imaging._commons import GROUP, PANEL, ImageCommons, build_image_commons
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,17 @@ def test_live_thumbnail_endpoint(live: ServerProcess, commons: ImageCommons) -> 
     response = httpx.get(f"{live.url}/thumbnails/{commons.he_image}.png", timeout=30)
     assert response.status_code == 200
     assert response.content[:4] == b"\x89PNG"
+
+
+def test_catalog_channel_csv_joined_for_drs_uris(
+    live: ServerProcess, commons: ImageCommons
+) -> None:
+    """``Channel Metadata Filename`` of a catalogued object is joined without being asked."""
+    uri = f"drs://127.0.0.1:{live.port}/{commons.open_image}"
+    result = run_cli("--home", str(commons.home.root), "info", uri, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["channels_csv"] is not None
+    assert [c["target"] for c in data["channels"]] == [t for _, t, _ in PANEL]
+    assert data["channels"][1]["antibody_name"] == "D9M8I"
+    assert data["channels"][1]["name"] == "CD45"  # the OME-XML name is kept

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from htan_cds.cli._common import JsonOption, emit_json, err_console, out_console
+from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, out_console
 
 if TYPE_CHECKING:
     from htan_cds.imaging.model import ImageInfo
@@ -33,6 +33,43 @@ def _size(value: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024  # type: ignore[assignment]
     return str(value)
+
+
+def _catalog_channel_table(ctx: typer.Context, source: str) -> Path | None:
+    """The channel metadata CSV the local catalog names for a DRS URI's object, if stored here.
+
+    HTAN files carry ``Channel Metadata Filename``; when the data home's catalog knows the
+    object and holds that CSV's bytes, ``info``/``preview`` join it without being asked.
+    """
+    from htan_cds.errors import HtanCdsError
+
+    if source.startswith(("http://", "https://")) or Path(source).exists() or ":" not in source:
+        return None
+    try:
+        from htan_cds.catalog import Catalog
+        from htan_cds.drs.uri import parse_drs_uri
+        from htan_cds.storage.local import LocalObjectStore
+
+        uri = parse_drs_uri(source)
+        home = data_home(ctx, create=False)
+        if not home.catalog_path.exists():
+            return None
+        with Catalog.open(home, read_only=True) as catalog:
+            row = catalog.get_file(uri.object_id)
+            filename = (row or {}).get("Channel_Metadata_Filename")
+            if not filename:
+                return None
+            quoted = str(filename).replace("'", "''")
+            found = catalog.sql(
+                "SELECT object_key FROM files WHERE object_key IS NOT NULL AND "
+                f"(Filename = '{quoted}' OR name = '{quoted}') LIMIT 1"
+            )
+        if found.empty:
+            return None
+        path = LocalObjectStore(home.objects_dir).path_for(str(found.iloc[0]["object_key"]))
+        return path if path.is_file() else None
+    except HtanCdsError:
+        return None  # opportunistic: a missing or busy catalog must not stop `info`
 
 
 def _print_info(info: ImageInfo) -> None:
@@ -96,6 +133,7 @@ def _print_info(info: ImageInfo) -> None:
 
 
 def info_command(
+    ctx: typer.Context,
     source: str = SourceArg,
     channels_csv: Path | None = ChannelsCsvOpt,
     token: str | None = TokenOpt,
@@ -104,16 +142,19 @@ def info_command(
     """Show an image's metadata (OME-XML, pyramid, tiles, channels) without downloading it."""
     from htan_cds.imaging.info import read_image_info
 
+    channels_csv = channels_csv or _catalog_channel_table(ctx, source)
     info = read_image_info(source, token=token, channels_csv=channels_csv)
     if as_json:
         payload = info.to_dict()
         payload["catalog_row"] = info.to_catalog_row()
+        payload["channels_csv"] = str(channels_csv) if channels_csv else None
         emit_json(payload)
     else:
         _print_info(info)
 
 
 def preview_command(
+    ctx: typer.Context,
     source: str = SourceArg,
     output: Path = typer.Option(..., "-o", "--output", help="PNG file to write.", dir_okay=False),
     channels: str | None = typer.Option(
@@ -129,6 +170,7 @@ def preview_command(
     from htan_cds.imaging.preview import render
 
     wanted = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    channels_csv = channels_csv or _catalog_channel_table(ctx, source)
     with err_console.status("rendering preview…"):
         result = render(
             source, channels=wanted, max_size=max_size, token=token, channels_csv=channels_csv
