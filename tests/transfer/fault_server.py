@@ -48,6 +48,7 @@ class FaultServer:
     chunk_delay: float = 0.0
     chunk_size: int = 64 * 1024
     require_token: str | None = None
+    require_passport: str | None = None
     token_lifetime: int = 1200
     objects: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -138,14 +139,40 @@ class FaultServer:
             info["drs"] = {"maxBulkRequestLength": self.bulk_limit}
         return web.json_response(info)
 
+    async def post_object(self, request: web.Request) -> web.Response:
+        """DRS 1.5 POST resolution/access carrying passports in the body."""
+        body = await request.json()
+        if self.require_passport not in (body.get("passports") or []):
+            return web.json_response({"msg": "passport refused", "status_code": 403}, status=403)
+        self.requests["passport"] += 1
+        return await self._object_route(request.match_info["oid"])
+
+    async def bulk_access(self, request: web.Request) -> web.Response:
+        self.requests["bulk_access"] += 1
+        body = await request.json()
+        out = []
+        for item in body.get("bulk_object_access_ids", []):
+            oid = item["bulk_object_id"]
+            if oid in self.objects:
+                url = self._access(oid)
+                out.append({"drs_object_id": oid, "drs_access_id": "https", **url})
+        return web.json_response(
+            {"summary": {"requested": len(out)}, "resolved_drs_object_access_urls": out}
+        )
+
     async def get_object(self, request: web.Request) -> web.Response:
         oid = request.match_info["oid"]
         self.requests["object"] += 1
+        if self.require_passport is not None:
+            return web.json_response({"msg": "passport needed", "status_code": 401}, status=401)
         if not self._auth_ok(request):
             return web.json_response({"msg": "no", "status_code": 401}, status=401)
         fault = self._api_fault(oid)
         if fault is not None:
             return fault
+        return await self._object_route(oid)
+
+    async def _object_route(self, oid: str) -> web.Response:
         if oid.endswith("/access/https"):
             return await self._access_route(oid[: -len("/access/https")])
         if oid not in self.objects:
@@ -249,6 +276,8 @@ class FaultServer:
         app = web.Application()
         app.router.add_get(f"{API}/service-info", self.service_info)
         app.router.add_post(f"{API}/objects", self.bulk)
+        app.router.add_post(f"{API}/objects/access", self.bulk_access)
+        app.router.add_post(API + "/objects/{oid:.+}", self.post_object)
         app.router.add_get(API + "/objects/{oid:.+}", self.get_object)
         app.router.add_get("/data/{oid:.+}", self.data)
         app.router.add_post("/user/credentials/api/access_token", self.token)

@@ -84,6 +84,18 @@ def test_bearer_token_is_sent(tmp_path: Path) -> None:
         assert ok.ok
 
 
+def test_passports_are_posted(tmp_path: Path) -> None:
+    with FaultServer(require_passport="passport-jwt") as srv:
+        uri = srv.uri(srv.add("p", payload("p", 3000)))
+        passports = tmp_path / "passports.txt"
+        passports.write_text("other-jwt\npassport-jwt\n")
+        report = run_import([uri], tmp_path / "d", ImportOptions(passport_file=passports))
+        assert report.ok, report.files[0].error
+        assert srv.requests["passport"] >= 2  # resolution and access both by POST
+        plain = run_import([uri], tmp_path / "e", ImportOptions())
+        assert not plain.ok
+
+
 @pytest.fixture
 def identifiers_standin() -> Iterator[tuple[str, dict[str, int], FaultServer]]:
     """A loopback stand-in for resolver.api.identifiers.org (no internet here)."""

@@ -70,7 +70,8 @@ def test_every_fault_kind_ends_verified(server: FaultServer, tmp_path: Path) -> 
         data = (dest / f"{name}.bin").read_bytes()
         assert data == server.objects[name], name
         assert res.checksum == hashlib.sha256(data).hexdigest()
-    assert server.requests["access"] >= len(plans) + 1  # the expired URL was renewed
+    assert server.requests["bulk_access"] >= 1  # first URLs in bulk
+    assert server.requests["access"] >= 1  # the expired URL was renewed (once for all parts)
     assert {e.kind for e in events} >= {"plan", "start", "bytes", "done"}
     _assert_no_partials(dest)
 
@@ -122,3 +123,11 @@ def test_gen3_bulk_dialect_and_missing_objects(tmp_path: Path) -> None:
     assert all(res[u].status is FileStatus.DONE for u in uris[:-1])
     assert res[uris[-1]].status is FileStatus.FAILED
     assert "404" in (res[uris[-1]].error or "")
+
+
+def test_access_urls_come_in_bulk_batches(server: FaultServer, tmp_path: Path) -> None:
+    uris = [server.uri(server.add(f"b{i}", payload(f"b{i}", 2000 + i))) for i in range(20)]
+    report = run_import(uris, tmp_path / "d", _opts())
+    assert report.ok
+    assert server.requests["bulk_access"] >= 1
+    assert server.requests["access"] == 0  # no per-object /access round trips

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -61,12 +61,17 @@ class AccessSource:
     """The current access URL of one object; refreshed once for all parts when it expires."""
 
     def __init__(
-        self, client: DrsClient, obj: DrsObject, key: str, first: AccessURL | None = None
+        self,
+        client: DrsClient,
+        obj: DrsObject,
+        key: str,
+        first: Callable[[DrsObject], Awaitable[AccessURL]] | None = None,
     ) -> None:
         self.client = client
         self.key = key
+        self._first = first
         self.obj = obj
-        self._current = first
+        self._current: AccessURL | None = None
         self._lock = asyncio.Lock()
         self.refreshes = 0
 
@@ -75,7 +80,8 @@ class AccessSource:
         if self._current is None:
             async with self._lock:
                 if self._current is None:
-                    self._current = await self.client.access_url(self.obj)
+                    first = self._first or self.client.access_url
+                    self._current = await first(self.obj)
         return self._current
 
     async def refresh(self, stale: AccessURL) -> AccessURL:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 
@@ -16,6 +17,9 @@ DestinationFactory = Callable[[str, ImportOptions], Destination]
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _FACTORIES: dict[str, DestinationFactory] = {}
+# Schemes provided by other areas, imported on first use so the import engine does not depend
+# on them (each module calls register_destination when imported).
+_PROVIDERS: dict[str, str] = {"cgc": "htan_cds.workspace.cgc_destination"}
 
 
 def register_destination(scheme: str, factory: DestinationFactory) -> None:
@@ -37,8 +41,11 @@ def open_destination(dest: str, options: ImportOptions | None = None) -> Destina
     opts = options or ImportOptions()
     scheme = destination_scheme(dest)
     factory = _FACTORIES.get(scheme)
+    if factory is None and scheme in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[scheme])
+        factory = _FACTORIES.get(scheme)
     if factory is None:
-        known = ", ".join(sorted(_FACTORIES))
+        known = ", ".join(sorted(set(_FACTORIES) | set(_PROVIDERS)))
         raise UsageError(f"no destination type for {scheme}: (known: {known})")
     return factory(dest, opts)
 

@@ -3,6 +3,10 @@
 Bytes are always staged in a local temporary file (under :meth:`Destination.state_dir`) and
 checksummed there; only a verified file is committed, so no destination ever shows a partial or
 wrong file under its final name.
+
+A destination that moves the bytes itself (CGC imports from DRS server-side) may instead offer
+``handoff(rows, progress) -> ImportReport``; the engine then passes it the rows and returns its
+report.
 """
 
 from __future__ import annotations
