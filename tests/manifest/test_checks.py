@@ -147,3 +147,19 @@ def test_repair_uses_the_registry_for_other_prefixes() -> None:
     assert result.rows[0].drs_uri == "drs://127.0.0.1:8000/dg.TEST/abc"
     dropped = repair_rows(_rows(("dg.TEST/abc", "a"))).dropped
     assert [f.code for f in dropped] == ["uri_unknown_prefix"]
+
+
+def test_large_batches_keep_row_numbers_and_find_cross_batch_duplicates() -> None:
+    rows = [ManifestRow(f"dg.4DFC/id-{i}", f"f{i}.tif", {}, i) for i in range(1, 9001)]
+    rows[8499] = ManifestRow("drs://nci-crdc.datacommons.io/dg.4DFC/id-3", "x.tif", {}, 8500)
+    rows[100] = ManifestRow("bad uri", "f101.tif", {}, 101)
+    report = check_rows(rows, max_per_code=10)
+    assert report.rows == 9000
+    assert report.counts["uri_compact"] == 8998 and report.stats["compact_uris"] == 8998
+    assert [f.row for f in report.findings if f.code == "uri_compact"] == list(range(1, 11))
+    assert [
+        (f.row, f.code) for f in report.findings if f.code in ("uri_duplicate", "uri_invalid")
+    ] == [
+        (101, "uri_invalid"),
+        (8500, "uri_duplicate"),
+    ]

@@ -150,3 +150,16 @@ def test_bulk_uri_check_agrees(uris: list[str]) -> None:
         for uri in uris:
             verdict = classifier._slow(uri)
             assert verdict.status is UriStatus.FULL and verdict.full == uri
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(compact_uri, any_uri), min_size=1, max_size=30))
+def test_bulk_compact_check_agrees(uris: list[str]) -> None:
+    classifier = UriClassifier()
+    bulk = classifier.all_compact(uris)
+    if bulk is not None:
+        head, base = bulk
+        for uri in uris:
+            verdict = classifier._slow(uri)
+            assert verdict.status is UriStatus.COMPACT
+            assert verdict.full == base + uri[len(head) :]

@@ -218,9 +218,14 @@ class Checker:
         uris = [row.drs_uri for row in batch]
         keys = uris
         classifier = self._classifier
-        if not classifier.all_full(uris) and None in (
-            matches := list(map(classifier.full_matcher, uris))
-        ):
+        if classifier.all_full(uris):
+            pass
+        elif compact := classifier.all_compact(uris):
+            head, base = compact
+            cut = len(head)
+            keys = [base + uri[cut:] for uri in uris]
+            self._bulk_compact(uris, keys, start)
+        elif None in (matches := list(map(classifier.full_matcher, uris))):
             keys = list(uris)
             for offset, match in enumerate(matches):
                 if match is None:
@@ -245,6 +250,16 @@ class Checker:
                     v or r.metadata.get(column, "") for v, r in zip(file_ids, batch, strict=True)
                 ]
         self._file_ids.extend(map(hash, file_ids))
+
+    def _bulk_compact(self, uris: list[str], fulls: list[str], start: int) -> None:
+        """``uri_compact`` findings for an all-compact batch (messages only up to the cap)."""
+        self.compact += len(uris)
+        room = len(uris) if not self._max else max(self._max - self._counts["uri_compact"], 0)
+        for offset in range(min(room, len(uris))):
+            message = f"compact DRS URI {uris[offset]!r}; CGC needs {fulls[offset]}"
+            number = self.row_number(start + offset)
+            self._add(make_finding(number, "drs_uri", "uri_compact", message))
+        self._counts["uri_compact"] += len(uris) - min(room, len(uris))
 
     def _remember_number(self, index: int, number: int) -> None:
         if self._row_numbers is None:

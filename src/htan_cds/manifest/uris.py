@@ -46,6 +46,8 @@ class UriVerdict:
 
 
 _BAD_ID_CHAR = re.compile(r"[^A-Za-z0-9._~/\n-]")
+_BAD_ACCESSION_CHAR = re.compile(r"[^A-Za-z0-9._~\n-]")
+_CRDC_PREFIX = re.compile(r"dg\.[A-Za-z0-9]+")
 _BAD_ID_PAIRS = ("//", "/\n", "\n/", "\n\n", "/.", "\n.")
 
 
@@ -96,6 +98,38 @@ class UriClassifier:
             or ids.endswith(("/", "\n"))
             or not ids
         )
+
+    def all_compact(self, uris: list[str]) -> tuple[str, str] | None:
+        """``(head, base)`` when every URI is bare CRDC compact ``dg.XXXX/<id>``, one known prefix.
+
+        ``head`` is ``dg.XXXX/`` and ``base`` the full form's start, so ``base + uri[len(head):]``
+        is each URI's full form. ``None`` says nothing about any single URI (as :meth:`all_full`).
+        ISB-CGC's ``gc_drs_map_current`` is all this form, so its exports check in bulk too.
+        """
+        if not uris:
+            return None
+        first = uris[0]
+        slash = first.find("/")
+        if slash < 0 or not _CRDC_PREFIX.fullmatch(first[:slash]):
+            return None
+        head = first[: slash + 1]
+        base = self._crdc_base(first[:slash])
+        if base is None:
+            return None
+        joined = "\n".join(uris)
+        lines = len(uris) - 1
+        if joined.count("\n") != lines or joined.count("\n" + head) != lines:
+            return None
+        ids = joined[len(head) :].replace("\n" + head, "\n")
+        if (
+            _BAD_ACCESSION_CHAR.search(ids)
+            or "\n\n" in ids
+            or not ids
+            or ids.startswith("\n")
+            or ids.endswith("\n")
+        ):
+            return None
+        return head, base
 
     def _good_prefix(self, prefix: str) -> bool:
         known = self._prefixes.get(prefix)
