@@ -97,14 +97,19 @@ function setCachedCount(n) {
   }
 }
 
+// Only the newest summary request may set the badge: an older answer (sent before a change)
+// arriving late would otherwise show a stale count.
+let badgeSeq = 0;
+
 /** Ask the server what the cart holds; update the header badge. */
 export async function refreshSummary(cart = loadCart()) {
+  const seq = ++badgeSeq;
   if (isEmpty(cart)) {
     setCachedCount(0);
     return { files: 0, total_size: 0, participants: 0, samples: 0 };
   }
   const summary = await fetchJson("/api/cart/summary", { method: "POST", body: JSON.stringify({ cart }) });
-  setCachedCount(summary.files);
+  if (seq === badgeSeq) setCachedCount(summary.files);
   return summary;
 }
 

@@ -40,8 +40,13 @@ function setActionsEnabled(enabled) {
   for (const button of document.querySelectorAll(".cart-action, #clear-cart")) button.disabled = !enabled;
 }
 
-async function renderSummary(cart) {
+// Each refresh gets a number; an answer to an older one (e.g. the first load, still in flight
+// when the user clears the cart) must not overwrite a newer one.
+let refreshSeq = 0;
+
+async function renderSummary(cart, seq) {
   const summary = await refreshSummary(cart);
+  if (seq !== refreshSeq) return summary;
   document.getElementById("cart-files").textContent = formatInt(summary.files);
   const size = document.getElementById("cart-size");
   size.textContent = formatSize(summary.total_size);
@@ -76,7 +81,7 @@ function header() {
   );
 }
 
-async function loadPage() {
+async function loadPage(seq = refreshSeq) {
   const cart = loadCart();
   table.tHead.replaceChildren(header());
   if (isEmpty(cart)) {
@@ -90,9 +95,10 @@ async function loadPage() {
     method: "POST",
     body: JSON.stringify({ cart, sort: view.sort, order: view.order, offset: view.offset, limit: PAGE_SIZE }),
   });
+  if (seq !== refreshSeq) return;
   if (page.total > 0 && page.offset >= page.total) {
     view.offset = Math.max(0, (Math.ceil(page.total / PAGE_SIZE) - 1) * PAGE_SIZE);
-    return loadPage();
+    return loadPage(seq);
   }
   const rows = page.items.map((r) =>
     el(
@@ -144,10 +150,11 @@ async function loadPage() {
 }
 
 async function refresh() {
+  const seq = ++refreshSeq;
   const cart = loadCart();
   renderSources(cart);
   try {
-    await Promise.all([renderSummary(cart), loadPage()]);
+    await Promise.all([renderSummary(cart, seq), loadPage(seq)]);
   } catch (error) {
     toast(`Could not load the cart: ${error.message}`, "error");
   }
