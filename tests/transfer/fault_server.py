@@ -49,6 +49,7 @@ class FaultServer:
     chunk_size: int = 64 * 1024
     require_token: str | None = None
     require_passport: str | None = None
+    ignore_range: bool = False
     token_lifetime: int = 1200
     objects: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -242,7 +243,7 @@ class FaultServer:
         start, end = 0, len(data)
         status = 200
         rng = request.headers.get("Range")
-        if rng and rng.startswith("bytes="):
+        if rng and rng.startswith("bytes=") and not self.ignore_range:
             a, _, b = rng[6:].partition("-")
             start = int(a)
             end = min(len(data), int(b) + 1) if b else len(data)

@@ -131,3 +131,13 @@ def test_access_urls_come_in_bulk_batches(server: FaultServer, tmp_path: Path) -
     assert report.ok
     assert server.requests["bulk_access"] >= 1
     assert server.requests["access"] == 0  # no per-object /access round trips
+
+
+def test_server_ignoring_range_and_empty_objects(tmp_path: Path) -> None:
+    with FaultServer(ignore_range=True) as srv:
+        big = srv.uri(srv.add("norange", payload("norange", 500_000)))
+        empty = srv.uri(srv.add("empty", b""))
+        report = run_import([big, empty], tmp_path / "d", _opts())
+    assert report.ok, [f.error for f in report.files]
+    assert (tmp_path / "d" / "norange.bin").read_bytes() == payload("norange", 500_000)
+    assert (tmp_path / "d" / "empty.bin").read_bytes() == b""

@@ -1,0 +1,55 @@
+"""The rich progress display and the free-space check."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from htan_cds.errors import TransferError
+from htan_cds.transfer import (
+    ImportOptions,
+    ProgressEvent,
+    RichProgress,
+    register_destination,
+    run_import,
+)
+from htan_cds.transfer.destinations import LocalDestination
+from tests.transfer.fault_server import FaultServer, payload
+
+
+def test_rich_progress_renders_totals_and_largest_files() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=120, force_terminal=False)
+    with RichProgress(console) as display:
+        display(ProgressEvent("plan", nbytes=60 << 20, files=3))
+        display(ProgressEvent("start", drs_uri="a", path="x/big.ome.tif", size=50 << 20))
+        display(ProgressEvent("bytes", drs_uri="a", nbytes=10 << 20))
+        display(ProgressEvent("start", drs_uri="b", path="small.csv", size=10 << 20))
+        display(ProgressEvent("done", drs_uri="b", path="small.csv", size=10 << 20))
+        display(ProgressEvent("skipped", drs_uri="c", size=0))
+        display(ProgressEvent("failed", drs_uri="a", error="boom"))
+    text = out.getvalue()
+    assert "files 2/3, 1 skipped, 1 failed" in text
+
+
+class _TinyDisk(LocalDestination):
+    """A local folder that reports almost no free space (stands in for a full disk)."""
+
+    def free_space(self) -> int | None:
+        return 1000
+
+
+@pytest.mark.network
+def test_free_space_is_checked_before_starting(tmp_path: Path) -> None:
+    register_destination("tinydisk", lambda dest, _o: _TinyDisk(dest.split(":", 1)[1]))
+    with FaultServer() as srv:
+        uri = srv.uri(srv.add("big", payload("big", 100_000)))
+        with pytest.raises(TransferError, match="not enough free space"):
+            run_import([uri], f"tinydisk:{tmp_path / 'd'}", ImportOptions())
+        assert srv.requests["data"] == 0
+        # --dry-run still plans without the check
+        report = run_import([uri], f"tinydisk:{tmp_path / 'd'}", ImportOptions(dry_run=True))
+        assert report.files[0].error == "dry run: not fetched"
