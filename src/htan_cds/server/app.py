@@ -55,7 +55,6 @@ def _mount_extensions(app: FastAPI, config: ServerConfig) -> None:
 
 def create_app(config: ServerConfig) -> FastAPI:
     """Build the commons' ASGI app for ``config`` (catalog read, keys loaded, routes bound)."""
-    from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
 
     from htan_cds.server.bytes_routes import BytesRoutes
@@ -64,13 +63,14 @@ def create_app(config: ServerConfig) -> FastAPI:
     from htan_cds.server.passports import load_verifier
     from htan_cds.server.service import DrsService
     from htan_cds.server.tokens import TokenStore
+    from htan_cds.server.zerocopy import CommonsApp
 
     key = config.home.secret_key()
     repo = ObjectRepository(config.home.catalog_path)
     service = DrsService(config, repo, _access_provider(config, key), load_verifier(config.home))
     tokens = TokenStore(config.home)
 
-    app = FastAPI(title="htan-cds commons", version="1.5.0", docs_url="/docs", redoc_url=None)
+    app = CommonsApp(title="htan-cds commons", version="1.5.0", docs_url="/docs", redoc_url=None)
     app.state.config = config
     app.state.drs = service
     app.state.tokens = tokens
@@ -111,11 +111,36 @@ def serve(config: ServerConfig) -> None:
         import os
 
         os.environ["HTAN_CDS_SERVER_CONFIG"] = _encode_config(config)
-        uvicorn.run(
-            "htan_cds.server.app:_app_from_env", factory=True, workers=config.workers, **common
+        _run_workers(
+            uvicorn.Config(
+                "htan_cds.server.app:_app_from_env",
+                factory=True,
+                workers=config.workers,
+                **common,
+            )
         )
         return
     uvicorn.run(create_app(config), **common)
+
+
+def _run_workers(uv_config: Any) -> None:
+    """uvicorn's multi-process mode, with TCP_NODELAY set on the listening socket.
+
+    Workers receive the listener through pickling, which loses the socket's protocol number,
+    so asyncio no longer sets TCP_NODELAY on accepted connections and every small response
+    waits ~40 ms for a delayed ACK. Accepted sockets inherit the option from the listener.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = uv_config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(uv_config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def _encode_config(config: ServerConfig) -> str:

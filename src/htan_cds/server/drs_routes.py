@@ -35,6 +35,8 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 def _expand_param(request: Request) -> bool:
     """``expand`` in any letter case (name and value); anything but a boolean is a 400."""
+    if not request.scope.get("query_string"):
+        return False
     value: str | None = None
     for key, val in request.query_params.multi_items():
         if key.lower() == "expand":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from htan_cds.server.signing import signed_url
 
 BYTES_PREFIX = "/bytes/"
 _MAX_ID_LEN = 512
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_DOT_SEGMENT_RE = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
 
 
 class AccessProvider(Protocol):
@@ -60,11 +63,9 @@ def _iso(value: datetime) -> str:
 
 def check_object_id(object_id: str) -> None:
     """400 for ids that cannot name an object (empty, control chars, dot segments)."""
-    if not object_id or len(object_id) > _MAX_ID_LEN:
+    if not object_id or len(object_id) > _MAX_ID_LEN or _CONTROL_RE.search(object_id):
         raise DrsHttpError(400, "malformed object id")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in object_id):
-        raise DrsHttpError(400, "malformed object id")
-    if any(seg in ("", ".", "..") for seg in object_id.split("/")):
+    if _DOT_SEGMENT_RE.search(object_id):
         raise DrsHttpError(400, "malformed object id: empty, '.' or '..' segment")
 
 
