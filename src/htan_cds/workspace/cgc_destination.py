@@ -211,7 +211,7 @@ class CgcImporter:
     def _submit(self, items: list[dict[str, Any]], conflict: str, tags: list[str]) -> str:
         from sevenbridges.errors import SbgError, TooManyRequests
 
-        self.stats.waited_s += self.limiter.acquire(len(items))
+        self.stats.waited_s += self.limiter.wait(len(items))
         delay = self.limits.poll_initial
         for attempt in range(1, self.limits.submit_attempts + 1):
             try:
@@ -239,6 +239,9 @@ class CgcImporter:
                 self.sleep(delay)
                 delay = min(delay * 2, self.limits.poll_max)
                 continue
+            # Counted once the server has answered: its clock stamped the batch no later, so
+            # our window never runs ahead of the server's.
+            self.limiter.record(len(items))
             self.stats.batches.append(len(items))
             self.stats.submit_times.append(time.monotonic())
             self.stats.job_ids.append(str(job.id))

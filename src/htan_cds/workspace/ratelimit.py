@@ -51,17 +51,24 @@ class SlidingWindow:
             self._expire(now)
             return delay_for(list(self._events), n, self.limit, self.window, now)
 
-    def acquire(self, n: int) -> float:
-        """Wait until ``n`` units fit, record them, return the seconds waited."""
+    def wait(self, n: int) -> float:
+        """Sleep until ``n`` more units fit (recording nothing); return the seconds waited."""
         waited = 0.0
-        while True:
-            delay = self.delay_for(n)
-            if delay <= 0:
-                with self._lock:
-                    self._events.append((self._clock(), n))
-                return waited
+        while (delay := self.delay_for(n)) > 0:
             self._sleep(delay)
             waited += delay
+        return waited
+
+    def record(self, n: int) -> None:
+        """Count ``n`` units as used now."""
+        with self._lock:
+            self._events.append((self._clock(), n))
+
+    def acquire(self, n: int) -> float:
+        """Wait until ``n`` units fit, record them, return the seconds waited."""
+        waited = self.wait(n)
+        self.record(n)
+        return waited
 
     def penalise(self, seconds: float) -> None:
         """Treat the window as full for ``seconds`` (after the server said 429)."""
