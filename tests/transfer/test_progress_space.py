@@ -53,3 +53,24 @@ def test_free_space_is_checked_before_starting(tmp_path: Path) -> None:
         # --dry-run still plans without the check
         report = run_import([uri], f"tinydisk:{tmp_path / 'd'}", ImportOptions(dry_run=True))
         assert report.files[0].error == "dry run: not fetched"
+
+
+@pytest.mark.network
+def test_two_imports_into_one_dest_do_not_run_together(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    from htan_cds.errors import UsageError
+
+    dest = tmp_path / "d"
+    (dest / ".htan-cds").mkdir(parents=True)
+    fd = os.open(dest / ".htan-cds" / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running import holds it
+    with FaultServer() as srv:
+        uri = srv.uri(srv.add("x", payload("x", 100)))
+        try:
+            with pytest.raises(UsageError, match="another import"):
+                run_import([uri], dest, ImportOptions())
+        finally:
+            os.close(fd)
+        assert run_import([uri], dest, ImportOptions()).ok

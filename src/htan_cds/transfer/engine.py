@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,13 @@ from typing import Any
 from htan_cds.drs.client import Credentials, DrsClient
 from htan_cds.drs.models import DrsObject
 from htan_cds.drs.resolver_cache import CompactResolver
-from htan_cds.errors import ChecksumMismatch, DrsError, HtanCdsError, TransferError
+from htan_cds.errors import (
+    ChecksumMismatch,
+    DrsError,
+    HtanCdsError,
+    TransferError,
+    UsageError,
+)
 from htan_cds.transfer.access import AccessPrefetcher
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
 from htan_cds.transfer.fetch import AccessSource, FetchContext, RangeUnsupported, fetch_parts
@@ -61,6 +68,23 @@ def _partial_path(state: Path, key: str) -> Path:
     return state / "partial" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.part"
 
 
+def _lock_state(state: Path) -> int:
+    """Hold an exclusive lock on the state folder for the whole run (released at exit, even
+    after ``kill -9``): two imports into one DEST would fight over the same partial files."""
+    import fcntl
+
+    state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise UsageError(
+            f"another import into {state.parent} is running", hint=f"lock {state / 'lock'}"
+        ) from exc
+    return fd
+
+
 class _Run:
     """State of one import run (lives on the event loop thread)."""
 
@@ -74,6 +98,7 @@ class _Run:
         self.options = options
         self.emit: ProgressCallback = progress or (lambda _e: None)
         self.state = dest.state_dir()
+        self._lock_fd = _lock_state(self.state)
         self.ledger = Ledger(self.state / LEDGER_NAME)
         self.layout = Layout(options.layout)
         self.report = ImportReport(destination=dest.url, dry_run=options.dry_run)
@@ -279,7 +304,9 @@ class _Run:
         mismatch = ""
         for _attempt in range(self.options.verify_attempts):
             done = self.ledger.start_parts(uri, part_size)
-            if not staged.exists():
+            if done and not staged.exists():
+                # The staged file was removed behind our back: its parts are gone too.
+                self.ledger.reset_parts(uri, part_size)
                 done = set()
             partial = PartialFile(staged, obj.size, algos, fresh=not done)
             try:
@@ -341,7 +368,6 @@ async def import_async(
         report: ImportReport = await asyncio.to_thread(handoff, rows, progress)
         return report
     started = time.monotonic()
-    run = _Run(destination, opts, progress)
     credentials = Credentials.build(
         token=opts.token, passport_file=opts.passport_file, gen3_credentials=opts.gen3_credentials
     )
@@ -350,6 +376,7 @@ async def import_async(
         resolver.identifiers_url = opts.identifiers_url
     if opts.n2t_url:
         resolver.n2t_url = opts.n2t_url
+    run = _Run(destination, opts, progress)
     try:
         async with DrsClient(
             credentials=credentials,
@@ -402,6 +429,7 @@ async def import_async(
     finally:
         run.ledger.close()
         run.executor.shutdown(wait=True)
+        os.close(run._lock_fd)
     run.report.elapsed = time.monotonic() - started
     return run.report
 
