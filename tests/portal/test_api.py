@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from htan_cds.manifest import read_manifest
+from htan_cds.server.portal import queries
 from htan_cds.server.portal.manifests import manifest_format, write_cart_manifest
 
 STUDY = "HTAN TNP SARDANA"
@@ -85,8 +86,18 @@ def test_selected_value_excluded_by_others_still_listed(portal_client: TestClien
     assert {"value": "no-such", "count": 0} in assay["values"]
 
 
-def test_file_pages_are_sorted_and_complete(portal_client: TestClient, catalog_sql: Any) -> None:
-    params = {"atlas": STUDY, "sort": "size", "order": "desc", "limit": 7}
+@pytest.mark.parametrize("narrow_from", [2_000, 0])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_file_pages_are_sorted_and_complete(
+    portal_client: TestClient,
+    catalog_sql: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    narrow_from: int,
+    order: str,
+) -> None:
+    # narrow_from=0 sends every page down the deep-page (sort narrow rows, join back) path.
+    monkeypatch.setattr(queries, "_NARROW_FROM", narrow_from)
+    params = {"atlas": STUDY, "sort": "size", "order": order, "limit": 7}
     seen: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -96,7 +107,7 @@ def test_file_pages_are_sorted_and_complete(portal_client: TestClient, catalog_s
         if offset >= page["total"]:
             break
     expected = catalog_sql.execute(
-        "SELECT drs_id FROM files WHERE atlas_name = ? ORDER BY size DESC, drs_id", [STUDY]
+        f"SELECT drs_id FROM files WHERE atlas_name = ? ORDER BY size {order}, drs_id", [STUDY]
     ).fetchall()
     assert [r["drs_id"] for r in seen] == [r[0] for r in expected]
     assert all(r["drs_uri"] == f"drs://127.0.0.1:8000/{r['drs_id']}" for r in seen)

@@ -44,10 +44,18 @@ _FILE_SELECT = ", ".join(
 _STREAM_BATCH = 10_000
 
 
-def _order(page: Page, tiebreak: str) -> str:
-    direction = "DESC" if page.descending else "ASC"
+# Past this offset a page is found by sorting only (sort key, drs_id) and joining the 25 rows
+# back: sorting narrow rows is several times faster than sorting whole ones.
+_NARROW_FROM = 2_000
+
+
+def _order(page: Page, tiebreak: str, reverse: bool = False) -> str:
+    descending = page.descending != reverse
+    direction = "DESC" if descending else "ASC"
+    # NULLs stay last in the user's order, so they come first when the order is reversed.
+    nulls = "NULLS FIRST" if reverse else "NULLS LAST"
     # The tie-breaker keeps pages stable when many rows share a sort value.
-    return f"{page.sort.sql} {direction} NULLS LAST, {tiebreak}"
+    return f"{page.sort.sql} {direction} {nulls}, {tiebreak} {'DESC' if reverse else 'ASC'}"
 
 
 def _rows(cur: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -93,17 +101,37 @@ def files_page(
     """One sorted page of the selected files with the total count.
 
     ``authority`` names this server in the DRS URIs of files it serves (``drs_uri`` NULL).
+    A page in the second half is read from the end in the reverse order, so "Last page" costs
+    what "First page" does; deep pages sort narrow rows (see ``_NARROW_FROM``).
     """
     where, params = selection
     with catalog.cursor() as cur:
         total_row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
-        items = _rows(
-            cur,
-            f"SELECT {_FILE_SELECT} FROM files f WHERE {where} "
-            f"ORDER BY {_order(page, 'f.drs_id')} LIMIT {page.limit} OFFSET {page.offset}",
-            [authority, *params],
-        )
-    return _page_result(int(total_row[0]) if total_row else 0, page, items)
+        total = int(total_row[0]) if total_row else 0
+        offset, limit, reverse = page.offset, page.limit, False
+        if total and offset + limit > total // 2 and offset < total:
+            reverse = True
+            limit = min(limit, total - offset)
+            offset = max(0, total - page.offset - limit)
+        order = _order(page, "f.drs_id", reverse)
+        if offset < _NARROW_FROM:
+            sql = (
+                f"SELECT {_FILE_SELECT} FROM files f WHERE {where} "
+                f"ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            )
+            values = [authority, *params]
+        else:
+            sql = (
+                f"WITH k AS (SELECT f.drs_id FROM files f WHERE {where} ORDER BY {order} "
+                f"LIMIT {limit} OFFSET {offset}) "
+                f"SELECT {_FILE_SELECT} FROM files f WHERE f.drs_id IN (SELECT drs_id FROM k) "
+                f"ORDER BY {order}"
+            )
+            values = [*params, authority]
+        items = _rows(cur, sql, values)
+    if reverse:
+        items.reverse()
+    return _page_result(total, page, items)
 
 
 def participants_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
