@@ -9,7 +9,17 @@ from hypothesis import strategies as st
 
 from htan_cds.drs.uri import DrsUriKind, parse_drs_uri
 from htan_cds.errors import InvalidDrsUri
-from htan_cds.manifest import ManifestRow, check_rows, read_manifest, repair_rows, write_manifest
+from htan_cds.manifest import (
+    Checker,
+    CheckReport,
+    ManifestReader,
+    ManifestRow,
+    ReadContext,
+    check_rows,
+    read_manifest,
+    repair_rows,
+    write_manifest,
+)
 from htan_cds.manifest.formats import cds_portal, htan_portal
 from htan_cds.manifest.names import is_safe_name
 from htan_cds.manifest.uris import UriClassifier, UriStatus
@@ -163,3 +173,34 @@ def test_bulk_compact_check_agrees(uris: list[str]) -> None:
             verdict = classifier._slow(uri)
             assert verdict.status is UriStatus.COMPACT
             assert verdict.full == base + uri[len(head) :]
+
+
+def _check_by_columns(text: str, fmt: str) -> CheckReport:
+    from htan_cds.manifest.checks import FILE_ID_COLUMNS
+
+    checker = Checker(max_per_code=0)
+    with ManifestReader(io.StringIO(text, newline=""), fmt) as reader:
+        for batch in reader.iter_columns(FILE_ID_COLUMNS):
+            checker.add_columns(batch)
+        checker.add_findings(reader.context.findings)
+    return checker.finish(fmt)
+
+
+def _check_by_rows(text: str, fmt: str) -> CheckReport:
+    context = ReadContext()
+    rows = read_manifest(io.StringIO(text, newline=""), fmt, context=context)
+    return check_rows(rows, format=fmt, max_per_code=0, extra_findings=context.findings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    manifests(),
+    st.sampled_from(["cgc", "cds-portal", "htan-portal"]),
+    st.lists(st.sampled_from(["\n", "\r\n", "x,y,z,w,v,u,t,s,r,q,p\n", "only\n"]), max_size=3),
+)
+def test_column_batches_check_like_rows(rows: list[ManifestRow], fmt: str, junk: list[str]) -> None:
+    buffer = io.StringIO(newline="")
+    write_manifest(rows, buffer, fmt)
+    text = buffer.getvalue() + "".join(junk)
+    by_columns, by_rows = _check_by_columns(text, fmt), _check_by_rows(text, fmt)
+    assert by_columns.to_dict() == by_rows.to_dict()

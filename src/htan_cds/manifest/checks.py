@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
+from htan_cds.manifest.files import rows_to_columns
 from htan_cds.manifest.names import (
     all_plain_names,
     is_safe_name,
     match_plain_name,
     name_problems,
 )
+from htan_cds.manifest.registry import BATCH_ROWS, ColumnBatch
 from htan_cds.manifest.row import Finding, ManifestRow
 from htan_cds.manifest.uris import UriClassifier, UriStatus
 
@@ -32,7 +34,7 @@ CGC_WINDOW_MINUTES = 5
 CDS_CART_LIMIT = 1000
 
 FILE_ID_COLUMNS = ("HTAN_Data_File_ID", "data_file_id")
-_BATCH = 4096
+_BATCH = BATCH_ROWS
 
 # code -> (severity, fixable by repair_rows, one-line meaning) — the table docs/manifests.md shows.
 CODES: dict[str, tuple[str, bool, str]] = {
@@ -204,18 +206,24 @@ class Checker:
             self.add(row)
 
     def _flush(self) -> None:
-        # Million-row files: per-column C-level passes (map over regex matchers and hash) cost a
-        # fraction of a per-row Python method; only rows off the fast path get looked at alone.
         batch, self._pending = self._pending, []
-        if not batch:
-            return
+        if batch:
+            self.add_columns(rows_to_columns(batch, self._file_id_columns))
+
+    def add_columns(self, batch: ColumnBatch) -> None:
+        """Check a batch of rows given as columns (``ManifestReader.iter_columns``)."""
+        # Million-row files: per-column C-level passes (bulk string scans, map over regex
+        # matchers and hash) cost a fraction of a per-row method; only rows off the fast path
+        # are looked at one by one.
+        if self._pending:
+            self._flush()
+        uris, names, count = batch.uris, batch.names, len(batch.uris)
         start = self.rows
-        self.rows += len(batch)
-        numbers = [row.row_number for row in batch]
+        self.rows += count
+        numbers = [n or start + i + 1 for i, n in enumerate(batch.numbers)]
         if self._row_numbers is not None or numbers != list(range(start + 1, self.rows + 1)):
             for offset, number in enumerate(numbers):
-                self._remember_number(start + offset, number or start + offset + 1)
-        uris = [row.drs_uri for row in batch]
+                self._remember_number(start + offset, number)
         keys = uris
         classifier = self._classifier
         if classifier.all_full(uris):
@@ -229,27 +237,15 @@ class Checker:
             keys = list(uris)
             for offset, match in enumerate(matches):
                 if match is None:
-                    number = self.row_number(start + offset)
-                    keys[offset] = self._check_uri(uris[offset], number)
+                    keys[offset] = self._check_uri(uris[offset], numbers[offset])
         self._uris.extend(map(hash, keys))
-        names = [row.name or "" for row in batch]
         if not all_plain_names(names) and None in (plain := list(map(match_plain_name, names))):
             for offset, match in enumerate(plain):
-                if match is None and not is_safe_name(batch[offset].name):
-                    self._check_name(batch[offset].name, self.row_number(start + offset))
+                if match is None and not is_safe_name(names[offset] or None):
+                    self._check_name(names[offset] or None, numbers[offset])
         # hash("") is 0 in CPython, which is also the "no value" marker of the key arrays.
         self._names.extend(map(hash, names))
-        if not self._file_id_columns:
-            self._file_ids.extend([0] * len(batch))
-            return
-        first, *others = self._file_id_columns
-        file_ids = [row.metadata.get(first, "") for row in batch]
-        for column in others:
-            if not all(file_ids):
-                file_ids = [
-                    v or r.metadata.get(column, "") for v, r in zip(file_ids, batch, strict=True)
-                ]
-        self._file_ids.extend(map(hash, file_ids))
+        self._file_ids.extend(map(hash, batch.keys))
 
     def _bulk_compact(self, uris: list[str], fulls: list[str], start: int) -> None:
         """``uri_compact`` findings for an all-compact batch (messages only up to the cap)."""

@@ -15,7 +15,13 @@ from types import TracebackType
 from typing import IO, TextIO, cast
 
 from htan_cds.errors import ManifestError
-from htan_cds.manifest.registry import ReadContext, get_format, sniff_format
+from htan_cds.manifest.registry import (
+    BATCH_ROWS,
+    ColumnBatch,
+    ReadContext,
+    get_format,
+    sniff_format,
+)
 from htan_cds.manifest.row import ManifestRow
 
 _SNIFF_LINES = 20
@@ -93,6 +99,25 @@ class ManifestReader:
         except csv.Error as exc:
             raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
 
+    def iter_columns(self, key_columns: Sequence[str]) -> Iterator[ColumnBatch]:
+        """The rows as column batches (URI, name, first of ``key_columns``), for checking.
+
+        Tabular formats cut columns straight from the parsed records; other formats batch the
+        rows :meth:`__iter__` yields. Use one of the two iterations, once.
+        """
+        columns = self._fmt.columns
+        try:
+            if columns is not None:
+                yield from columns(self._lines, self.context, key_columns)
+            else:
+                yield from _batches(iter(self), key_columns)
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{self.label} is not UTF-8 text ({exc.reason})") from None
+        except (OSError, EOFError) as exc:
+            raise ManifestError(f"cannot read {self.label}: {exc}") from None
+        except csv.Error as exc:
+            raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
+
     def close(self) -> None:
         """Close the file if this reader opened it."""
         if self._owned is not None:
@@ -110,6 +135,25 @@ class ManifestReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _batches(rows: Iterator[ManifestRow], key_columns: Sequence[str]) -> Iterator[ColumnBatch]:
+    while chunk := list(itertools.islice(rows, BATCH_ROWS)):
+        yield rows_to_columns(chunk, key_columns)
+
+
+def rows_to_columns(rows: Sequence[ManifestRow], key_columns: Sequence[str]) -> ColumnBatch:
+    """Rows as a :class:`ColumnBatch` (the key is the first non-empty of ``key_columns``)."""
+    keys = [""] * len(rows)
+    for column in key_columns:
+        if not all(keys):
+            keys = [k or r.metadata.get(column, "") for k, r in zip(keys, rows, strict=True)]
+    return ColumnBatch(
+        [r.drs_uri for r in rows],
+        [r.name or "" for r in rows],
+        keys,
+        [r.row_number for r in rows],
+    )
 
 
 def iter_manifest(

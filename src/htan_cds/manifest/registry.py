@@ -22,7 +22,27 @@ class ReadContext:
         self.findings.append(Finding(row, column, code, message, "warning"))
 
 
+# Checking goes in batches of this many rows (see checks.Checker).
+BATCH_ROWS = 4096
+
+
+@dataclass
+class ColumnBatch:
+    """Consecutive rows as columns, what checking needs without building row objects.
+
+    ``names`` and ``keys`` (the file-id column) hold ``""`` where a row has none; ``numbers``
+    are the rows' 1-based source row numbers.
+    """
+
+    uris: list[str]
+    names: list[str]
+    keys: list[str]
+    numbers: list[int]
+
+
 Reader = Callable[[Iterator[str], ReadContext], Iterator[ManifestRow]]
+# Optional fast path for checking: batches of (URI, name, first present key column).
+ColumnReader = Callable[[Iterator[str], ReadContext, Sequence[str]], Iterator[ColumnBatch]]
 Writer = Callable[[Iterable[ManifestRow], TextIO, Sequence[str] | None], int]
 # A sniffer scores the first lines of a file (0: not this format); the highest score wins.
 Sniffer = Callable[[list[str]], int]
@@ -37,6 +57,7 @@ class ManifestFormat:
     reader: Reader
     sniff: Sniffer
     writer: Writer | None = None
+    columns: ColumnReader | None = None
     # Writers of CSV-like formats need the file opened with newline="" and this encoding.
     encoding: str = "utf-8"
 

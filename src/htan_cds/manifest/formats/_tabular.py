@@ -6,16 +6,15 @@ import csv
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Literal, TextIO
 
 from htan_cds.errors import ManifestError, ManifestFormatError
-from htan_cds.manifest.registry import ReadContext
+from htan_cds.manifest.formats._tolerant import tolerant_records
+from htan_cds.manifest.registry import BATCH_ROWS, ColumnBatch, ReadContext
 from htan_cds.manifest.row import ManifestRow, make_row
 
 BOM = "\ufeff"
-# A quoted field still open after this many characters is taken as a broken quote, not a
-# multi-line value, so one stray quote cannot swallow the rest of a file.
-_MAX_RECORD_CHARS = 65536
 # Writers learn the metadata columns from this many leading rows when no columns are given.
 _COLUMN_SCAN_ROWS = 10000
 
@@ -65,99 +64,52 @@ def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
     return out
 
 
-def split_tolerant(
-    text: str, delimiter: str, ncols: int, *, close_at_end: bool = False
-) -> list[str] | None:
-    """Split one record whose quoted fields may hold undoubled quotes (the CDS portal's CSV).
+@dataclass
+class _Table:
+    """An opened delimited manifest: header, where the URI and name are, and the records."""
 
-    A quote closes a field only when a delimiter or the end of the record follows it; ``""``
-    inside a field still means one quote. The last column takes the rest of the record, so a
-    comment holding ``","`` cannot shift columns. Returns ``None`` while a quoted field is open
-    at the end of ``text`` (the value continues on the next line), unless ``close_at_end``, which
-    takes the end of ``text`` as the missing closing quote.
-    """
-    if '"' not in text:
-        return text.split(delimiter)
-    if len(text) > 1 and text[0] == '"' and text[-1] == '"':
-        inner = text[1:-1].split(f'"{delimiter}"')
-        if len(inner) == ncols and not any('"' in cell for cell in inner):
-            return inner
-    cells: list[str] = []
-    i, n = 0, len(text)
-    while True:
-        if ncols > 0 and len(cells) == ncols - 1:
-            rest = text[i:]
-            if rest.startswith('"'):
-                if len(rest) >= 2 and rest.endswith('"'):
-                    rest = rest[1:-1].replace('""', '"')
-                elif close_at_end:
-                    rest = rest[1:].replace('""', '"')
-                else:
-                    return None
-            cells.append(rest)
-            return cells
-        if i < n and text[i] == '"':
-            parts: list[str] = []
-            j = i + 1
-            while True:
-                k = text.find('"', j)
-                if k < 0:
-                    if not close_at_end:
-                        return None
-                    parts.append(text[j:])
-                    cells.append("".join(parts))
-                    return cells
-                following = text[k + 1] if k + 1 < n else ""
-                if following == '"':
-                    parts.append(text[j : k + 1])
-                    j = k + 2
-                elif following in (delimiter, ""):
-                    parts.append(text[j:k])
-                    i = k + 1
-                    break
-                else:
-                    parts.append(text[j : k + 1])
-                    j = k + 1
-            cells.append("".join(parts))
-            if i >= n:
-                return cells
-            i += 1
-        else:
-            k = text.find(delimiter, i)
-            if k < 0:
-                cells.append(text[i:])
-                return cells
-            cells.append(text[i:k])
-            i = k + 1
+    header: list[str]
+    uri_index: int
+    name_index: int | None
+    records: Iterator[list[str]]
+
+    @property
+    def ncols(self) -> int:
+        return len(self.header)
 
 
-def _tolerant_records(
-    lines: Iterator[str], delimiter: str, ncols: int, ctx: ReadContext
-) -> Iterator[list[str]]:
-    pushed_back: list[str] = []
-    while True:
-        line = pushed_back.pop() if pushed_back else next(lines, None)
-        if line is None:
-            return
-        consumed: list[str] = []
-        record = line
-        while True:
-            cells = split_tolerant(record.rstrip("\r\n"), delimiter, ncols)
-            if cells is not None:
-                break
-            nxt = pushed_back.pop() if pushed_back else next(lines, None)
-            if nxt is not None:
-                consumed.append(nxt)
-            if nxt is None or len(record) > _MAX_RECORD_CHARS:
-                # A quote that never closes: the line ends the value, the following lines are
-                # read again as rows of their own, so none of them is lost.
-                ctx.warn(None, "unterminated_quote", "a quoted value is never closed")
-                cells = split_tolerant(line.rstrip("\r\n"), delimiter, ncols, close_at_end=True)
-                assert cells is not None
-                pushed_back.extend(reversed(consumed))
-                break
-            record += nxt
-        yield cells
+def _open_table(
+    lines: Iterator[str],
+    ctx: ReadContext,
+    uri_columns: Sequence[str],
+    name_columns: Sequence[str],
+    tolerant: bool,
+) -> _Table:
+    header_line = next((ln for ln in lines if ln.strip("\r\n\t " + BOM)), None)
+    if header_line is None:
+        raise ManifestFormatError("the manifest is empty")
+    delimiter = guess_delimiter(header_line)
+    raw = next(csv.reader([strip_line(header_line)], delimiter=delimiter), [])
+    header = _dedupe_header([h.strip() for h in raw], ctx)
+    ctx.header = header
+    uri_index = _find(header, uri_columns)
+    if uri_index is None:
+        raise ManifestFormatError(
+            f"no {' / '.join(uri_columns)} column in the header {header[:8]!r}"
+        )
+    records: Iterator[list[str]]
+    if tolerant:
+        records = tolerant_records(lines, delimiter, len(header), ctx)
+    else:
+        records = csv.reader(lines, delimiter=delimiter, strict=False)
+    return _Table(header, uri_index, _find(header, name_columns), records)
+
+
+def _odd_row(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str] | None:
+    """A blank record (``None``: skipped, not counted) or a ragged one padded, with a warning."""
+    if not cells or (len(cells) == 1 and not cells[0].strip()):
+        return None
+    return _reshape(cells, ncols, number + 1, ctx)
 
 
 def read_table(
@@ -174,50 +126,82 @@ def read_table(
     not counted; rows with too few or too many cells are padded or keep the extras as
     ``extra_N`` metadata, each with a ``row_shape`` warning in ``ctx``.
     """
-    header_line = next((ln for ln in lines if ln.strip("\r\n\t " + BOM)), None)
-    if header_line is None:
-        raise ManifestFormatError("the manifest is empty")
-    delimiter = guess_delimiter(header_line)
-    raw = next(csv.reader([strip_line(header_line)], delimiter=delimiter), [])
-    header = _dedupe_header([h.strip() for h in raw], ctx)
-    ctx.header = header
-    uri_index = _find(header, uri_columns)
-    if uri_index is None:
-        raise ManifestFormatError(
-            f"no {' / '.join(uri_columns)} column in the header {header[:8]!r}"
-        )
-    name_index = _find(header, name_columns)
+    table = _open_table(lines, ctx, uri_columns, name_columns, tolerant)
+    header, uri_index, name_index, ncols = (
+        table.header,
+        table.uri_index,
+        table.name_index,
+        table.ncols,
+    )
     meta = [(col, i) for i, col in enumerate(header) if i not in (uri_index, name_index)]
     meta_keys = tuple(col for col, _ in meta)
     # itemgetter + zip builds each row's metadata in C; a comprehension is a call per row.
     pick: Callable[[list[str]], tuple[str, ...]] = (
         operator.itemgetter(*(i for _, i in meta)) if len(meta) > 1 else lambda c: ()
     )
-    ncols = len(header)
-    records: Iterator[list[str]]
-    if tolerant:
-        records = _tolerant_records(lines, delimiter, ncols, ctx)
-    else:
-        records = csv.reader(lines, delimiter=delimiter, strict=False)
     number = 0
     several = len(meta) > 1
-    for cells in records:
+    for cells in table.records:
         if len(cells) == ncols and (ncols > 1 or cells[0].strip()):
             number += 1
             if several:
                 row_meta = dict(zip(meta_keys, pick(cells), strict=False))
             else:
                 row_meta = {col: cells[i] for col, i in meta}
-        elif not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
         else:
+            odd = _odd_row(cells, ncols, number, ctx)
+            if odd is None:
+                continue
+            cells = odd
             number += 1
-            cells = _reshape(cells, ncols, number, ctx)
             row_meta = {col: cells[i] for col, i in meta}
             for k in range(len(cells) - ncols):
                 row_meta[f"extra_{k + 1}"] = cells[ncols + k]
         name = cells[name_index] if name_index is not None else None
         yield make_row(cells[uri_index], name or None, row_meta, number)
+
+
+def read_table_columns(
+    lines: Iterator[str],
+    ctx: ReadContext,
+    key_columns: Sequence[str],
+    *,
+    uri_columns: Sequence[str],
+    name_columns: Sequence[str],
+    tolerant: bool = False,
+) -> Iterator[ColumnBatch]:
+    """The same rows as :func:`read_table`, as column batches for checking (no row objects).
+
+    A batch whose records all have the header's width is cut into columns by list
+    comprehensions; any other batch goes record by record with :func:`read_table`'s rules.
+    """
+    table = _open_table(lines, ctx, uri_columns, name_columns, tolerant)
+    ncols, uri_index, name_index = table.ncols, table.uri_index, table.name_index
+    key_index = next((table.header.index(c) for c in key_columns if c in table.header), None)
+    number = 0
+    while chunk := list(itertools.islice(table.records, BATCH_ROWS)):
+        if ncols > 1 and set(map(len, chunk)) == {ncols}:
+            count = len(chunk)
+        else:
+            kept: list[list[str]] = []
+            for cells in chunk:
+                if len(cells) != ncols or (ncols == 1 and not cells[0].strip()):
+                    odd = _odd_row(cells, ncols, number + len(kept), ctx)
+                    if odd is None:
+                        continue
+                    cells = odd
+                kept.append(cells)
+            chunk, count = kept, len(kept)
+            if not count:
+                continue
+        blanks = [""] * count
+        yield ColumnBatch(
+            [c[uri_index] for c in chunk],
+            [c[name_index] for c in chunk] if name_index is not None else blanks,
+            [c[key_index] for c in chunk] if key_index is not None else blanks,
+            list(range(number + 1, number + count + 1)),
+        )
+        number += count
 
 
 def _reshape(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str]:

@@ -7,10 +7,10 @@ BigQuery users, write ``cgc`` (same columns, ``drs_uri`` first).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from htan_cds.manifest.formats._tabular import header_fields, read_table
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.formats._tabular import header_fields, read_table, read_table_columns
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
 from htan_cds.manifest.row import ManifestRow
 
 COLUMNS = ("name", "entityId", "HTAN_Data_File_ID", "drs_uri")
@@ -30,9 +30,15 @@ def sniff(head: list[str]) -> int:
     return 0
 
 
+def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+    """Column batches for checking (same rows as :func:`read`)."""
+    return read_table_columns(lines, ctx, keys, uri_columns=("drs_uri",), name_columns=("name",))
+
+
 FORMAT = ManifestFormat(
     name="bigquery",
     description="ISB-CGC mapping table export: name,entityId,HTAN_Data_File_ID,drs_uri",
     reader=read,
     sniff=sniff,
+    columns=columns,
 )

@@ -12,8 +12,13 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
-from htan_cds.manifest.formats._tabular import header_fields, read_table, write_table
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.formats._tabular import (
+    header_fields,
+    read_table,
+    read_table_columns,
+    write_table,
+)
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
 from htan_cds.manifest.row import ManifestRow
 
 LEAD_COLUMNS = ("drs_uri", "name", "Participant ID", "Md5sum", "Associated File")
@@ -84,10 +89,23 @@ def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | Non
     )
 
 
+def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+    """Column batches for checking (same rows as :func:`read`)."""
+    return read_table_columns(
+        lines,
+        ctx,
+        keys,
+        uri_columns=("drs_uri", "File ID"),
+        name_columns=("name", "File Name"),
+        tolerant=True,
+    )
+
+
 FORMAT = ManifestFormat(
     name="cds-portal",
     description="CDS portal cart download (BOM, CRLF, raw quotes) and its older 5-column form",
     reader=read,
     sniff=sniff,
+    columns=columns,
     writer=write,
 )

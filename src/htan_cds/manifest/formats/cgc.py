@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from htan_cds.manifest.formats._tabular import header_fields, read_table, write_table
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.formats._tabular import (
+    header_fields,
+    read_table,
+    read_table_columns,
+    write_table,
+)
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
 from htan_cds.manifest.row import ManifestRow
 
 URI_COLUMNS = ("drs_uri",)
@@ -48,10 +53,16 @@ def write_tsv(
     )
 
 
+def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+    """Column batches for checking (same rows as :func:`read`)."""
+    return read_table_columns(lines, ctx, keys, uri_columns=URI_COLUMNS, name_columns=NAME_COLUMNS)
+
+
 FORMAT = ManifestFormat(
     name="cgc",
     description="SB-CGC DRS import manifest: drs_uri,name plus metadata columns (CSV or TSV)",
     reader=read,
     sniff=sniff,
+    columns=columns,
     writer=write,
 )

@@ -14,9 +14,10 @@ from htan_cds.manifest.formats._tabular import (
     header_fields,
     metadata_columns,
     read_table,
+    read_table_columns,
     write_table,
 )
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
 from htan_cds.manifest.row import ManifestRow
 
 COLUMNS = (
@@ -62,10 +63,17 @@ def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | Non
 
 _LEAD = [("drs_uri", lambda r: r.drs_uri), ("name", lambda r: r.name or "")]
 
+
+def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+    """Column batches for checking (same rows as :func:`read`)."""
+    return read_table_columns(lines, ctx, keys, uri_columns=("drs_uri",), name_columns=("name",))
+
+
 FORMAT = ManifestFormat(
     name="htan-portal",
     description="HTAN Data Portal manifest: drs_uri,name,atlas_name,…,parent_data_file_id",
     reader=read,
     sniff=sniff,
+    columns=columns,
     writer=write,
 )
