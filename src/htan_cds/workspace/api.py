@@ -386,7 +386,9 @@ def submit_import(
                     "Retry-After": str(int(wait + 1)),
                 }
             )
-        ctx.store.record_usage(user.username, len(items), now)
+        ctx.store.record_usage(
+            user.username, len(items), now, forget_before=now - ctx.import_window
+        )
         job = ctx.store.create_job(
             user.username, items, tags=tags, conflict=conflict, job_id=job_id
         )

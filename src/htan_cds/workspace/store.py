@@ -8,14 +8,11 @@ two projects is stored once), ``staging/<job>/`` the import engine's working fol
 from __future__ import annotations
 
 import json
-import re
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,37 @@ from htan_cds.config import DataHome
 from htan_cds.storage.base import StoredObject
 from htan_cds.storage.local import LocalObjectStore
 from htan_cds.workspace import sb_errors
+from htan_cds.workspace.models import (
+    CONFLICT_POLICIES,
+    JOB_STATES,
+    FileRecord,
+    ImportItem,
+    ImportJob,
+    ItemRequest,
+    Project,
+    file_from_row,
+    item_from_row,
+    new_id,
+    now_iso,
+    project_from_row,
+    renamed,
+    slugify,
+)
+
+__all__ = [
+    "CONFLICT_POLICIES",
+    "JOB_STATES",
+    "FileRecord",
+    "ImportItem",
+    "ImportJob",
+    "ItemRequest",
+    "Project",
+    "WorkspaceStore",
+    "new_id",
+    "now_iso",
+    "renamed",
+    "slugify",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -54,144 +82,6 @@ CREATE TABLE IF NOT EXISTS redirect_manifests (
     created_on TEXT NOT NULL, job_id TEXT
 );
 """
-
-JOB_STATES = ("PENDING", "RUNNING", "FINISHED")
-CONFLICT_POLICIES = ("SKIP", "OVERWRITE", "RENAME")
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-
-
-def now_iso() -> str:
-    """UTC now as SB writes it (``2026-01-02T03:04:05Z``; the SDK parses exactly this)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def new_id(nbytes: int = 12) -> str:
-    """A random hex id (24 hex digits by default, like SB's file ids)."""
-    return secrets.token_hex(nbytes)
-
-
-def slugify(name: str) -> str:
-    """The short name SB derives from a project name (``My Project`` -> ``my-project``)."""
-    return _SLUG_RE.sub("-", name.lower()).strip("-")
-
-
-@dataclass(frozen=True)
-class Project:
-    """A project ``owner/slug``."""
-
-    id: str
-    owner: str
-    name: str
-    description: str | None
-    tags: list[str]
-    root_folder: str
-    created_on: str
-    modified_on: str
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """A file in a project: bytes in the object store (by sha-256), metadata and tags."""
-
-    id: str
-    project: str
-    name: str
-    size: int
-    sha256: str
-    md5: str
-    metadata: dict[str, str]
-    tags: list[str]
-    source_drs_uri: str | None
-    created_on: str
-    modified_on: str
-
-
-@dataclass
-class ImportItem:
-    """One requested import: its request, state and outcome (file id or SB-shaped error)."""
-
-    job_id: str
-    index: int
-    drs_uri: str
-    name: str | None
-    project: str
-    metadata: dict[str, str]
-    state: str = "PENDING"
-    file_id: str | None = None
-    error: dict[str, Any] | None = None
-
-
-@dataclass
-class ImportJob:
-    """A bulk DRS import: ``PENDING`` -> ``RUNNING`` -> ``FINISHED``."""
-
-    id: str
-    owner: str
-    state: str
-    conflict_resolution: str
-    tags: list[str]
-    created_on: str
-    started_on: str | None
-    finished_on: str | None
-    items: list[ImportItem] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ItemRequest:
-    """What a caller asks to import (validated by the API before a job is made)."""
-
-    drs_uri: str
-    project: str
-    name: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _project(row: sqlite3.Row) -> Project:
-    return Project(
-        id=row["id"],
-        owner=row["owner"],
-        name=row["name"],
-        description=row["description"],
-        tags=json.loads(row["tags"]),
-        root_folder=row["root_folder"],
-        created_on=row["created_on"],
-        modified_on=row["modified_on"],
-    )
-
-
-def _file(row: sqlite3.Row) -> FileRecord:
-    return FileRecord(
-        id=row["id"],
-        project=row["project"],
-        name=row["name"],
-        size=int(row["size"]),
-        sha256=row["sha256"],
-        md5=row["md5"],
-        metadata=json.loads(row["metadata"]),
-        tags=json.loads(row["tags"]),
-        source_drs_uri=row["source_drs_uri"],
-        created_on=row["created_on"],
-        modified_on=row["modified_on"],
-    )
-
-
-def _item(row: sqlite3.Row) -> ImportItem:
-    return ImportItem(
-        job_id=row["job_id"],
-        index=int(row["idx"]),
-        drs_uri=row["drs_uri"],
-        name=row["name"],
-        project=row["project"],
-        metadata=json.loads(row["metadata"]),
-        state=row["state"],
-        file_id=row["file_id"],
-        error=json.loads(row["error"]) if row["error"] else None,
-    )
-
-
-def renamed(name: str, n: int) -> str:
-    """SB's RENAME policy: ``_1_name``, ``_2_name``, ..."""
-    return f"_{n}_{name}"
 
 
 class WorkspaceStore:
@@ -284,7 +174,7 @@ class WorkspaceStore:
     def get_project(self, project_id: str) -> Project | None:
         """The project with this ``owner/slug`` id, or None."""
         rows = self._query("SELECT * FROM projects WHERE id = ?", [project_id])
-        return _project(rows[0]) if rows else None
+        return project_from_row(rows[0]) if rows else None
 
     def project_of_folder(self, folder_id: str) -> str | None:
         """The project whose root folder has this id (SB's ``parent``), or None."""
@@ -301,7 +191,7 @@ class WorkspaceStore:
             f"SELECT * FROM projects{where} ORDER BY created_on, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        return [_project(r) for r in rows], int(total)
+        return [project_from_row(r) for r in rows], int(total)
 
     @staticmethod
     def _where(**conds: str | None) -> tuple[str, list[Any]]:
@@ -314,12 +204,12 @@ class WorkspaceStore:
     def get_file(self, file_id: str) -> FileRecord | None:
         """The file with this id, or None."""
         rows = self._query("SELECT * FROM files WHERE id = ?", [file_id])
-        return _file(rows[0]) if rows else None
+        return file_from_row(rows[0]) if rows else None
 
     def file_by_name(self, project: str, name: str) -> FileRecord | None:
         """The file called ``name`` in ``project``, or None."""
         rows = self._query("SELECT * FROM files WHERE project = ? AND name = ?", [project, name])
-        return _file(rows[0]) if rows else None
+        return file_from_row(rows[0]) if rows else None
 
     def list_files(
         self,
@@ -333,7 +223,7 @@ class WorkspaceStore:
     ) -> tuple[list[FileRecord], int]:
         """Files of a project filtered as SB's ``GET /files`` filters them; a page and total."""
         rows = [
-            _file(r)
+            file_from_row(r)
             for r in self._query("SELECT * FROM files WHERE project = ? ORDER BY name", [project])
         ]
         if names:
@@ -464,7 +354,7 @@ class WorkspaceStore:
             created_on=r["created_on"],
             started_on=r["started_on"],
             finished_on=r["finished_on"],
-            items=[_item(i) for i in items],
+            items=[item_from_row(i) for i in items],
         )
 
     def list_jobs(self, owner: str | None = None) -> list[ImportJob]:
@@ -513,9 +403,11 @@ class WorkspaceStore:
 
     # -- rate-limit ledger --------------------------------------------------------------------
 
-    def record_usage(self, owner: str, n: int, at: float) -> None:
-        """Count ``n`` submitted import items for ``owner`` at time ``at``."""
+    def record_usage(self, owner: str, n: int, at: float, *, forget_before: float) -> None:
+        """Count ``n`` submitted import items for ``owner`` at ``at``; drop entries older than
+        ``forget_before`` (outside every window) so the ledger stays small."""
         with self._tx() as con:
+            con.execute("DELETE FROM import_usage WHERE at < ?", [forget_before])
             con.execute("INSERT INTO import_usage VALUES (?, ?, ?)", [at, owner, n])
 
     def usage_since(self, owner: str, since: float) -> list[tuple[float, int]]:
@@ -531,6 +423,11 @@ class WorkspaceStore:
         """Keep a fetched manifest until the user confirms it; return its id."""
         mid = new_id(16)
         with self._tx() as con:
+            # Fetched manifests nobody confirmed within a day are dropped.
+            con.execute(
+                "DELETE FROM redirect_manifests WHERE job_id IS NULL AND created_on < ?",
+                [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))],
+            )
             con.execute(
                 "INSERT INTO redirect_manifests VALUES (?, NULL, ?, ?, ?, NULL)",
                 [mid, source_url, json.dumps(rows), now_iso()],
