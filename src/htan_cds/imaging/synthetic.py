@@ -64,6 +64,18 @@ def _blur(img: _FloatArray, sigma_y: float, sigma_x: float | None = None) -> _Fl
     return out.astype(np.float32)
 
 
+def _fibres(shape: tuple[int, int], angle: float, rng: np.random.Generator) -> _FloatArray:
+    """Noise smeared along ``angle`` (radians): collagen-like fibre texture."""
+    h, w = shape
+    fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(w).astype(np.float32)[None, :]
+    along = fx * math.cos(angle) + fy * math.sin(angle)
+    across = -fx * math.sin(angle) + fy * math.cos(angle)
+    kernel = np.exp(-2.0 * (math.pi**2) * ((along * 6.0) ** 2 + (across * 0.7) ** 2))
+    noise = rng.standard_normal(shape).astype(np.float32)
+    return np.abs(np.fft.irfft2(np.fft.rfft2(noise) * kernel, s=shape)).astype(np.float32)
+
+
 def _normalise(img: _FloatArray) -> _FloatArray:
     lo, hi = float(img.min()), float(img.max())
     if hi - lo < 1e-12:
@@ -90,8 +102,13 @@ class _Tissue:
         self.nuclei = _normalise(_blur(self.points, nucleus_sigma))
         ring = _blur(self.points, nucleus_sigma * 2.2) - _blur(self.points, nucleus_sigma * 1.2)
         self.membrane = _normalise(np.clip(ring, 0, None))
-        fibres = _blur(rng.standard_normal((fh, fw)).astype(np.float32), 0.7, 6.0)
-        self.stroma = _normalise(np.abs(fibres)) * self.mask * (1.0 - smooth)
+        # Two fibre bundles at random angles, each dominating where a smooth field says so.
+        angles = rng.uniform(0, math.pi, 2)
+        weave = _normalise(_blur(rng.standard_normal((fh, fw)).astype(np.float32), fh / 6))
+        fibres = weave * _fibres((fh, fw), angles[0], rng) + (1 - weave) * _fibres(
+            (fh, fw), angles[1], rng
+        )
+        self.stroma = _normalise(fibres) * self.mask * (1.0 - smooth)
         self.nucleus_sigma = nucleus_sigma
 
     def channel(self, index: int) -> _FloatArray:
@@ -395,7 +412,8 @@ def write_synthetic_he_tiff(
     eosin = 0.9 * tissue.stroma + 0.35 * tissue.mask + 0.2 * tissue.membrane
     # Beer-Lambert: transmitted light falls exponentially with stain optical density.
     od = hema[..., None] * _HEMATOXYLIN + eosin[..., None] * _EOSIN
-    rgb = np.exp(-od).astype(np.float32)
+    # Undo _to_dtype's dim-background scaling so glass comes out near white, as on a slide.
+    rgb = ((np.exp(-od) * 0.98 - 0.02) / 0.85).astype(np.float32)
     field = np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
     metadata: dict[str, Any] = {
         "axes": "YXS",
