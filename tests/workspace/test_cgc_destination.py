@@ -156,6 +156,19 @@ def test_cli_import_to_cgc(
     old = {k: os.environ.get(k) for k in env_token}
     os.environ.update(env_token)
     try:
+        dry = run_cli(
+            "import",
+            str(manifest),
+            "--to",
+            "cgc:alice/from-cli",
+            "--cgc-url",
+            limited.api_url,
+            "--dry-run",
+            "--json",
+        )
+        assert dry.returncode == 0, dry.stderr
+        assert json.loads(dry.stdout)["summary"]["skipped"] == 3
+        assert list(api.files.query(project="alice/from-cli").all()) == []
         result = run_cli(
             "import",
             str(manifest),

@@ -153,8 +153,12 @@ class CgcImporter:
         conflict: str = "SKIP",
         tags: Sequence[str] = (),
         progress: ProgressCallback | None = None,
+        dry_run: bool = False,
     ) -> ImportReport:
-        """Submit ``rows`` in batches, wait for every job, report per file."""
+        """Submit ``rows`` in batches, wait for every job, report per file.
+
+        ``dry_run`` checks the project and the rows and submits nothing (valid rows are
+        reported ``skipped``)."""
         from sevenbridges.errors import SbgError
 
         emit = progress or (lambda _e: None)
@@ -174,6 +178,20 @@ class CgcImporter:
             else:
                 valid.append((i, item))
         emit(ProgressEvent("plan", files=len(rows)))
+        if dry_run:
+            for i, item in valid:
+                results[i] = FileResult(
+                    drs_uri=str(rows[i].drs_uri),
+                    path=f"cgc:{self.project}/{item.get('name') or '(DRS name)'}",
+                    size=None,
+                    checksum=None,
+                    status=FileStatus.SKIPPED,
+                    error="dry run: not submitted",
+                    row_number=getattr(rows[i], "row_number", None) or None,
+                )
+            report.files = [r for r in results if r is not None]
+            report.dry_run = True
+            return report
         jobs: list[tuple[str, list[int]]] = []
         size = self.limits.batch_size
         for start in range(0, len(valid), size):
@@ -377,7 +395,13 @@ def run_cgc_import(
     project = parse_target(str(dest))
     rows = read_source(source)
     importer = CgcImporter(project, url=cgc_url, token=token, limits=limits)
-    return importer.run(rows, conflict=_conflict(options), tags=tags, progress=progress)
+    return importer.run(
+        rows,
+        conflict=_conflict(options),
+        tags=tags,
+        progress=progress,
+        dry_run=bool(options and options.dry_run),
+    )
 
 
 def cgc_runner(cgc_url: str | None) -> Callable[..., ImportReport]:
