@@ -112,3 +112,21 @@ def test_cli_info_human_output() -> None:
     assert result.returncode == 0, result.stderr
     assert "2 level(s), subifd: 2048x2048, 1024x1024" in result.stdout
     assert "1024x1024" in result.stdout and "deflate" in result.stdout
+
+
+def test_z_stack_previews_middle_plane_and_bigtiff_is_reported(tmp_path: Path) -> None:
+    """A TZCYX BigTIFF (no pyramid) goes through the zarr path; Z picks the middle plane."""
+    import tifffile
+
+    data = np.zeros((2, 5, 2, 64, 80), np.uint16)
+    for z in range(5):
+        data[0, z, :, 10 * z : 10 * z + 10, :] = 1000  # a band that moves with Z
+    path = tmp_path / "stack.ome.tif"
+    tifffile.imwrite(
+        path, data, bigtiff=True, metadata={"axes": "TZCYX", "Channel": {"Name": ["A", "B"]}}
+    )
+    info = read_image_info(path)
+    assert info.bigtiff and (info.size_t, info.size_z, info.size_c) == (2, 5, 2)
+    preview = render(path, channels=["A"], max_size=80)
+    pixels = np.asarray(preview.image).max(axis=2)
+    assert pixels[20:30].min() > 200 and pixels[:20].max() == 0  # z = 2: rows 20..29
