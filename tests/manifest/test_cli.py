@@ -155,3 +155,13 @@ def test_real_gc_drs_map_through_the_cli(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["rows_out"] == 100 and summary["changes"]["uri_compact"] == 100
     assert run_cli("manifest", "check", str(out)).returncode == 0
+
+
+def test_check_max_findings_caps_the_list_not_the_counts(tmp_path: Path) -> None:
+    body = "".join(f"dg.4DFC/id-{i},f{i}.tif\n" for i in range(30))
+    path = _write(tmp_path, "m.csv", "drs_uri,name\n" + body)
+    result = run_cli("manifest", "check", str(path), "--json", "--max-findings", "5")
+    data = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert data["counts"]["uri_compact"] == 30 and len(data["findings"]) == 5
+    assert data["truncated"] is True

@@ -258,3 +258,13 @@ def test_gen3_fields_land_in_the_cart_columns_and_back() -> None:
     write_manifest([row], back, "gen3")
     (entry,) = json.loads(back.getvalue())
     assert entry["file_size"] == 5 and entry["md5sum"] == "ab"
+
+
+def test_cgc_tsv_writer_reads_back() -> None:
+    from htan_cds.manifest.formats import cgc
+
+    rows = [ManifestRow(U1, "a b.tif", {"sample": "S\t1"}, 1)]
+    out = io.StringIO(newline="")
+    assert cgc.write_tsv(rows, out) == 1
+    assert out.getvalue().splitlines()[0] == "drs_uri\tname\tsample"
+    assert _text(out.getvalue()) == rows
