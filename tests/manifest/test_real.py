@@ -66,3 +66,17 @@ def test_gc_drs_map_reports_the_14_double_uri_file_ids() -> None:
     # them apart, so the import does not collide.
     fixed = repair_rows(rows).rows
     assert len(fixed) == 100 and len({r.name for r in fixed}) == 100
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "isb-cgc_imaging_level2_metadata_r5_rows.csv",
+        "isb-cgc_imaging_level2_metadata_current_rows.csv",
+    ],
+)
+def test_metadata_tables_without_uris_are_refused_clearly(name: str) -> None:
+    from htan_cds.errors import ManifestFormatError
+
+    with pytest.raises(ManifestFormatError, match="cannot tell the manifest format"):
+        read_manifest(_path(name))
