@@ -31,8 +31,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64 * KiB)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--count", type=int, help="number of objects (overrides --small)")
+    parser.add_argument("--no-peer", action="store_true", help="skip aria2c (memory runs)")
     args = parser.parse_args()
-    count = 1000 if args.small else 5000
+    count = args.count or (1000 if args.small else 5000)
     work = Path(tempfile.mkdtemp(prefix="bench-small-", dir="/tmp"))
     src = work / "src"
     src.mkdir()
@@ -69,22 +71,26 @@ def main() -> None:
         for _ in range(args.rounds):
             out = work / "aria"
             subprocess.run(["sync"], check=False)
-            dt, rc, _ = run_measured(
-                [
-                    "aria2c",
-                    "-q",
-                    "-j16",
-                    "-x1",
-                    "--allow-overwrite=true",
-                    "--auto-file-renaming=false",
-                    "-d",
-                    str(out),
-                    "-i",
-                    str(urls),
-                ]
-            )
-            assert rc == 0
-            aria.append(dt)
+            if args.no_peer:
+                aria.append(float("nan"))
+                out.mkdir()
+            else:
+                dt, rc, _ = run_measured(
+                    [
+                        "aria2c",
+                        "-q",
+                        "-j16",
+                        "-x1",
+                        "--allow-overwrite=true",
+                        "--auto-file-renaming=false",
+                        "-d",
+                        str(out),
+                        "-i",
+                        str(urls),
+                    ]
+                )
+                assert rc == 0
+                aria.append(dt)
             shutil.rmtree(out)
 
             out = work / "htan"

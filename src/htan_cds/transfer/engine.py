@@ -38,17 +38,23 @@ ProgressCallback = Callable[[ProgressEvent], None]
 LEDGER_NAME = "ledger.sqlite"
 
 
+# Rows are resolved, planned and fetched holding at most this many DrsObjects at once: a parsed
+# object weighs about 4 KB, and the peak memory must not grow with the manifest.
+WINDOW = 1000
+
+
 @dataclass
 class _Item:
     row: SourceRow
-    obj: DrsObject | None = None
+    size: int | None = None
     error: str | None = None
     path: str | None = None
     duplicate: bool = False
+    obj: DrsObject | None = None  # only while the item is being resolved or fetched
 
 
 def _size(item: _Item) -> int:
-    return item.obj.size if item.obj is not None else 0
+    return item.size or 0
 
 
 def _numbered(path: str, n: int) -> str:
@@ -103,6 +109,9 @@ class _Run:
         self.layout = Layout(options.layout)
         self.report = ImportReport(destination=dest.url, dry_run=options.dry_run)
         self.prefetcher: AccessPrefetcher | None = None
+        self._first_row: dict[str, _Item] = {}
+        self._claimed = self.ledger.claimed_paths()
+        self._taken: dict[str, str] = {}
         self.executor = ThreadPoolExecutor(max_workers=max(2, min(8, options.concurrency)))
 
     async def _blocking(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -110,8 +119,29 @@ class _Run:
 
     # ---- resolve -------------------------------------------------------------------------
     async def resolve(self, client: DrsClient, rows: list[SourceRow]) -> list[_Item]:
+        """Resolve (or reuse the ledger's resolution of) every row and plan its path, one
+        window at a time; objects are dropped from memory once planned."""
         items: list[_Item] = []
-        first_row: dict[str, _Item] = {}
+        for start in range(0, len(rows), WINDOW):
+            window = await self._resolve_window(client, rows[start : start + WINDOW])
+            self.plan_paths(window)
+            for item in window:
+                if item.obj is not None:
+                    item.size = item.obj.size
+                item.obj = None
+            items.extend(window)
+        return items
+
+    def load(self, key: str) -> DrsObject | None:
+        """The resolved object of ``key`` from the ledger."""
+        entry = self.ledger.get(key)
+        if entry is None or not entry.object_json:
+            return None
+        return DrsObject.model_validate_json(entry.object_json)
+
+    async def _resolve_window(self, client: DrsClient, rows: list[SourceRow]) -> list[_Item]:
+        items: list[_Item] = []
+        first_row = self._first_row
         need: list[str] = []
         for row in rows:
             item = _Item(row)
@@ -140,8 +170,8 @@ class _Run:
         return items
 
     def plan_paths(self, items: list[_Item]) -> None:
-        claimed = self.ledger.claimed_paths()
-        taken: dict[str, str] = {}
+        claimed = self._claimed
+        taken = self._taken
         for item in items:
             if item.obj is None:
                 continue
@@ -174,16 +204,14 @@ class _Run:
     def check_space(self, items: list[_Item]) -> None:
         need = 0
         largest = 0
+        verified = self.ledger.uris_with_status("verified")
         for item in items:
-            if item.obj is None:
-                continue
-            entry = self.ledger.get(item.row.drs_uri)
-            if entry is not None and entry.status == "verified":
+            if item.size is None or item.duplicate or item.row.drs_uri in verified:
                 continue
             partial = _partial_path(self.state, item.row.drs_uri)
             have = partial.stat().st_size if partial.exists() else 0
-            need += max(0, item.obj.size - have)
-            largest = max(largest, item.obj.size)
+            need += max(0, item.size - have)
+            largest = max(largest, item.size)
         free = self.dest.free_space()
         if free is None:
             staging = getattr(self.dest, "staging_free_space", None)
@@ -196,11 +224,10 @@ class _Run:
 
     # ---- one file ------------------------------------------------------------------------
     def _result(self, item: _Item, status: FileStatus, **kw: Any) -> FileResult:
-        obj = item.obj
         res = FileResult(
             drs_uri=item.row.drs_uri,
             path=self.dest.display(item.path) if item.path else None,
-            size=obj.size if obj else None,
+            size=item.size,
             checksum=kw.pop("checksum", None),
             status=status,
             row_number=item.row.row_number or None,
@@ -237,9 +264,9 @@ class _Run:
         return bool(have == want.hexdigest)
 
     async def process(self, item: _Item, ctx: FetchContext) -> FileResult:
-        if item.obj is None or item.path is None:
+        obj = self.load(item.row.drs_uri) if item.size is not None else None
+        if obj is None or item.path is None:
             return self._result(item, FileStatus.FAILED, error=item.error or "not resolved")
-        obj = item.obj
         uri = item.row.drs_uri
         expected = expected_checksums(obj, self.options.algorithms)
         if not self.options.verify_all:
@@ -298,7 +325,8 @@ class _Run:
         algos = [e.algorithm for e in expected]
         part_size = self.options.part_size
         staged = _partial_path(self.state, uri)
-        first = self.prefetcher.first_url if self.prefetcher is not None else None
+        prefetcher = self.prefetcher
+        first = (lambda o: prefetcher.first_url(uri, o)) if prefetcher is not None else None
         source = AccessSource(ctx.client, obj, uri, first)
         fetched = 0
         mismatch = ""
@@ -390,7 +418,7 @@ async def import_async(
             run.plan_paths(items)
             if opts.check_free_space and not opts.dry_run:
                 run.check_space(items)
-            total = sum(i.obj.size for i in items if i.obj is not None and i.error is None)
+            total = sum(_size(i) for i in items if not i.duplicate)
             run.emit(ProgressEvent("plan", nbytes=total, files=len(items)))
             ctx = FetchContext(
                 session=client.session,
@@ -405,7 +433,7 @@ async def import_async(
             # Largest first: the long transfers start early and the small ones fill the gaps.
             order = sorted(range(len(items)), key=lambda i: -_size(items[i]))
             run.prefetcher = AccessPrefetcher(
-                client, [o for i in order if (o := items[i].obj) is not None]
+                client, [items[i].row.drs_uri for i in order if items[i].size is not None], run.load
             )
             queue: asyncio.Queue[int] = asyncio.Queue()
             for i in order:

@@ -109,6 +109,11 @@ class Ledger:
         for row in cur:
             yield LedgerEntry(*row)
 
+    def uris_with_status(self, status: str) -> set[str]:
+        """Every URI whose row is in ``status``."""
+        cur = self._db.execute("SELECT drs_uri FROM objects WHERE status = ?", (status,))
+        return {r[0] for r in cur}
+
     def claimed_paths(self) -> dict[str, str]:
         """path → drs_uri for every object that has a path (to keep layouts stable)."""
         cur = self._db.execute("SELECT path, drs_uri FROM objects WHERE path IS NOT NULL")
