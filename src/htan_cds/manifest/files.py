@@ -56,7 +56,7 @@ class ManifestReader:
                 format = sniff_format(head)
             except ManifestError as exc:
                 self.close()
-                raise ManifestError(f"{self.label}: {exc}") from None
+                raise type(exc)(f"{self.label}: {exc.message}", hint=exc.hint) from None
         self.format = format
         self._fmt = get_format(format)
         self._lines = itertools.chain(head, lines)
