@@ -1,8 +1,9 @@
 """``GET /thumbnails/{object_id}.png`` on the commons server (a ``create_app`` extension).
 
-Thumbnails are rendered from the object's bytes in the local store on first request and then
-served from the data home's cache. Open objects are public; controlled ones need a bearer token
-whose grants cover the object's consent group (the server's own access rules).
+Thumbnails are rendered from the object's bytes (the local store's file, or a presigned URL for
+an S3 store) on first request, then served from the data home's cache. Open objects are public;
+controlled ones need a bearer token whose grants cover the object's consent group (the server's
+own access rules).
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ _log = logging.getLogger("htan_cds.imaging")
 _IMAGE_SUFFIXES = (".tif", ".tiff", ".svs", ".btf", ".tf2", ".tf8", ".qptiff")
 
 
-def _object_path(config: Any, object_key: str) -> Path | None:
-    """The object's file in the local store (None for an S3 store: not rendered here)."""
+def _object_source(app: Any, record: Any) -> Path | str | None:
+    """Where to read the object's bytes: its file in the local store, or for an S3 store a
+    presigned https URL (read by small ranges like any remote image)."""
     from htan_cds.storage.local import LocalObjectStore
 
-    store = config.store
+    if not record.object_key:
+        return None
+    store = app.state.config.store
+    if store and store.startswith("s3://"):
+        access = app.state.drs.access.access_url(record, "https")
+        return str(access["url"]) if access and access.get("url") else None
     if store and "://" in store:
         return None
-    root = Path(store).expanduser() if store else config.home.objects_dir
-    path = LocalObjectStore(root).path_for(object_key)
+    root = Path(store).expanduser() if store else app.state.config.home.objects_dir
+    path = LocalObjectStore(root).path_for(record.object_key)
     return path if path.is_file() else None
 
 
@@ -63,7 +70,7 @@ def _thumbnail(request: Request, object_id: str, size: int) -> Response:
         return error_response(refused, "not authorised for this object", headers)
     if not record.name.lower().endswith(_IMAGE_SUFFIXES):
         return error_response(404, "no thumbnail: the object is not an image")
-    source = _object_path(config, record.object_key) if record.object_key else None
+    source = _object_source(app, record)
     if source is None:
         return error_response(404, "no thumbnail: the object's bytes are not stored here")
     try:
