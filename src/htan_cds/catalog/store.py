@@ -429,13 +429,14 @@ class Catalog:
 
     def _order_by(self, sort: str | None, descending: bool) -> str:
         if sort is None:
-            return "f.drs_id"
+            # Build order: stable for an immutable catalog and free to sort by.
+            return "f.rowid"
         columns = self._file_columns()
         if sort not in columns:
             raise CatalogError(f"cannot sort by {sort!r}; columns: {', '.join(sorted(columns))}")
         direction = "DESC" if descending else "ASC"
-        # drs_id breaks ties so pages are stable.
-        return f'f."{sort}" {direction} NULLS LAST, f.drs_id'
+        # The row id breaks ties so pages are stable (and, unlike a string id, costs nothing).
+        return f'f."{sort}" {direction} NULLS LAST, f.rowid'
 
     def _file_columns(self) -> set[str]:
         with self.cursor() as cur:

@@ -321,8 +321,8 @@ def manifest_create(
 
     Note: ``--format`` is the manifest format here; filter by file format with ``--file-format``.
     """
-    from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_frame, manifest_rows
-    from htan_cds.manifest import repair_rows, write_manifest  # type: ignore[attr-defined,unused-ignore]
+    from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table, prepare_manifest
+    from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
 
     flt = _filter(
         center=center,
@@ -339,29 +339,34 @@ def manifest_create(
         text=text,
     )
     with _open(ctx) as catalog:
-        frame = manifest_frame(catalog, flt)
-    repaired = repair_rows(manifest_rows(frame))
-    several = frame[frame["n_uris"] > 1]
+        table = manifest_table(catalog, flt)
+    prepared = prepare_manifest(table)
+    n_uris = table.column("n_uris").to_pylist()
+    several = [i for i, n in enumerate(n_uris) if n > 1]
     if output is None:
         if json_out:
             raise UsageError("--json reports on the written file; give -o FILE")
-        written = write_manifest(repaired.rows, sys.stdout, manifest_format)
+        written = write_manifest(prepared.rows, sys.stdout, manifest_format)
     else:
         with output.open("w", newline="") as fh:
-            written = write_manifest(repaired.rows, fh, manifest_format)
+            written = write_manifest(prepared.rows, fh, manifest_format)
     report = {
         "output": str(output) if output else None,
         "format": manifest_format,
         "filter": flt.to_dict(),
         "rows": int(written),
-        "total_size": int(frame["size"].fillna(0).sum()) if len(frame) else 0,
+        "total_size": sum(v or 0 for v in table.column("size").to_pylist()),
         "ids_with_several_uris": len(several),
         "duplicate_rule": DUPLICATE_RULE,
         "chosen": [
-            {"HTAN_Data_File_ID": r.HTAN_Data_File_ID, "drs_uri": r.drs_uri, "uris": r.n_uris}
-            for r in several.itertuples()
+            {
+                "HTAN_Data_File_ID": table.column("HTAN_Data_File_ID")[i].as_py(),
+                "drs_uri": table.column("drs_uri")[i].as_py(),
+                "uris": n_uris[i],
+            }
+            for i in several
         ],
-        "findings": [f.to_dict() for f in repaired.findings],
+        "findings": [f.to_dict() for f in prepared.findings],
     }
     if json_out:
         emit_json(report)
