@@ -41,6 +41,7 @@ class ManifestReader:
         self.context = ReadContext()
         self._owned: IO[str] | None = None
         self._binary: IO[bytes] | None = None
+        self._stdin: io.TextIOWrapper | None = None
         stream, self.label = self._open(source)
         try:
             lines: Iterator[str] = iter(stream)
@@ -63,7 +64,13 @@ class ManifestReader:
 
     def _open(self, source: Source) -> tuple[IO[str], str]:
         if isinstance(source, str) and source == "-":
-            return sys.stdin, "<stdin>"
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is None:
+                return sys.stdin, "<stdin>"
+            # Same decoding as files (BOM dropped, raw line ends); detached again on close so
+            # stdin itself stays open.
+            self._stdin = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
+            return self._stdin, "<stdin>"
         if isinstance(source, str | os.PathLike):
             path = Path(source)
             try:
@@ -119,7 +126,10 @@ class ManifestReader:
             raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
 
     def close(self) -> None:
-        """Close the file if this reader opened it."""
+        """Close the file if this reader opened it (stdin is left open)."""
+        if self._stdin is not None:
+            self._stdin.detach()
+            self._stdin = None
         if self._owned is not None:
             self._owned.close()
         elif self._binary is not None:
