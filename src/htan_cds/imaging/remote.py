@@ -27,6 +27,12 @@ DEFAULT_CACHE_BLOCKS = 1024  # 16 MiB with the default block size
 _DIRECT_BLOCKS = 4
 
 
+def _length(headers: httpx.Headers) -> int:
+    """Content-Length, or a huge number when the server does not say (streamed bodies)."""
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else 1 << 62
+
+
 class HttpRangeFile(io.RawIOBase):
     """Read-only, seekable view of the bytes at ``url`` (the server must honour Range)."""
 
@@ -51,66 +57,71 @@ class HttpRangeFile(io.RawIOBase):
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._own_client = client is None
+        # Byte offsets refer to the stored file: never let a server compress the ranges.
         self._client = client or httpx.Client(
-            headers=dict(headers or {}), timeout=timeout, follow_redirects=True
+            headers={"Accept-Encoding": "identity", **dict(headers or {})},
+            timeout=timeout,
+            follow_redirects=True,
         )
         self.size = self._probe_size()
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _get(self, start: int, stop: int) -> bytes:
-        """Bytes [start, stop) in one ranged GET."""
+    def _request(self, start: int, stop: int) -> tuple[int, httpx.Headers, bytes]:
+        """One ranged GET of [start, stop): status, headers and at most ``stop - start`` bytes.
+
+        The body is streamed and cut off at the asked length, so a server that ignores Range
+        and answers 200 with the whole file costs a connection, not a download.
+        """
+        limit = stop - start
         with self._count_lock:
             self.requests += 1
+        chunks: list[bytes] = []
+        received = 0
         try:
-            response = self._client.get(self.url, headers={"Range": f"bytes={start}-{stop - 1}"})
+            with self._client.stream(
+                "GET", self.url, headers={"Range": f"bytes={start}-{stop - 1}"}
+            ) as response:
+                status, headers = response.status_code, response.headers
+                if status in (401, 403):
+                    raise AccessDenied(
+                        f"{self._display()}: access refused (HTTP {status})", status_code=status
+                    )
+                if status == 404:
+                    raise ImagingError(f"{self._display()}: not found (HTTP 404)")
+                if status not in (200, 206):
+                    raise ImagingError(f"{self._display()}: HTTP {status}")
+                if status == 200 and not (start == 0 and _length(headers) <= limit):
+                    raise ImagingError(
+                        f"{self._display()}: the server ignores HTTP Range requests",
+                        hint="remote reading needs Range support; download the file instead",
+                    )
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    received += len(chunk)
+                    if received >= limit:
+                        break
         except httpx.HTTPError as exc:
             raise ImagingError(f"cannot read {self._display()}: {exc}") from exc
-        if response.status_code in (401, 403):
-            raise AccessDenied(
-                f"{self._display()}: access refused (HTTP {response.status_code})",
-                status_code=response.status_code,
-            )
-        if response.status_code == 200 and start == 0 and len(response.content) <= stop:
-            body = response.content  # a server without Range support answering a tiny file
-        elif response.status_code != 206:
-            raise ImagingError(
-                f"{self._display()}: expected a partial response (206), got HTTP "
-                f"{response.status_code}",
-                hint="the server must support HTTP Range requests",
-            )
-        else:
-            body = response.content
-        with self._count_lock:
-            self.bytes_received += len(body)
-        return body[: stop - start]
+        finally:
+            with self._count_lock:
+                self.bytes_received += received
+        return status, headers, b"".join(chunks)[:limit]
+
+    def _get(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) in one ranged GET."""
+        return self._request(start, stop)[2]
 
     def _probe_size(self) -> int:
         # One tiny ranged GET gives the total size (Content-Range) and proves Range works;
         # HEAD is not always allowed on signed URLs.
-        self.requests += 1
-        try:
-            response = self._client.get(self.url, headers={"Range": "bytes=0-0"})
-        except httpx.HTTPError as exc:
-            raise ImagingError(f"cannot reach {self._display()}: {exc}") from exc
-        if response.status_code in (401, 403):
-            raise AccessDenied(
-                f"{self._display()}: access refused (HTTP {response.status_code})",
-                status_code=response.status_code,
-            )
-        if response.status_code == 404:
-            raise ImagingError(f"{self._display()}: not found (HTTP 404)")
-        self.bytes_received += len(response.content)
-        if response.status_code == 206:
-            total = response.headers.get("content-range", "").rpartition("/")[2]
-            if total.isdigit():
-                return int(total)
-        if response.status_code == 200:
-            raise ImagingError(
-                f"{self._display()}: the server ignores HTTP Range requests",
-                hint="remote reading needs Range support; download the file instead",
-            )
-        raise ImagingError(f"{self._display()}: HTTP {response.status_code}")
+        status, headers, _ = self._request(0, 1)
+        total = headers.get("content-range", "").rpartition("/")[2]
+        if status == 206 and total.isdigit():
+            return int(total)
+        if status == 200:
+            return _length(headers)  # a one-byte file, answered whole
+        raise ImagingError(f"{self._display()}: no total size in the partial response")
 
     def _display(self) -> str:
         # Signed URLs carry secrets in the query string; never print them.
