@@ -165,3 +165,13 @@ def test_check_max_findings_caps_the_list_not_the_counts(tmp_path: Path) -> None
     assert result.returncode == 1
     assert data["counts"]["uri_compact"] == 30 and len(data["findings"]) == 5
     assert data["truncated"] is True
+
+
+def test_convert_to_a_directory_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    src = _write(tmp_path, "m.csv", f"drs_uri,name\n{U1},a.tif\n")
+    target = tmp_path / "adir"
+    target.mkdir()
+    result = run_cli("manifest", "convert", str(src), "--to", "cgc", "-o", str(target))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot write" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "m.csv"]

@@ -211,9 +211,13 @@ def write_manifest(
         raise ManifestError(f"format {format!r} can be read but not written")
     writer = fmt.writer
     if isinstance(dest, str) and dest == "-":
-        return writer(rows, sys.stdout, columns)
+        dest = sys.stdout
     if not isinstance(dest, str | os.PathLike):
-        return writer(rows, cast(TextIO, dest), columns)
+        try:
+            return writer(rows, cast(TextIO, dest), columns)
+        except OSError as exc:
+            label = getattr(dest, "name", "the output")
+            raise ManifestError(f"cannot write {label}: {exc.strerror or exc}") from None
     path = Path(dest)
     directory = path.parent if str(path.parent) else Path(".")
     try:
@@ -226,6 +230,9 @@ def write_manifest(
         # mkstemp makes the file 0600; give it the permissions a plain open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ManifestError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
