@@ -204,3 +204,31 @@ def test_column_batches_check_like_rows(rows: list[ManifestRow], fmt: str, junk:
     text = buffer.getvalue() + "".join(junk)
     by_columns, by_rows = _check_by_columns(text, fmt), _check_by_rows(text, fmt)
     assert by_columns.to_dict() == by_rows.to_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(st.sampled_from('drs_uri,name"\t\r\n[]{}:dg.4DFC/ax\x00\ufeff'), max_size=200).map(
+            str.encode
+        ),
+        st.sampled_from([b"drs_uri,name\n", b"[", b"{}", b"[1, null]", b'[{"object_id": 5}]']),
+    ),
+    st.sampled_from(["auto", "cgc", "cds-portal", "gen3", "htan-portal", "bigquery"]),
+)
+def test_any_bytes_read_or_fail_with_one_manifest_error(data: bytes, fmt: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from htan_cds.errors import HtanCdsError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.csv"
+        path.write_bytes(data)
+        try:
+            rows = read_manifest(path, fmt)
+        except HtanCdsError:
+            return
+        check_rows(rows)
+        repair_rows(rows)
