@@ -128,7 +128,7 @@ def _index(axes: str, shape: Sequence[int], channel: int | None) -> tuple[Any, .
 
 
 def _read_level(
-    series: TiffPageSeries, level: int, info: ImageInfo, channels: list[Channel]
+    series: TiffPageSeries, level: int, channels: list[Channel]
 ) -> tuple[list[npt.NDArray[Any]], bool]:
     """Planes of the chosen channels at ``level`` (or one H x W x 3 array for RGB)."""
     lev = series.levels[level]
@@ -189,7 +189,7 @@ def render(
             chosen = [] if info.rgb else select_channels(info, channels)
             level = choose_level(info, max_size)
             series, _ = main_series(tf)
-            planes, rgb = _read_level(series, level, info, chosen)
+            planes, rgb = _read_level(series, level, chosen)
         except HtanCdsError:
             raise
         except Exception as exc:
