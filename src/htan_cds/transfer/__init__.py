@@ -5,10 +5,11 @@ Public API: :func:`run_import` (and :func:`import_async`), :class:`ImportOptions
 """
 
 from htan_cds.transfer.destinations import Destination, open_destination, register_destination
-from htan_cds.transfer.engine import import_async, ledger_status, run_import
+from htan_cds.transfer.engine import import_async, run_import
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions, parse_size
 from htan_cds.transfer.progress import ProgressEvent, RichProgress
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
+from htan_cds.transfer.status import ledger_status
 
 __all__ = [
     "ConflictPolicy",

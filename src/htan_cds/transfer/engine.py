@@ -4,7 +4,6 @@ parallel, recording progress in the ledger so a re-run resumes."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -21,21 +20,20 @@ from htan_cds.errors import (
     DrsError,
     HtanCdsError,
     TransferError,
-    UsageError,
 )
 from htan_cds.transfer.access import AccessPrefetcher
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
 from htan_cds.transfer.fetch import AccessSource, FetchContext, RangeUnsupported, fetch_parts
 from htan_cds.transfer.layout import Layout
-from htan_cds.transfer.ledger import Ledger
+from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
 from htan_cds.transfer.progress import ProgressEvent
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
+from htan_cds.transfer.staging import lock_state, numbered_path, partial_path
 from htan_cds.transfer.verify import Expected, PartialFile, expected_checksums
 
 ProgressCallback = Callable[[ProgressEvent], None]
-LEDGER_NAME = "ledger.sqlite"
 
 
 # Rows are resolved, planned and fetched holding at most this many DrsObjects at once: a parsed
@@ -57,40 +55,6 @@ def _size(item: _Item) -> int:
     return item.size or 0
 
 
-def _numbered(path: str, n: int) -> str:
-    head, _, name = path.rpartition("/")
-    try:
-        from htan_cds.manifest.names import numbered_name
-
-        new = numbered_name(name, n)
-    except ImportError:
-        stem, dot, ext = name.partition(".")
-        new = f"{stem}_{n}{dot}{ext}"
-    return f"{head}/{new}" if head else new
-
-
-def _partial_path(state: Path, key: str) -> Path:
-    # Named by a hash of the URI, inside the state folder: never mistaken for a finished file.
-    return state / "partial" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.part"
-
-
-def _lock_state(state: Path) -> int:
-    """Hold an exclusive lock on the state folder for the whole run (released at exit, even
-    after ``kill -9``): two imports into one DEST would fight over the same partial files."""
-    import fcntl
-
-    state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        os.close(fd)
-        raise UsageError(
-            f"another import into {state.parent} is running", hint=f"lock {state / 'lock'}"
-        ) from exc
-    return fd
-
-
 class _Run:
     """State of one import run (lives on the event loop thread)."""
 
@@ -104,7 +68,7 @@ class _Run:
         self.options = options
         self.emit: ProgressCallback = progress or (lambda _e: None)
         self.state = dest.state_dir()
-        self._lock_fd = _lock_state(self.state)
+        self._lock_fd = lock_state(self.state)
         self.ledger = Ledger(self.state / LEDGER_NAME)
         self.layout = Layout(options.layout)
         self.report = ImportReport(destination=dest.url, dry_run=options.dry_run)
@@ -195,7 +159,7 @@ class _Run:
             candidate = path
             while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:
                 n += 1
-                candidate = _numbered(path, n)
+                candidate = numbered_path(path, n)
             taken[candidate] = uri
             item.path = candidate
             self.ledger.set_path(uri, candidate)
@@ -208,7 +172,7 @@ class _Run:
         for item in items:
             if item.size is None or item.duplicate or item.row.drs_uri in verified:
                 continue
-            partial = _partial_path(self.state, item.row.drs_uri)
+            partial = partial_path(self.state, item.row.drs_uri)
             have = partial.stat().st_size if partial.exists() else 0
             need += max(0, item.size - have)
             largest = max(largest, item.size)
@@ -294,7 +258,7 @@ class _Run:
                 base, n = item.path, 1
                 while await self._same_file(item.path, obj.size, expected) is False:
                     n += 1
-                    item.path = _numbered(base, n)
+                    item.path = numbered_path(base, n)
                 self.ledger.set_path(uri, item.path)
         if self.options.dry_run:
             return self._result(item, FileStatus.SKIPPED, error="dry run: not fetched")
@@ -324,7 +288,7 @@ class _Run:
         assert item.path is not None
         algos = [e.algorithm for e in expected]
         part_size = self.options.part_size
-        staged = _partial_path(self.state, uri)
+        staged = partial_path(self.state, uri)
         prefetcher = self.prefetcher
         first = (lambda o: prefetcher.first_url(uri, o)) if prefetcher is not None else None
         source = AccessSource(ctx.client, obj, uri, first)
@@ -475,27 +439,3 @@ def run_import(
     ``failed`` (with the reason); a file with wrong bytes is never left under its final name.
     """
     return asyncio.run(import_async(source, dest, options, progress))
-
-
-def ledger_status(dest: str | Path, options: ImportOptions | None = None) -> dict[str, Any]:
-    """Summary and per-object rows of the ledger of an import into ``dest``."""
-    destination = open_destination(str(dest), options)
-    path = destination.state_dir() / LEDGER_NAME
-    ledger = Ledger.open_existing(path)
-    try:
-        objects = [
-            {
-                "drs_uri": e.drs_uri,
-                "path": e.path,
-                "size": e.size,
-                "status": e.status,
-                "checksum_type": e.checksum_type,
-                "checksum": e.checksum,
-                "error": e.error,
-                "attempts": e.attempts,
-            }
-            for e in ledger.entries()
-        ]
-        return {"ledger": str(path), **ledger.summary(), "files": objects}
-    finally:
-        ledger.close()

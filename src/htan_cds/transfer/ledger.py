@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
+LEDGER_NAME = "ledger.sqlite"
 STATUSES = ("pending", "resolved", "partial", "verified", "skipped", "failed")
 
 
