@@ -107,7 +107,7 @@ def test_file_pages_are_sorted_and_complete(
         if offset >= page["total"]:
             break
     expected = catalog_sql.execute(
-        f"SELECT drs_id FROM files WHERE atlas_name = ? ORDER BY size {order}, drs_id", [STUDY]
+        f"SELECT drs_id FROM files WHERE atlas_name = ? ORDER BY size {order}, rowid", [STUDY]
     ).fetchall()
     assert [r["drs_id"] for r in seen] == [r[0] for r in expected]
     assert all(r["drs_uri"] == f"drs://127.0.0.1:8000/{r['drs_id']}" for r in seen)

@@ -113,7 +113,9 @@ def files_page(
             reverse = True
             limit = min(limit, total - offset)
             offset = max(0, total - page.offset - limit)
-        order = _order(page, "f.drs_id", reverse)
+        # rowid breaks ties: an integer compares far faster than a drs_id string in a top-N
+        # sort, and the rows of a read-only catalog keep their rowid.
+        order = _order(page, "f.rowid", reverse)
         if offset < _NARROW_FROM:
             sql = (
                 f"SELECT {_FILE_SELECT} FROM files f WHERE {where} "
@@ -122,9 +124,9 @@ def files_page(
             values = [authority, *params]
         else:
             sql = (
-                f"WITH k AS (SELECT f.drs_id FROM files f WHERE {where} ORDER BY {order} "
+                f"WITH k AS (SELECT f.rowid AS r FROM files f WHERE {where} ORDER BY {order} "
                 f"LIMIT {limit} OFFSET {offset}) "
-                f"SELECT {_FILE_SELECT} FROM files f WHERE f.drs_id IN (SELECT drs_id FROM k) "
+                f"SELECT {_FILE_SELECT} FROM files f WHERE f.rowid IN (SELECT r FROM k) "
                 f"ORDER BY {order}"
             )
             values = [*params, authority]
