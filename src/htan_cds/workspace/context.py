@@ -38,7 +38,9 @@ class WorkspaceContext:
             home=home,
             settings=settings,
             store=store,
-            runner=JobRunner(store, drs_token=settings.drs_token),
+            runner=JobRunner(
+                store, drs_token=settings.drs_token, concurrency=settings.import_concurrency
+            ),
             auth=Authenticator(home),
         )
 

@@ -40,7 +40,7 @@ def _key(k: int) -> str:
 
 
 def fetch_all(
-    uris: Sequence[str], staging: Path, *, token: str | None = None, concurrency: int = 4
+    uris: Sequence[str], staging: Path, *, token: str | None = None, concurrency: int = 8
 ) -> dict[str, Fetched]:
     """Fetch each distinct URI into ``staging``; per-object failures become SB errors."""
     from htan_cds.transfer import FileStatus, ImportOptions, run_import

@@ -36,10 +36,16 @@ class JobRunner:
     """
 
     def __init__(
-        self, store: WorkspaceStore, *, drs_token: str | None = None, poll_interval: float = 1.0
+        self,
+        store: WorkspaceStore,
+        *,
+        drs_token: str | None = None,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.drs_token = drs_token
+        self.concurrency = concurrency
         self.poll_interval = poll_interval
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -95,14 +101,21 @@ class JobRunner:
                 if job_id in self._broken:
                     continue
                 try:
-                    run_job(self.store, job_id, drs_token=self.drs_token)
+                    run_job(
+                        self.store,
+                        job_id,
+                        drs_token=self.drs_token,
+                        concurrency=self.concurrency,
+                    )
                 except Exception as exc:  # a crash must not kill the worker nor spin on one job
                     log.exception("import job %s failed", job_id)
                     if not _abort(self.store, job_id, exc):
                         self._broken.add(job_id)
 
 
-def run_job(store: WorkspaceStore, job_id: str, *, drs_token: str | None = None) -> None:
+def run_job(
+    store: WorkspaceStore, job_id: str, *, drs_token: str | None = None, concurrency: int = 8
+) -> None:
     """Run (or resume) one job to FINISHED."""
     job = store.get_job(job_id)
     if job is None or job.state == "FINISHED":
@@ -121,7 +134,9 @@ def run_job(store: WorkspaceStore, job_id: str, *, drs_token: str | None = None)
             runnable.append(item)
     staging = store.staging_dir / job_id
     if runnable:
-        fetched = fetch_all([it.drs_uri for it in runnable], staging, token=drs_token)
+        fetched = fetch_all(
+            [it.drs_uri for it in runnable], staging, token=drs_token, concurrency=concurrency
+        )
         for item in runnable:
             result = fetched[item.drs_uri]
             if result.error is not None or result.path is None:

@@ -20,6 +20,7 @@ class WorkspaceSettings:
     import_limit: int = 500
     import_window_seconds: float = 300.0
     drs_token: str | None = None
+    import_concurrency: int = 8
     manifest_max_bytes: int = 16 * 1024 * 1024
     manifest_timeout: float = 20.0
     manifest_max_rows: int = 10_000

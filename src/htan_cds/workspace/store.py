@@ -99,6 +99,9 @@ class WorkspaceStore:
         self._con.row_factory = sqlite3.Row
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA busy_timeout=10000")
+        # WAL + NORMAL: a crash of the process loses nothing; only a power cut can lose the
+        # last commits, which resume re-does (items are recorded after their files).
+        self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.executescript(_SCHEMA)
 
     @classmethod
