@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,7 @@ from hypothesis import strategies as st
 
 from htan_cds.storage.base import StoredObject
 from htan_cds.workspace import sb_errors
-from htan_cds.workspace.manifest_fetch import check_url, parse_manifest
+from htan_cds.workspace.manifest_fetch import check_url, fetch_manifest_text, parse_manifest
 from htan_cds.workspace.ratelimit import SlidingWindow, delay_for
 from htan_cds.workspace.settings import WorkspaceSettings
 from htan_cds.workspace.store import WorkspaceStore, renamed, slugify
@@ -196,3 +200,57 @@ def test_check_url_private_switch() -> None:
         check_url(
             "http://127.0.0.1:8000/m.csv", WorkspaceSettings(allow_private_manifest_hosts=False)
         )
+
+
+class _Awkward(BaseHTTPRequestHandler):
+    """Loopback server for fetch limits: big bodies, dripping bodies, redirects."""
+
+    def do_GET(self) -> None:
+        if self.path == "/big.csv":
+            body = b"name,drs_uri\n" + b"x,drs://h.example.org/x\n" * 100_000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/drip.csv":
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b"name,drs_uri\n")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                return
+        else:
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/")
+            self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def awkward() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Awkward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_limits(awkward: str) -> None:
+    tight = WorkspaceSettings(manifest_max_bytes=1_000_000, manifest_timeout=1.0)
+    with pytest.raises(sb_errors.SbApiError) as big:
+        fetch_manifest_text(awkward + "/big.csv", tight)
+    assert (big.value.status, big.value.code) == (413, 9202)
+    started = time.monotonic()
+    with pytest.raises(sb_errors.SbApiError) as drip:
+        fetch_manifest_text(awkward + "/drip.csv", tight)
+    assert (drip.value.status, drip.value.code) == (504, 9201)
+    assert time.monotonic() - started < 3
+    with pytest.raises(sb_errors.SbApiError) as moved:
+        fetch_manifest_text(awkward + "/moved.csv", tight)
+    assert (moved.value.status, moved.value.code) == (502, 9201)

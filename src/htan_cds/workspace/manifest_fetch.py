@@ -12,6 +12,7 @@ import csv
 import io
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,7 +101,11 @@ def fetch_manifest_text(url: str, settings: WorkspaceSettings) -> str:
                 )
             chunks: list[bytes] = []
             size = 0
+            # httpx's timeout bounds each read; a server dripping bytes needs a total bound.
+            deadline = time.monotonic() + settings.manifest_timeout
             for chunk in resp.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the manifest took too long to arrive")
                 size += len(chunk)
                 if size > limit:
                     raise sb_errors.SbApiError(
