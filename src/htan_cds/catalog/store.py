@@ -59,6 +59,7 @@ class Catalog:
         # A read-only DuckDB file cannot change while open (writers are locked out), so
         # answers can be remembered per filter.
         self._memo: dict[tuple[str, str], Any] = {}
+        self._columns: set[str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -172,8 +173,9 @@ class Catalog:
                 return _df(cur, f"{_FILE_SELECT} WHERE FALSE", [self.authority])
             frame = _df(
                 cur,
-                f"{_FILE_SELECT} WHERE f.drs_id IN ({', '.join('?' for _ in ids)})",
-                [self.authority, *ids],
+                f"{_FILE_SELECT} SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS drs_id) p "
+                "USING (drs_id)",
+                [self.authority, ids],
             )
         position = {drs_id: i for i, drs_id in enumerate(ids)}
         frame = frame.sort_values("drs_id", key=lambda s: s.map(position)).reset_index(drop=True)
@@ -439,11 +441,14 @@ class Catalog:
         return f'f."{sort}" {direction} NULLS LAST, f.rowid'
 
     def _file_columns(self) -> set[str]:
+        if self._columns is not None:
+            return self._columns
         with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'files'"
             ).fetchall()
-        return {str(r[0]) for r in rows}
+        self._columns = {str(r[0]) for r in rows}
+        return self._columns
 
 
 def applied_version_ro(con: Any) -> int:
