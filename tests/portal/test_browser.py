@@ -305,8 +305,13 @@ def test_file_detail_and_add_selected(
     ).fetchone()[0]
     if channels:
         expect(page.locator('[data-testid="channels"] tbody tr')).to_have_count(channels)
-    expect(page.locator("#thumbnail, #thumb-placeholder").first).to_be_attached()
-    page.wait_for_timeout(500)  # let the thumbnail load (or fall back to the placeholder)
+    # The thumbnail comes from the imaging area's endpoint; without it, a placeholder shows.
+    page.wait_for_function("() => document.getElementById('thumbnail').complete", timeout=60_000)
+    thumb = httpx.get(f"{portal_server.url}/thumbnails/{drs_id}.png", timeout=60)
+    if thumb.status_code == 200:
+        assert page.evaluate("() => document.getElementById('thumbnail').naturalWidth") > 0
+    else:
+        expect(page.locator("#thumb-placeholder")).to_be_visible()
     _shot(page, "09-file-detail")
 
 
