@@ -51,6 +51,14 @@ class _Item:
     obj: DrsObject | None = None  # only while the item is being resolved or fetched
 
 
+# Objects up to this size are written, hashed and committed on the event loop thread.
+_SMALL_FILE = 256 << 10
+
+
+def _ignore(_idx: int) -> None:
+    """Part completions of one-part objects are not recorded."""
+
+
 def _size(item: _Item) -> int:
     return item.size or 0
 
@@ -294,8 +302,12 @@ class _Run:
         source = AccessSource(ctx.client, obj, uri, first)
         fetched = 0
         mismatch = ""
+        # A one-part object is simply fetched again after a crash: no part bookkeeping, which
+        # would cost more than the object for the many small files of a cohort.
+        multipart = obj.size > part_size
+        small = obj.size <= _SMALL_FILE
         for _attempt in range(self.options.verify_attempts):
-            done = self.ledger.start_parts(uri, part_size)
+            done = self.ledger.start_parts(uri, part_size) if multipart else set()
             if done and not staged.exists():
                 # The staged file was removed behind our back: its parts are gone too.
                 self.ledger.reset_parts(uri, part_size)
@@ -312,7 +324,7 @@ class _Run:
                         partial,
                         part_size,
                         done,
-                        lambda idx: self.ledger.part_done(uri, idx),
+                        (lambda idx: self.ledger.part_done(uri, idx)) if multipart else _ignore,
                         max_parallel=self.options.concurrency,
                     )
                 except RangeUnsupported:
@@ -324,19 +336,24 @@ class _Run:
                     fetched += await fetch_parts(
                         ctx, source, partial, part_size, set(), lambda _i: None, max_parallel=1
                     )
-                digests = await self._blocking(partial.finish)
+                # Small files were hashed inline already; a thread hop would cost more.
+                digests = partial.finish() if small else await self._blocking(partial.finish)
                 self.report.bytes_reread += partial.reread_bytes
             finally:
                 partial.close()
             bad = [e for e in expected if digests.get(e.algorithm) != e.hexdigest]
             if not bad:
-                await self._blocking(self.dest.commit, staged, item.path, digests)
+                if small and isinstance(self.dest, LocalDestination):
+                    self.dest.commit(staged, item.path, digests)  # one rename
+                else:
+                    await self._blocking(self.dest.commit, staged, item.path, digests)
                 return fetched
             mismatch = ", ".join(
                 f"{e.iana} {digests.get(e.algorithm)} != declared {e.hexdigest}" for e in bad
             )
             # Wrong bytes: forget every part and fetch the object again from scratch.
-            self.ledger.reset_parts(uri, part_size)
+            if multipart:
+                self.ledger.reset_parts(uri, part_size)
             staged.unlink(missing_ok=True)
         raise ChecksumMismatch(
             f"checksum mismatch after {self.options.verify_attempts} tries: {mismatch}"

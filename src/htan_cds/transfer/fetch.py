@@ -107,9 +107,9 @@ async def _headers(ctx: FetchContext, access: AccessURL, obj: DrsObject) -> dict
     # Our bearer token goes only to the DRS host itself, never to a third-party signed URL
     # (S3 rejects requests carrying both a signature and an Authorization header).
     if "Authorization" not in headers:
-        base = base_url_of(obj)
-        if urlsplit(access.url).netloc == urlsplit(base).netloc:
-            headers.update(await ctx.client.auth_headers(base))
+        authority = obj.self_uri[6:].split("/", 1)[0] if obj.self_uri.startswith("drs://") else ""
+        if urlsplit(access.url).netloc == authority:
+            headers.update(await ctx.client.auth_headers(base_url_of(obj)))
     return headers
 
 

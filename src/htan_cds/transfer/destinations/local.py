@@ -26,6 +26,7 @@ class LocalDestination:
         if self.root.exists() and not self.root.is_dir():
             raise UsageError(f"destination {self.root} exists and is not a folder")
         self.url = str(self.root)
+        self._real_root: str | None = None
 
     def state_dir(self) -> Path:
         """``DEST/.htan-cds``."""
@@ -33,7 +34,9 @@ class LocalDestination:
 
     def _target(self, rel: str) -> Path:
         target = self.root / rel
-        real_root = os.path.realpath(self.root)
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        real_root = self._real_root
         real_parent = os.path.realpath(target.parent)
         if os.path.commonpath([real_root, real_parent]) != real_root or Path(rel).is_absolute():
             raise UsageError(f"refusing to write {rel!r} outside {self.root}")
@@ -60,9 +63,11 @@ class LocalDestination:
         return hash_file(target, [algorithm])[algorithm]
 
     def commit(self, staged: Path, rel: str, digests: dict[str, str]) -> None:
+        # Checked before mkdir (no folder may be made outside DEST) and after it (a symlinked
+        # parent may have appeared meanwhile).
         target = self._target(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target = self._target(rel)  # re-check: a symlinked parent may have appeared
+        target = self._target(rel)
         if target.is_dir() and not target.is_symlink():
             raise UsageError(f"{target} is a folder; cannot put a file there")
         os.replace(staged, target)
