@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import sevenbridges as sbg
 from sevenbridges.errors import BadRequest, NotFound, Unauthorized
 
 from tests._servers import ServerProcess
+from tests.conftest import run_cli
 from tests.workspace.conftest import Workspace, drs_uri
 
 pytestmark = pytest.mark.network
@@ -187,7 +189,11 @@ def test_bad_input_gives_sb_errors(
 
 
 def test_imported_files_are_served_over_drs(
-    workspace: Workspace, demo_server: ServerProcess, demo_files: list[dict[str, Any]], sdk: Any
+    workspace: Workspace,
+    demo_server: ServerProcess,
+    demo_files: list[dict[str, Any]],
+    sdk: Any,
+    tmp_path: Path,
 ) -> None:
     api = sdk(workspace)
     project = _project(api, "Pass On")
@@ -216,3 +222,10 @@ def test_imported_files_are_served_over_drs(
         timeout=10,
     ).json()
     assert bulk["summary"]["resolved"] == 1
+    # The import engine takes the workspace's files on, as it takes a commons'.
+    out = tmp_path / "passed-on"
+    uri = f"drs://127.0.0.1:{workspace.server.port}/{obj['id']}"
+    result = run_cli("import", uri, "--to", str(out), "--token", workspace.token, "--json")
+    assert result.returncode == 0, result.stderr
+    (done,) = [p for p in out.iterdir() if p.is_file()]
+    assert hashlib.sha256(done.read_bytes()).hexdigest() == source["sha256"]
