@@ -132,3 +132,10 @@ def test_parser_never_crashes(text: str) -> None:
     except InvalidDrsUri:
         return
     assert parse_drs_uri(str(uri)) == uri
+
+
+def test_crdc_prefix_in_any_case_round_trips_and_normalizes_to_canonical_case() -> None:
+    uri = parse_drs_uri(f"drs://DG.4dfc/{UUID}")
+    assert uri.kind is DrsUriKind.CRDC
+    assert parse_drs_uri(str(uri)) == uri
+    assert normalize_drs_uri(uri).object_id == f"dg.4DFC/{UUID}"

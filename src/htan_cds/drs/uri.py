@@ -29,7 +29,7 @@ DRS_API_PATH = "/ga4gh/drs/v1"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 # CRDC data GUID prefixes: "dg." followed by an alphanumeric authority code (dg.4DFC, dg.ANV0, ...).
-_CRDC_PREFIX_RE = re.compile(r"^dg\.[A-Za-z0-9]+$")
+_CRDC_PREFIX_RE = re.compile(r"^dg\.[A-Za-z0-9]+$", re.IGNORECASE)
 _UNRESERVED_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 _PORT_RE = re.compile(r"^[0-9]{1,5}$")
@@ -246,7 +246,8 @@ def normalize_drs_uri(value: str | DrsUri, registry: PrefixRegistry | None = Non
             f"no DRS host known for prefix {uri.prefix!r} in {uri}",
             hint="add it under [drs.prefixes] in config.toml",
         )
-    object_id = entry.object_id(uri.prefix, uri.accession)
+    # The registry's spelling of the prefix is canonical: ids are case-sensitive on servers.
+    object_id = entry.object_id(entry.prefix, uri.accession)
     return DrsUri(kind=DrsUriKind.HOSTNAME, object_id=object_id, host=entry.host, port=entry.port)
 
 
