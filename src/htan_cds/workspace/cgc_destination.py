@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,20 +193,34 @@ class CgcImporter:
             report.files = [r for r in results if r is not None]
             report.dry_run = True
             return report
-        jobs: list[tuple[str, list[int]]] = []
+        outstanding: deque[tuple[str, list[int]]] = deque()
+
+        def collect(job: Any, indices: list[int]) -> None:
+            for k, i in enumerate(indices):
+                entry = job.result[k] if job.result and k < len(job.result) else None
+                res = self._result(rows[i], entry)
+                results[i] = res
+                emit(ProgressEvent(_KIND[res.status], drs_uri=res.drs_uri, size=res.size))
+
         size = self.limits.batch_size
         for start in range(0, len(valid), size):
             batch = valid[start : start + size]
+            # While the window is full, look at the oldest job so results come in as they are
+            # ready (a long import shows progress instead of waiting for the last batch).
+            while (delay := self.limiter.delay_for(len(batch))) > 0:
+                if outstanding:
+                    job = self._poll(outstanding[0][0])
+                    if job is not None:
+                        collect(job, outstanding.popleft()[1])
+                        continue
+                step = min(delay, self.limits.poll_max)
+                self.stats.waited_s += step
+                self.sleep(step)
             job_id = self._submit([item for _, item in batch], conflict, list(tags))
-            jobs.append((job_id, [i for i, _ in batch]))
-        for job_id, indices in jobs:
-            job = self._wait(job_id)
-            for k, i in enumerate(indices):
-                entry = job.result[k] if job.result and k < len(job.result) else None
-                results[i] = self._result(rows[i], entry)
-                res = results[i]
-                assert res is not None
-                emit(ProgressEvent(_KIND[res.status], drs_uri=res.drs_uri, size=res.size))
+            outstanding.append((job_id, [i for i, _ in batch]))
+        while outstanding:
+            job_id, indices = outstanding.popleft()
+            collect(self._wait(job_id), indices)
         report.files = [r for r in results if r is not None]
         report.elapsed = time.monotonic() - started
         return report
@@ -272,6 +287,17 @@ class CgcImporter:
             return max(float(reset) - time.time(), 0.0) + 0.05 if reset else fallback
         except (TypeError, ValueError):
             return fallback
+
+    def _poll(self, job_id: str) -> Any | None:
+        """The job if it is FINISHED now, else None (one request)."""
+        from sevenbridges.errors import SbgError
+
+        self.stats.polls += 1
+        try:
+            job = self.api.drs_imports.bulk_get(job_id)
+        except SbgError:
+            return None
+        return job if job.state == "FINISHED" else None
 
     def _wait(self, job_id: str) -> Any:
         from sevenbridges.errors import SbgError
