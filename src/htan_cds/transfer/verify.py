@@ -77,6 +77,10 @@ class PartialFile:
         self._frontier = 0
         self._pending: dict[int, int] = {}  # start -> end of written ranges beyond the frontier
         self._lock = threading.Lock()
+        # Writes still running in worker threads when a transfer is cancelled must end before
+        # the descriptor closes: its number could be reused by another file's descriptor.
+        self._io = threading.Condition()
+        self._inflight = 0
         self.reread_bytes = 0
 
     @property
@@ -86,17 +90,26 @@ class PartialFile:
     def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` at ``offset`` and advance the hashes as far as contiguous bytes allow."""
         view = memoryview(data)
-        done = 0
-        while done < len(view):
-            done += os.pwrite(self._fd, view[done:], offset + done)
-        with self._lock:
-            if offset == self._frontier:
-                for h in self._hashers.values():
-                    h.update(view)
-                self._frontier += len(view)
-                self._catch_up()
-            elif len(view):
-                self._add_pending(offset, offset + len(view))
+        with self._io:
+            if self._fd < 0:
+                raise OSError(f"{self.path} is closed")
+            self._inflight += 1
+        try:
+            done = 0
+            while done < len(view):
+                done += os.pwrite(self._fd, view[done:], offset + done)
+            with self._lock:
+                if offset == self._frontier:
+                    for h in self._hashers.values():
+                        h.update(view)
+                    self._frontier += len(view)
+                    self._catch_up()
+                elif len(view):
+                    self._add_pending(offset, offset + len(view))
+        finally:
+            with self._io:
+                self._inflight -= 1
+                self._io.notify_all()
 
     def mark_written(self, start: int, end: int) -> None:
         """Declare bytes already on disk (parts finished in an earlier run)."""
@@ -141,7 +154,9 @@ class PartialFile:
             return {a: h.hexdigest() for a, h in self._hashers.items()}
 
     def close(self) -> None:
-        """Close the file descriptor (idempotent)."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Close the file descriptor once no write is in flight (idempotent)."""
+        with self._io:
+            self._io.wait_for(lambda: self._inflight == 0, timeout=60)
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
