@@ -84,8 +84,17 @@ def build_from_bigquery(
             con.execute(f"CREATE OR REPLACE TEMP TABLE result_{name} AS SELECT * FROM _bq_{name}")
             con.unregister(f"_bq_{name}")
             results[name] = f"result_{name}"
-        counts = finish_build(
-            catalog, results, source=f"bigquery {Release.parse(release).name} ({billing_project})"
-        )
+        import duckdb
+
+        try:
+            counts = finish_build(
+                catalog,
+                results,
+                source=f"bigquery {Release.parse(release).name} ({billing_project})",
+            )
+        except duckdb.Error as exc:
+            raise CatalogError(
+                f"cannot load the BigQuery results: {str(exc).splitlines()[0]}"
+            ) from exc
         catalog.set_meta("release", Release.parse(release).name)
     return {**counts, "seconds": round(time.perf_counter() - started, 3)}

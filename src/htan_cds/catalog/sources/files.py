@@ -134,12 +134,21 @@ def build_from_files(home: DataHome, paths: list[Path]) -> dict[str, Any]:
     """Replace the catalog in ``home`` with the tables exported in ``paths``."""
     if not paths:
         raise UsageError("give at least one table file")
+    import duckdb
+
     started = time.perf_counter()
     with Catalog.open(home) as catalog:
         con = catalog.connection
         tables = load_tables(con, paths)
-        results = run_queries(con, tables)
-        counts = finish_build(
-            catalog, results, source="files: " + ", ".join(p.name for p in paths)[:500]
-        )
+        try:
+            results = run_queries(con, tables)
+            counts = finish_build(
+                catalog, results, source="files: " + ", ".join(p.name for p in paths)[:500]
+            )
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise CatalogError(
+                f"cannot build from these files: {first}",
+                hint="check the columns hold what ISB-CGC's tables hold (strings for ids/URIs)",
+            ) from exc
     return {**counts, "seconds": round(time.perf_counter() - started, 3)}
