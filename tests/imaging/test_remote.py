@@ -136,3 +136,19 @@ def test_range_file_reads_exact_bytes(
             assert len(remote._cache) <= 8  # the cache stays bounded
         remote.seek(-10, 2)
         assert remote.read() == local[-10:]
+
+
+def test_prefetch_fills_the_cache_concurrently(
+    range_server: RangeServerProcess, images: Path
+) -> None:
+    local = (images / "mif.ome.tif").read_bytes()
+    with HttpRangeFile(f"{range_server.url}/mif.ome.tif", block_size=4096) as remote:
+        offsets = [10, 100_000, 2_000_000, 2_001_000, len(local) - 5, len(local) + 99]
+        remote.prefetch(offsets)
+        assert remote.requests == 1 + 4  # the probe, then one per distinct block in the file
+        for offset in offsets[:-1]:
+            remote.seek(offset)
+            assert remote.read(3) == local[offset : offset + 3]
+        assert remote.requests == 5  # every read came from the prefetched blocks
+        remote.prefetch([10])  # already cached: no request
+        assert remote.requests == 5

@@ -68,10 +68,23 @@ def open_tiff(
         except (tifffile.TiffFileError, ValueError, OSError) as exc:
             raise ImagingError(f"{text}: not a readable TIFF ({exc})") from exc
         with tf:
+            if remote is not None:
+                _prefetch_subifds(tf, remote)
             yield tf, remote
     finally:
         if remote is not None:
             remote.close()
+
+
+def _prefetch_subifds(tf: TiffFile, remote: HttpRangeFile) -> None:
+    """Fetch every top-level page's SubIFDs (pyramid levels) concurrently before tifffile
+    walks them one by one; the top-level chain itself must be read in order."""
+    try:
+        offsets = [o for page in tf.pages for o in (getattr(page, "subifds", None) or ())]
+    except Exception:  # a damaged chain is reported by the real parse, not by a hint
+        return
+    if offsets:
+        remote.prefetch(offsets)
 
 
 def read_ome_xml_file(path: Path) -> ImageInfo:
