@@ -14,8 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from htan_cds.config import DataHome
 from htan_cds.storage.base import StoredObject
 from htan_cds.workspace import sb_errors
+from htan_cds.workspace.api import parse_import_items
+from htan_cds.workspace.auth import User
+from htan_cds.workspace.context import WorkspaceContext
 from htan_cds.workspace.manifest_fetch import check_url, fetch_manifest_text, parse_manifest
 from htan_cds.workspace.ratelimit import SlidingWindow, delay_for
 from htan_cds.workspace.settings import WorkspaceSettings
@@ -254,3 +258,46 @@ def test_fetch_limits(awkward: str) -> None:
     with pytest.raises(sb_errors.SbApiError) as moved:
         fetch_manifest_text(awkward + "/moved.csv", tight)
     assert (moved.value.status, moved.value.code) == (502, 9201)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "drs_uri": st.sampled_from(["drs://h.example.org/x", "dg.4DFC/abc", "nope", ""]) | _JSON,
+        "project": st.sampled_from(["alice/main-project", "alice/none", "bob/x", "bad"]) | _JSON,
+        "parent": _JSON,
+        "name": st.sampled_from(["a.tif", "a/b", " "]) | _JSON,
+        "metadata": _JSON,
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def parser_ctx(tmp_path_factory: pytest.TempPathFactory) -> WorkspaceContext:
+    """A workspace (runner not started) with alice's and bob's projects."""
+    ctx = WorkspaceContext.open(DataHome.open(tmp_path_factory.mktemp("ws-parse")))
+    ctx.store.create_project("alice", "Main Project")
+    ctx.store.create_project("bob", "X")
+    return ctx
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.lists(_ITEM, max_size=3) | _JSON)
+def test_bulk_import_items_parser_only_raises_sb_errors(
+    parser_ctx: WorkspaceContext, raw: object
+) -> None:
+    try:
+        items = parse_import_items(parser_ctx, User(username="alice", token_id="t"), raw)
+    except sb_errors.SbApiError as exc:
+        assert exc.status in (400, 403, 404)
+        assert set(exc.body()) == {"status", "code", "message", "more_info"}
+        return
+    assert items and all(i.project == "alice/main-project" for i in items)
+    assert all(i.drs_uri.startswith("drs://") for i in items)

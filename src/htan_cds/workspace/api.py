@@ -304,7 +304,8 @@ async def bulk_get_files(request: Request) -> JSONResponse:
 # -- bulk DRS imports ----------------------------------------------------------------------
 
 
-def _parse_items(ctx: WorkspaceContext, user: User, raw_items: Any) -> list[ItemRequest]:
+def parse_import_items(ctx: WorkspaceContext, user: User, raw_items: Any) -> list[ItemRequest]:
+    """Validate a bulk import's ``items`` as a whole; any mistake is an SB-shaped error."""
     limit = ctx.settings.max_items_per_call
     if not isinstance(raw_items, list) or not raw_items:
         raise sb_errors.bad_request("items must be a non-empty list.")
@@ -402,7 +403,7 @@ async def create_drs_import(request: Request) -> JSONResponse:
     user = _user(request)
     ctx = _ctx(request)
     body = await _json_body(request)
-    items = _parse_items(ctx, user, body.get("items"))
+    items = parse_import_items(ctx, user, body.get("items"))
     tags = body.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise sb_errors.bad_request("tags must be a list of strings.")
