@@ -378,24 +378,30 @@ class CgcDestination:
         return importer.run(rows, conflict=_conflict(self.options), progress=progress)
 
     def state_dir(self) -> Path:
+        """Unused by CGC imports (nothing is staged locally); a cache folder for the protocol."""
         return Path.home() / ".cache" / "htan-cds" / "cgc"
 
     def display(self, rel: str) -> str:
+        """``cgc:owner/project/rel``."""
         return f"cgc:{self.project}/{rel}"
 
     def existing(self, rel: str) -> ExistingFile | None:
+        """Unknown locally: CGC applies the naming-conflict policy itself."""
         return None
 
     def digest(self, rel: str, algorithm: str) -> str | None:
+        """Unknown locally."""
         return None
 
     def commit(self, staged: Path, rel: str, digests: dict[str, str]) -> None:
+        """Refused: CGC fetches bytes from DRS itself; nothing is uploaded."""
         raise WorkspaceError(
             "cgc: destinations are imported by CGC from DRS, not uploaded; "
             "use htan_cds.workspace.cgc_destination.run_cgc_import"
         )
 
     def free_space(self) -> int | None:
+        """Unbounded (CGC storage)."""
         return None
 
 

@@ -46,6 +46,7 @@ class WorkspaceContext:
 
     @property
     def import_window(self) -> float:
+        """The quota window in seconds."""
         return float(self.settings.import_window_seconds)
 
     def ensure_started(self) -> None:
