@@ -167,11 +167,12 @@ def _rows(row_type: Any, cols: dict[str, list[Any]]) -> list[Any]:
             strict=True,
         )
     )
+    # Positional construction: this loop runs once per manifest row.
     return [
         row_type(
-            drs_uri=uri,
-            name=name or None,
-            metadata={
+            uri,
+            name or None,
+            {
                 "atlas_name": atlas,
                 "biospecimen": bios,
                 "assay_name": assay,
@@ -180,7 +181,7 @@ def _rows(row_type: Any, cols: dict[str, list[Any]]) -> list[Any]:
                 "parent_biospecimen_id": "",
                 "parent_data_file_id": parents,
             },
-            row_number=i,
+            i,
         )
         for i, (uri, name, (atlas, bios, assay, level, file_id, parents)) in enumerate(
             zip(cols["drs_uri"], cols["name"], meta_columns, strict=True), start=1
