@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from htan_cds.server.tokens import TokenStore
 from tests._servers import ServerProcess
 from tests.conftest import shared_path
 from tests.server._catalog import SampleCommons
@@ -73,8 +74,10 @@ def test_schemathesis_fuzz_any_ids(live_server: ServerProcess, tmp_path: Path) -
 def test_schemathesis_known_objects(
     live_server: ServerProcess, commons: SampleCommons, tmp_path: Path
 ) -> None:
-    # Fixing the path parameters to a served object reaches the 200 paths of every operation.
+    # Fixing the path parameters to a served object (and sending a valid token rather than
+    # generated credentials) reaches the 200 paths of every operation.
     blob = commons.open[0].drs_id
+    token = TokenStore(commons.home).create(["phs002371"], label="schemathesis")
     config = f'[parameters]\nobject_id = {json.dumps(blob)}\naccess_id = "https"\n'
     _run(
         live_server.url,
@@ -85,5 +88,7 @@ def test_schemathesis_known_objects(
         "40",
         "--phases",
         "examples,coverage,fuzzing",
+        "-H",
+        f"Authorization: Bearer {token}",
         config=config,
     )
