@@ -164,22 +164,22 @@ class Catalog:
             # A page of a large catalog: sort narrow rows (ids only), then fetch the page's
             # full rows by primary key; carrying every column through the sort is 5x slower.
             ids = [
-                r[0]
+                int(r[0])
                 for r in cur.execute(
-                    f"SELECT f.drs_id FROM files f WHERE {where} ORDER BY {order}{page}", params
+                    f"SELECT f.rowid FROM files f WHERE {where} ORDER BY {order}{page}", params
                 ).fetchall()
             ]
             if not ids:
                 return _df(cur, f"{_FILE_SELECT} WHERE FALSE", [self.authority])
             frame = _df(
                 cur,
-                f"{_FILE_SELECT} SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS drs_id) p "
-                "USING (drs_id)",
+                f"{_FILE_SELECT.replace(' FROM files f', ', f.rowid AS _rowid FROM files f')} "
+                "SEMI JOIN (SELECT unnest(?::BIGINT[]) AS r) p ON f.rowid = p.r",
                 [self.authority, ids],
             )
-        position = {drs_id: i for i, drs_id in enumerate(ids)}
-        frame = frame.sort_values("drs_id", key=lambda s: s.map(position)).reset_index(drop=True)
-        return frame
+        position = {rowid: i for i, rowid in enumerate(ids)}
+        frame = frame.sort_values("_rowid", key=lambda s: s.map(position))
+        return frame.drop(columns="_rowid").reset_index(drop=True)
 
     def count(self, flt: FileFilter | None = None) -> int:
         """How many files match ``flt``."""
