@@ -239,7 +239,9 @@ def test_manual_flow(
     assert first_name not in {r.name for r in rows}
     assert all(r.drs_uri.startswith(f"drs://127.0.0.1:{portal_server.port}/dg.HCDS/") for r in rows)
     dest = tmp_path / "imported"
-    result = run_cli("import", str(manifest), "--to", str(dest), "--json", timeout=300)
+    result = run_cli(
+        "import", str(manifest), "--to", str(dest), "--json", home=tmp_path / "h", timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     sha_by_id = dict(
         catalog_sql.execute(
