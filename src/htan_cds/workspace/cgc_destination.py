@@ -81,6 +81,16 @@ class CgcStats:
     job_ids: list[str] = field(default_factory=list)
 
 
+def _describe(exc: Any) -> str:
+    """One line for an SDK error; a body without SB's fields means the URL is not an SB API."""
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None)
+    if not message:
+        return f"HTTP {status}: the endpoint did not answer like an SB API (check --cgc-url)"
+    return f"{message} (HTTP {status}, code {code})" if status else str(message)
+
+
 def parse_target(dest: str) -> str:
     """``cgc:owner/project`` -> ``owner/project`` (raises UsageError otherwise)."""
     if not dest.lower().startswith("cgc:"):
@@ -168,17 +178,20 @@ class CgcImporter:
         try:
             self.api.projects.get(id=self.project)
         except SbgError as exc:
-            raise WorkspaceError(f"cgc:{self.project}: {exc.message or exc}") from exc
+            raise WorkspaceError(f"cgc:{self.project}: {_describe(exc)}") from exc
         results: list[FileResult | None] = [None] * len(rows)
         valid: list[tuple[int, dict[str, Any]]] = []
         for i, row in enumerate(rows):
             item, error = self._item(row)
             if error is not None:
                 results[i] = self._failed(row, error)
-                emit(ProgressEvent("failed", drs_uri=row.drs_uri, error=error))
             else:
                 valid.append((i, item))
+        # CGC moves the bytes, so there is no byte total: the display counts files.
         emit(ProgressEvent("plan", files=len(rows)))
+        for res in results:
+            if res is not None:
+                emit(ProgressEvent("failed", drs_uri=res.drs_uri, error=res.error))
         if dry_run:
             for i, item in valid:
                 results[i] = FileResult(
@@ -264,11 +277,10 @@ class CgcImporter:
                 status = getattr(exc, "status", None)
                 if isinstance(status, int) and 400 <= status < 500:
                     raise WorkspaceError(
-                        f"cgc:{self.project}: import refused ({status}, code "
-                        f"{getattr(exc, 'code', None)}): {exc.message}"
+                        f"cgc:{self.project}: import refused: {_describe(exc)}"
                     ) from exc
                 if attempt == self.limits.submit_attempts:
-                    raise WorkspaceError(f"cgc:{self.project}: {exc.message or exc}") from exc
+                    raise WorkspaceError(f"cgc:{self.project}: {_describe(exc)}") from exc
                 self.sleep(delay)
                 delay = min(delay * 2, self.limits.poll_max)
                 continue
@@ -311,7 +323,7 @@ class CgcImporter:
             except SbgError as exc:
                 status = getattr(exc, "status", None)
                 if isinstance(status, int) and 400 <= status < 500 and status != 429:
-                    raise WorkspaceError(f"import {job_id}: {exc.message}") from exc
+                    raise WorkspaceError(f"import {job_id}: {_describe(exc)}") from exc
                 job = None
             if job is not None and job.state == "FINISHED":
                 return job
