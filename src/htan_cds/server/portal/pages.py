@@ -115,7 +115,8 @@ def _render(
 def landing(request: Request, catalog: Catalog = CatalogDep) -> HTMLResponse:
     """What the commons holds, per study, and the "Explore Data" button."""
     summary = catalog.summary(FileFilter())
-    studies = queries.landing_overview(catalog)
+    lease = portal_state(request).lease
+    studies = lease.remember("landing_overview", lambda: queries.landing_overview(catalog))
     facets = catalog.facets(FileFilter())
     return _render(
         request,

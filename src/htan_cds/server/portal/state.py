@@ -42,6 +42,8 @@ class CatalogLease:
         self._last_used = 0.0
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._memo: dict[str, Any] = {}
+        self._stamp: tuple[float, int] | None = None
 
     @contextmanager
     def use(self) -> Iterator[Catalog]:
@@ -49,6 +51,11 @@ class CatalogLease:
         with self._lock:
             if self._catalog is None:
                 self._catalog = Catalog.open(self.home, read_only=True)
+                stamp = self._file_stamp()
+                if stamp != self._stamp:
+                    # A writer changed the catalog while it was closed: forget derived answers.
+                    self._memo.clear()
+                    self._stamp = stamp
             self._users += 1
             catalog = self._catalog
         try:
@@ -59,6 +66,23 @@ class CatalogLease:
                 self._last_used = time.monotonic()
                 if self._timer is None and self.idle_seconds >= 0:
                     self._schedule(self.idle_seconds)
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept until the catalog file changes (for answers costly on 1M files)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+        return value
+
+    def _file_stamp(self) -> tuple[float, int] | None:
+        try:
+            st = self.home.catalog_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime, st.st_size)
 
     def _schedule(self, delay: float) -> None:
         timer = threading.Timer(delay, self._close_if_idle)
