@@ -160,3 +160,11 @@ def test_prepared_manifest_has_unique_safe_names(small_catalog: Catalog) -> None
     assert {f.code for f in prepared.findings} >= {"name_duplicate", "name_unsafe"}
     assert all(r.drs_uri.startswith("drs://") for r in prepared.rows)
     assert {r.metadata["data_file_id"] for r in prepared.rows} >= {"HTA7_1_1001", "HTA9_3_1001"}
+
+
+def test_find_narrow_columns(small_catalog: Catalog) -> None:
+    frame = small_catalog.find(sort="size", limit=3, columns=["name", "size"])
+    assert list(frame.columns) == ["drs_uri", "drs_id", "name", "size"]
+    assert frame["size"].tolist() == [50, 100, 100]
+    with pytest.raises(CatalogError):
+        small_catalog.find(columns=["nope"])
