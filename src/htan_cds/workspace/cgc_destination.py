@@ -36,6 +36,9 @@ URL_ENV = "SB_API_ENDPOINT"
 LIMIT_ENV = "HTAN_CDS_CGC_LIMIT"
 WINDOW_ENV = "HTAN_CDS_CGC_WINDOW"
 ProgressCallback = Callable[[ProgressEvent], None]
+# SB documents PENDING -> RUNNING -> FINISHED; the others are taken as final too, defensively,
+# so an aborted job on the server cannot keep a client polling for a day.
+TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "ABORTED", "COMPLETED"})
 _KIND: dict[FileStatus, EventKind] = {
     FileStatus.DONE: "done",
     FileStatus.SKIPPED: "skipped",
@@ -309,7 +312,7 @@ class CgcImporter:
             job = self.api.drs_imports.bulk_get(job_id)
         except SbgError:
             return None
-        return job if job.state == "FINISHED" else None
+        return job if str(job.state).upper() in TERMINAL_STATES else None
 
     def _wait(self, job_id: str) -> Any:
         from sevenbridges.errors import SbgError
@@ -325,7 +328,7 @@ class CgcImporter:
                 if isinstance(status, int) and 400 <= status < 500 and status != 429:
                     raise WorkspaceError(f"import {job_id}: {_describe(exc)}") from exc
                 job = None
-            if job is not None and job.state == "FINISHED":
+            if job is not None and str(job.state).upper() in TERMINAL_STATES:
                 return job
             if time.monotonic() > deadline:
                 raise WorkspaceError(f"import {job_id} not finished after polling timeout")
@@ -344,8 +347,8 @@ class CgcImporter:
         )
 
     def _result(self, row: Any, entry: Any) -> FileResult:
-        if entry is None:
-            return self._failed(row, "CGC returned no result for this item")
+        if entry is None or (entry.error is None and entry.resource is None):
+            return self._failed(row, "the import ended without a result for this item")
         if entry.error is not None:
             err = entry.error
             message = f"{err.status} (code {err.code}): {err.message}"
