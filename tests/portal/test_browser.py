@@ -12,6 +12,7 @@ server that only records the URL it was sent to.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import shutil
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
@@ -55,7 +56,11 @@ class _CgcStandIn(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).seen.append(self.path)
-        body = b"<!doctype html><title>CGC stand-in</title><h1>CGC import (stand-in)</h1>"
+        shown = html.escape(unquote(self.path))
+        body = (
+            "<!doctype html><title>CGC stand-in</title><h1>CGC import (stand-in)</h1>"
+            f"<p>Asked to import the manifest at:</p><pre>{shown}</pre>"
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
