@@ -150,13 +150,14 @@ def test_prepared_manifest_has_unique_safe_names(small_catalog: Catalog) -> None
     from htan_cds.catalog.manifests import manifest_table, prepare_manifest
 
     small_catalog.connection.execute(
-        "UPDATE files SET name = 'same name.ome.tif' WHERE drs_id IN ('dg.HCDS/a3', 'dg.HCDS/b1')"
+        "UPDATE files SET name = 'plain.ome.tif' WHERE drs_id IN ('dg.HCDS/a3', 'dg.HCDS/b1')"
     )
     small_catalog.connection.execute("UPDATE files SET name = 'a/b' WHERE drs_id = 'dg.HCDS/b2'")
     prepared = prepare_manifest(manifest_table(small_catalog, FileFilter()))
     names = [r.name for r in prepared.rows]
     assert len(set(names)) == len(names) == 5
     assert "/" not in "".join(names)
+    assert {"plain.ome.tif", "plain_2.ome.tif"} <= set(names)
     assert {f.code for f in prepared.findings} >= {"name_duplicate", "name_unsafe"}
     assert all(r.drs_uri.startswith("drs://") for r in prepared.rows)
     assert {r.metadata["data_file_id"] for r in prepared.rows} >= {"HTA7_1_1001", "HTA9_3_1001"}

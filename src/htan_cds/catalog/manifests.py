@@ -37,7 +37,7 @@ WITH matching AS (
 SELECT full_uri AS drs_uri, name, drs_id, HTAN_Data_File_ID, n_uris, atlas_name,
        regexp_full_match(full_uri, '{uri_re}') AS canonical_uri,
        coalesce(regexp_full_match(name, '[A-Za-z0-9_][A-Za-z0-9._-]{{0,200}}'), FALSE)
-         AND count(*) OVER (PARTITION BY name) = 1 AS plain_name,
+         AS plain_name,
        array_to_string(biospecimen_ids, ',') AS biospecimen, assay, level,
        array_to_string(HTAN_Parent_Data_File_ID, ',') AS parent_data_file_id,
        size, md5
@@ -112,8 +112,15 @@ def prepare_manifest(table: Any) -> PreparedManifest:
     findings: list[Any] = []
     plain: list[bool] = table.column("plain_name").to_pylist()
     names: list[str] = cols["name"]
-    if all(plain):
+    if all(plain) and len(set(names)) == len(names):
         return PreparedManifest(_rows(ManifestRow, cols), findings)
+    # A plain name used twice is not plain: the second and later uses get numbered.
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if plain[i]:
+            if name in seen:
+                plain[i] = False
+            seen.add(name)
     used: set[str] = {n for n, ok in zip(names, plain, strict=True) if ok}
     next_number: dict[str, int] = {}
     names = list(names)
