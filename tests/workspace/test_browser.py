@@ -101,11 +101,15 @@ def test_portal_export_into_workspace(browser: Any, pair: Pair) -> None:
         page.get_by_test_id("export-cgc").click()
         page.wait_for_url(re.compile(r"/import-redirect/drs/csv\?URL="))
         assert page.url.startswith(pair.workspace.server.url)
+        # Sign in first (the workspace fetches manifests only for signed-in users).
+        expect(page.get_by_role("heading", name="Sign in to import")).to_be_visible()
+        _shot(page, "03-signin")
+        page.get_by_label("Workspace token").fill(pair.workspace.token)
+        page.get_by_label("Workspace token").press("Enter")
         expect(page.locator("#file-count")).to_have_text(str(len(files)))
-        _shot(page, "03-confirm")
+        _shot(page, "04-confirm")
 
         # The form is labelled and keyboard-usable: fill it through its labels, submit by Enter.
-        page.get_by_label("Workspace token").fill(pair.workspace.token)
         page.get_by_label("New project name").fill("Portal Export")
         page.get_by_label("Tags for the imported files").fill("htan, from-portal")
         page.get_by_label(re.compile("Keep both")).check()
@@ -115,14 +119,14 @@ def test_portal_export_into_workspace(browser: Any, pair: Pair) -> None:
         page.wait_for_url(re.compile(r"/import-redirect/jobs/"))
         expect(page.locator("#job-state")).to_have_text("FINISHED", timeout=60_000)
         expect(page.locator("#results .ok")).to_have_count(len(files))
-        _shot(page, "04-finished")
+        _shot(page, "05-finished")
 
         # The project lists the files.
         page.get_by_role("link", name="alice/portal-export").click()
         page.wait_for_url(re.compile(r"/workspace/projects/alice/portal-export$"))
         names = sorted(page.locator(".file-name").all_inner_texts())
         assert names == sorted(str(f["name"]) for f in files)
-        _shot(page, "05-project")
+        _shot(page, "06-project")
     finally:
         context.close()
     assert not errors, f"JavaScript errors: {errors}"

@@ -36,6 +36,19 @@ def _export(pair: Pair, ids: list[str]) -> str:
     return redirect
 
 
+def _signin(browser: httpx.Client, redirect: str, token: str) -> httpx.Response:
+    """Follow the export redirect as a browser: sign-in page, sign in, confirm page."""
+    page = browser.get(redirect, headers=HTML)
+    assert page.status_code == 200 and 'action="/import-redirect/signin"' in page.text
+    assert '<label for="token">' in page.text
+    url = parse_qs(urlsplit(redirect).query)["URL"][0]
+    bad = browser.post("/import-redirect/signin", data={"token": "hcds_x_y", "URL": url})
+    assert bad.status_code == 401 and 'id="signin-error"' in bad.text
+    signed = browser.post("/import-redirect/signin", data={"token": token, "URL": url})
+    assert signed.status_code == 303
+    return browser.get(signed.headers["location"], headers=HTML)
+
+
 def _hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]+)"', page)
     assert match, f"no hidden field {name}"
@@ -56,14 +69,14 @@ def test_export_confirm_import(pair: Pair) -> None:
     ws = pair.workspace
     redirect = _export(pair, _demo_ids(pair, 3))
     with httpx.Client(base_url=ws.server.url, timeout=30) as browser:
-        page = browser.get(redirect, headers=HTML)
+        page = _signin(browser, redirect, ws.token)
         assert page.status_code == 200, page.text
         assert 'id="file-count">3<' in page.text
-        assert '<label for="token">' in page.text and '<label for="new_project">' in page.text
+        assert "Signed in as <strong>alice</strong>" in page.text
+        assert '<label for="new_project">' in page.text
         form = {
             "manifest_id": _hidden(page.text, "manifest_id"),
             "csrf": _hidden(page.text, "csrf"),
-            "token": ws.token,
             "new_project": "From Portal",
             "tags": "htan, imaging",
             "conflict_resolution": "RENAME",
@@ -97,8 +110,12 @@ def _status(resp: httpx.Response) -> tuple[int, int]:
 
 def test_bad_manifest_urls(pair: Pair) -> None:
     ws = pair.workspace.server.url + "/import-redirect/drs/csv"
-    get = lambda url: httpx.get(ws, params={"URL": url}, timeout=30)  # noqa: E731
-    assert _status(httpx.get(ws, timeout=10)) == (400, 9000)
+    auth = {"X-SBG-Auth-Token": pair.workspace.token}
+    get = lambda url: httpx.get(ws, params={"URL": url}, headers=auth, timeout=30)  # noqa: E731
+    assert _status(httpx.get(ws, headers=auth, timeout=10)) == (400, 9000)
+    # Nothing is fetched for someone not signed in.
+    anonymous = httpx.get(ws, params={"URL": pair.commons.url + "/"}, timeout=10)
+    assert _status(anonymous) == (401, 401)
     assert _status(get("ftp://127.0.0.1/x.csv")) == (400, 9203)
     assert _status(get("not a url")) == (400, 9203)
     assert _status(get("http://169.254.169.254/latest/meta-data")) == (400, 9203)
@@ -112,7 +129,7 @@ def test_bad_manifest_urls(pair: Pair) -> None:
     signed = parse_qs(urlsplit(redirect).query)["URL"][0]
     expired = re.sub(r"expires=\d+", "expires=1000", signed)
     assert _status(get(expired)) == (403, 9204)
-    html = httpx.get(ws, params={"URL": expired}, headers=HTML, timeout=30)
+    html = httpx.get(ws, params={"URL": expired}, headers={**HTML, **auth}, timeout=30)
     assert html.status_code == 403 and 'role="alert"' in html.text
 
 
@@ -120,7 +137,7 @@ def test_bad_confirmations(pair: Pair) -> None:
     ws = pair.workspace
     redirect = _export(pair, _demo_ids(pair, 1))
     with httpx.Client(base_url=ws.server.url, timeout=30) as browser:
-        page = browser.get(redirect, headers=HTML).text
+        page = _signin(browser, redirect, ws.token).text
         form = {
             "manifest_id": _hidden(page, "manifest_id"),
             "csrf": _hidden(page, "csrf"),

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -19,9 +20,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.api import submit_import
-from htan_cds.workspace.auth import User
+from htan_cds.workspace.auth import User, token_from_headers
 from htan_cds.workspace.context import WorkspaceContext
-from htan_cds.workspace.manifest_fetch import fetch_manifest_text, parse_manifest
+from htan_cds.workspace.manifest_fetch import check_url, fetch_manifest_text, parse_manifest
 from htan_cds.workspace.store import CONFLICT_POLICIES, ItemRequest, new_id
 
 router = APIRouter(include_in_schema=False)
@@ -65,19 +66,27 @@ def _cookie_user(ctx: WorkspaceContext, request: Request) -> User | None:
 
 @router.get("/import-redirect/drs/csv")
 def import_redirect(request: Request) -> Response:
-    """Fetch the manifest at ``URL`` and show the confirm form."""
+    """Sign in if needed, fetch the manifest at ``URL`` and show the confirm form.
+
+    The manifest is fetched only for a signed-in user, so the page is not an anonymous
+    fetcher of arbitrary URLs."""
     ctx = _ctx(request)
     url = request.query_params.get("URL") or request.query_params.get("url")
     try:
         if not url:
             raise sb_errors.bad_request("The URL parameter (a manifest URL) is required.")
+        check_url(url, ctx.settings)
+        user = _request_user(ctx, request)
+        if user is None:
+            if _wants_html(request):
+                return _page("signin.html", 200, url=url, error=None)
+            raise sb_errors.unauthorized("Sign in (a workspace token) to import a manifest.")
         text = fetch_manifest_text(url, ctx.settings)
         rows = parse_manifest(text, ctx.settings)
     except sb_errors.SbApiError as exc:
         return _error(request, exc)
     manifest_id = ctx.store.save_redirect_manifest(url, [r.to_json() for r in rows])
-    user = _cookie_user(ctx, request)
-    projects = ctx.store.list_projects(owner=user.username, limit=1000)[0] if user else []
+    projects = ctx.store.list_projects(owner=user.username, limit=1000)[0]
     return _page(
         "confirm.html",
         manifest_id=manifest_id,
@@ -90,6 +99,29 @@ def import_redirect(request: Request) -> Response:
         projects=projects,
         policies=CONFLICT_POLICIES,
     )
+
+
+def _request_user(ctx: WorkspaceContext, request: Request) -> User | None:
+    # Browsers carry the cookie; scripts may send the token as the API does.
+    return _cookie_user(ctx, request) or ctx.auth.user(token_from_headers(request.headers))
+
+
+@router.post("/import-redirect/signin")
+async def signin(request: Request) -> Response:
+    """Check the token, keep it in a cookie, go back to the manifest's confirm page."""
+    ctx = _ctx(request)
+    form = await request.form()
+    token = str(form.get("token") or "").strip()
+    url = str(form.get("URL") or "")
+    if not url:
+        return _error(request, sb_errors.bad_request("The URL field (a manifest URL) is required."))
+    if ctx.auth.user(token) is None:
+        return _page("signin.html", 401, url=url, error="This token is not valid here.")
+    response = RedirectResponse(
+        f"/import-redirect/drs/csv?URL={quote(url, safe='')}", status_code=303
+    )
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600)
+    return response
 
 
 @router.post("/import-redirect/drs/confirm")
