@@ -16,6 +16,7 @@ Usage: python benchmarks/catalog_facets.py [--files N] [--repeat R] [--home DIR]
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -147,6 +148,9 @@ def main() -> None:
     print(f"  SQLite GROUP BY per facet (indexed)      p50 {sqlite_ms[0]:8.1f} ms")
     ours = results["facets | no filter"]
     ours_f = results["facets | center=HMS"]
+    server_cat.close()
+    if args.home is None:
+        shutil.rmtree(root, ignore_errors=True)
     print(
         f"\nratios: facets unfiltered {pandas_ms[0] / ours:.1f}x faster than pandas, "
         f"{sqlite_ms[0] / ours:.1f}x faster than SQLite; center=HMS "

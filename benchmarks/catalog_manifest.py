@@ -16,6 +16,7 @@ Usage: python benchmarks/catalog_manifest.py [--rows N] [--catalog-files N] [--r
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main() -> None:
         f"{min(cli_times) * 1000:8.0f} ms"
     )
     print(f"ratio ours/pandas: {ours_s / peer_s:.2f}x; {rows / ours_s:,.0f} rows/s")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
