@@ -58,3 +58,12 @@ def test_writes_after_close_are_refused(tmp_path: Path) -> None:
     pf.close()  # idempotent
     with pytest.raises(OSError):
         pf.write(5, b"56789")
+
+
+def test_many_small_buffers_in_one_write(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 20  # 5,120 one-byte buffers: more than IOV_MAX
+    pf = PartialFile(tmp_path / "z.part", len(data), ["sha256"], fresh=True)
+    pf.write_many(0, [data[i : i + 1] for i in range(len(data))])
+    assert pf.finish()["sha256"] == hashlib.sha256(data).hexdigest()
+    pf.close()
+    assert (tmp_path / "z.part").read_bytes() == data

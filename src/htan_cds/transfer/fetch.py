@@ -23,9 +23,11 @@ from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.errors import AccessDenied, DrsError, TransferError
 from htan_cds.transfer.verify import PartialFile
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 # Writes smaller than this are done on the event loop: a thread hop costs more than the write.
 _INLINE_WRITE = 256 << 10
+# Received buffers gathered per block; bounds the per-block overhead when a server trickles.
+_MAX_BUFFERS = 512
 _EXPIRED_STATUS = frozenset({401, 403, 410})
 _MAX_REFRESHES = 5
 
@@ -218,11 +220,13 @@ async def _read_body(
 ) -> int:
     """Stream a body into ``partial`` at ``pos`` (never past ``end``); returns bytes written.
 
-    Writes go to the thread pool double-buffered, so the next chunk downloads while the
-    previous one is written and hashed (hashlib releases the GIL).
+    Received buffers are gathered without copying and handed to the thread pool in blocks of
+    :data:`CHUNK` (one ``pwritev`` and in-order hashing there), double-buffered so the next
+    block downloads while the previous one is written and hashed (hashlib releases the GIL).
     """
     written = 0
-    buf = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     offset = pos
     pending: asyncio.Future[None] | None = None
     pending_len = 0
@@ -238,26 +242,27 @@ async def _read_body(
             pending_len = 0
 
     try:
-        async for data in resp.content.iter_chunked(CHUNK):
-            room = end - (offset + len(buf))
+        async for data in resp.content.iter_any():
+            room = end - (offset + size)
             if room <= 0:
                 break
-            buf += data[:room] if len(data) > room else data
-            if len(buf) >= CHUNK:
+            chunks.append(data[:room] if len(data) > room else data)
+            size += len(chunks[-1])
+            if size >= CHUNK or len(chunks) >= _MAX_BUFFERS:
                 await settle()
-                block, buf = buf, bytearray()
-                pending = loop.run_in_executor(ctx.executor, partial.write, offset, block)
-                pending_len = len(block)
-                offset += len(block)
+                pending = loop.run_in_executor(ctx.executor, partial.write_many, offset, chunks)
+                pending_len = size
+                offset += size
+                chunks, size = [], 0
         await settle()
-        if buf:
-            if len(buf) < _INLINE_WRITE:
-                partial.write(offset, buf)
+        if chunks:
+            if size < _INLINE_WRITE:
+                partial.write_many(offset, chunks)
             else:
-                await loop.run_in_executor(ctx.executor, partial.write, offset, buf)
-            written += len(buf)
-            ctx.bytes_fetched += len(buf)
-            ctx.on_bytes(uri, len(buf))
+                await loop.run_in_executor(ctx.executor, partial.write_many, offset, chunks)
+            written += size
+            ctx.bytes_fetched += size
+            ctx.on_bytes(uri, size)
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
         # Keep what reached the disk: the retry continues after it.
         if pending is not None:

@@ -12,12 +12,14 @@ import contextlib
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from htan_cds.drs.models import IANA_TO_HASHLIB, DrsObject
 
 _READ_CHUNK = 4 << 20
+_IOV_MAX = 1024
 # Strongest first: the one reported as the file's checksum.
 _PREFERENCE = ("sha512", "sha384", "sha256", "sha1", "md5")
 
@@ -89,27 +91,44 @@ class PartialFile:
 
     def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` at ``offset`` and advance the hashes as far as contiguous bytes allow."""
-        view = memoryview(data)
+        self.write_many(offset, [data])
+
+    def write_many(self, offset: int, buffers: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Write consecutive ``buffers`` starting at ``offset`` (one ``pwritev``, no joining)."""
+        views = [memoryview(b) for b in buffers if len(b)]
+        total = sum(len(v) for v in views)
         with self._io:
             if self._fd < 0:
                 raise OSError(f"{self.path} is closed")
             self._inflight += 1
         try:
-            done = 0
-            while done < len(view):
-                done += os.pwrite(self._fd, view[done:], offset + done)
+            self._pwrite_all(views, offset, total)
             with self._lock:
                 if offset == self._frontier:
                     for h in self._hashers.values():
-                        h.update(view)
-                    self._frontier += len(view)
+                        for v in views:
+                            h.update(v)
+                    self._frontier += total
                     self._catch_up()
-                elif len(view):
-                    self._add_pending(offset, offset + len(view))
+                elif total:
+                    self._add_pending(offset, offset + total)
         finally:
             with self._io:
                 self._inflight -= 1
                 self._io.notify_all()
+
+    def _pwrite_all(self, views: list[memoryview], offset: int, total: int) -> None:
+        done = 0
+        while done < total:
+            # pwritev takes at most IOV_MAX (1024 on Linux) buffers per call.
+            n = os.pwritev(self._fd, views[:_IOV_MAX], offset + done)
+            done += n
+            # A short write: drop what was written and go on with the rest.
+            while views and n >= len(views[0]):
+                n -= len(views[0])
+                views = views[1:]
+            if views and n:
+                views[0] = views[0][n:]
 
     def mark_written(self, start: int, end: int) -> None:
         """Declare bytes already on disk (parts finished in an earlier run)."""
