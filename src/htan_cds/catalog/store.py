@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, where_clause
 from htan_cds.catalog.readonly import check_read_only
+from htan_cds.catalog.records import (
+    applied_version_ro,
+    clean_record,
+    frame_of,
+    limit_clause,
+    sql_literal,
+)
 from htan_cds.catalog.schema import CURRENT_SCHEMA_VERSION, applied_version, migrate
 from htan_cds.config import DataHome
 from htan_cds.errors import CatalogError
@@ -158,11 +165,11 @@ class Catalog:
         """
         where, params = where_clause(flt or FileFilter())
         order = self._order_by(sort, descending)
-        page = _limit(limit, offset)
+        page = limit_clause(limit, offset)
         select = _FILE_SELECT if columns is None else self._narrow_select(columns)
         with self.cursor() as cur:
             if limit is None or limit > _PAGE_TWO_PHASE_MAX:
-                return _df(
+                return frame_of(
                     cur,
                     f"{select} WHERE {where} ORDER BY {order}{page}",
                     [self.authority, *params],
@@ -176,8 +183,8 @@ class Catalog:
                 ).fetchall()
             ]
             if not ids:
-                return _df(cur, f"{select} WHERE FALSE", [self.authority])
-            frame = _df(
+                return frame_of(cur, f"{select} WHERE FALSE", [self.authority])
+            frame = frame_of(
                 cur,
                 f"{select.replace(' FROM files f', ', f.rowid AS _rowid FROM files f')} "
                 "SEMI JOIN (SELECT unnest(?::BIGINT[]) AS r) p ON f.rowid = p.r",
@@ -280,16 +287,16 @@ class Catalog:
     def get_file(self, drs_id: str) -> dict[str, Any] | None:
         """One file's row (with ``drs_uri``, ``imaging`` and ``channels``) or ``None``."""
         with self.cursor() as cur:
-            df = _df(cur, f"{_FILE_SELECT} WHERE f.drs_id = ?", [self.authority, drs_id])
+            df = frame_of(cur, f"{_FILE_SELECT} WHERE f.drs_id = ?", [self.authority, drs_id])
             if df.empty:
                 return None
-            record: dict[str, Any] = _clean_record(df.iloc[0].to_dict())
-            img = _df(cur, "SELECT * FROM imaging WHERE drs_id = ?", [drs_id])
-            record["imaging"] = _clean_record(img.iloc[0].to_dict()) if not img.empty else None
-            ch = _df(
+            record: dict[str, Any] = clean_record(df.iloc[0].to_dict())
+            img = frame_of(cur, "SELECT * FROM imaging WHERE drs_id = ?", [drs_id])
+            record["imaging"] = clean_record(img.iloc[0].to_dict()) if not img.empty else None
+            ch = frame_of(
                 cur, "SELECT * FROM channels WHERE drs_id = ? ORDER BY channel_index", [drs_id]
             )
-            record["channels"] = [_clean_record(r) for r in ch.to_dict("records")]
+            record["channels"] = [clean_record(r) for r in ch.to_dict("records")]
         return record
 
     def participants(
@@ -305,9 +312,9 @@ class Catalog:
                 " WHERE p.HTAN_Participant_ID IN "
                 f"(SELECT HTAN_Participant_ID FROM files f WHERE {where})"
             )
-        sql += " ORDER BY p.HTAN_Participant_ID" + _limit(limit, offset)
+        sql += " ORDER BY p.HTAN_Participant_ID" + limit_clause(limit, offset)
         with self.cursor() as cur:
-            return _df(cur, sql, params)
+            return frame_of(cur, sql, params)
 
     def biospecimens(
         self, flt: FileFilter | None = None, limit: int | None = None, offset: int = 0
@@ -322,14 +329,14 @@ class Catalog:
                 " WHERE b.HTAN_Biospecimen_ID IN (SELECT fb.HTAN_Biospecimen_ID "
                 f"FROM file_biospecimens fb JOIN files f USING (drs_id) WHERE {where})"
             )
-        sql += " ORDER BY b.HTAN_Biospecimen_ID" + _limit(limit, offset)
+        sql += " ORDER BY b.HTAN_Biospecimen_ID" + limit_clause(limit, offset)
         with self.cursor() as cur:
-            return _df(cur, sql, params)
+            return frame_of(cur, sql, params)
 
     def channels(self, drs_id: str) -> pd.DataFrame:
         """The channels of one image, in order."""
         with self.cursor() as cur:
-            return _df(
+            return frame_of(
                 cur, "SELECT * FROM channels WHERE drs_id = ? ORDER BY channel_index", [drs_id]
             )
 
@@ -345,9 +352,9 @@ class Catalog:
             try:
                 cur.execute(
                     "CREATE OR REPLACE TEMP VIEW files_v AS "
-                    + _FILE_SELECT.replace("?::VARCHAR", _sql_literal(self.authority))
+                    + _FILE_SELECT.replace("?::VARCHAR", sql_literal(self.authority))
                 )
-                return _df(cur, query)
+                return frame_of(cur, query)
             except duckdb.Error as exc:
                 raise CatalogError(f"query failed: {str(exc).splitlines()[0]}") from exc
 
@@ -467,47 +474,6 @@ class Catalog:
             ).fetchall()
         self._columns = {str(r[0]) for r in rows}
         return self._columns
-
-
-def applied_version_ro(con: Any) -> int:
-    """The schema version of a catalog opened read-only (0 when never migrated)."""
-    try:
-        row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
-    except Exception:
-        return 0
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _df(cur: Any, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-    frame: pd.DataFrame = cur.execute(sql, params or []).df()
-    return frame
-
-
-def _limit(limit: int | None, offset: int) -> str:
-    sql = f" LIMIT {int(limit)}" if limit is not None else ""
-    return sql + (f" OFFSET {int(offset)}" if offset else "")
-
-
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _clean_record(record: Mapping[Any, Any]) -> dict[str, Any]:
-    """pandas/numpy values to plain Python (NaN/NaT -> None, arrays -> lists)."""
-    import math
-
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if value is not None and type(value).__name__ in ("NaTType", "NAType"):
-            value = None
-        elif hasattr(value, "tolist"):
-            value = value.tolist()
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        if isinstance(value, float) and math.isnan(value):
-            value = None
-        out[str(key)] = value
-    return out
 
 
 __all__ = ["DEFAULT_AUTHORITY", "LOCAL_ID_PREFIX", "TABLES", "Catalog", "applied_version"]

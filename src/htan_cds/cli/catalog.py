@@ -50,9 +50,9 @@ def _open(ctx: typer.Context, read_only: bool = True) -> Catalog:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from htan_cds.catalog.store import _clean_record
+    from htan_cds.catalog.records import clean_record
 
-    return [_clean_record(r) for r in frame.to_dict("records")]
+    return [clean_record(r) for r in frame.to_dict("records")]
 
 
 def _join_list(value: Any) -> str:
