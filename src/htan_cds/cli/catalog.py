@@ -37,9 +37,15 @@ AccessOpt = typer.Option(None, "--access", help="open or controlled.")
 TextOpt = typer.Option(None, "--text", help="Substring of name, file id, participant or assay.")
 
 
-def _filter(**values: list[str] | None) -> FileFilter:
+def _filter_of(params: dict[str, Any]) -> FileFilter:
+    """The FileFilter of a command's facet options (``file_format`` is the ``format`` facet)."""
+    from dataclasses import fields
+
     from htan_cds.catalog import FileFilter
 
+    names = {f.name for f in fields(FileFilter)}
+    values = {k: v for k, v in params.items() if k in names}
+    values["format"] = params.get("file_format")
     return FileFilter.from_mapping(values)
 
 
@@ -171,20 +177,7 @@ def find(
     json_out: bool = JsonOption,
 ) -> None:
     """Find files by facets; print a table, CSV or JSON."""
-    flt = _filter(
-        center=center,
-        atlas=atlas,
-        assay=assay,
-        organ=organ,
-        diagnosis=diagnosis,
-        level=level,
-        participant=participant,
-        biospecimen=biospecimen,
-        release=release,
-        format=file_format,
-        access=access,
-        text=text,
-    )
+    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         frame = catalog.find(flt, sort=sort, descending=descending, limit=limit)
     if json_out:
@@ -227,20 +220,7 @@ def facets(
     json_out: bool = JsonOption,
 ) -> None:
     """File counts per facet value under the given filters (a facet ignores its own filter)."""
-    flt = _filter(
-        center=center,
-        atlas=atlas,
-        assay=assay,
-        organ=organ,
-        diagnosis=diagnosis,
-        level=level,
-        participant=participant,
-        biospecimen=biospecimen,
-        release=release,
-        format=file_format,
-        access=access,
-        text=text,
-    )
+    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         counts = catalog.facets(flt)
         summary = catalog.summary(flt)
@@ -324,20 +304,7 @@ def manifest_create(
     from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table, prepare_manifest
     from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
 
-    flt = _filter(
-        center=center,
-        atlas=atlas,
-        assay=assay,
-        organ=organ,
-        diagnosis=diagnosis,
-        level=level,
-        participant=participant,
-        biospecimen=biospecimen,
-        release=release,
-        format=file_format,
-        access=access,
-        text=text,
-    )
+    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         table = manifest_table(catalog, flt)
     prepared = prepare_manifest(table)
