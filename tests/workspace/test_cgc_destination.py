@@ -207,3 +207,24 @@ def test_cli_import_to_cgc(
         "cli-2.bin",
     ]
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "nope" in bad.stderr
+
+
+def test_engine_hands_cgc_rows_over(
+    limited: Workspace,
+    demo_server: ServerProcess,
+    demo_files: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run_import(..., "cgc:…")`` goes through the engine's handoff seam to this destination."""
+    from htan_cds.transfer import ImportOptions, run_import
+
+    api = sbg.Api(url=limited.api_url, token=limited.token, debug=True)
+    api.projects.create(name="Via Engine")
+    monkeypatch.setenv("SB_API_ENDPOINT", limited.api_url)
+    monkeypatch.setenv("SB_AUTH_TOKEN", limited.token)
+    rows = _rows(demo_server, demo_files, 3)
+    planned = run_import(rows, "cgc:alice/via-engine", ImportOptions(dry_run=True))
+    assert [f.status for f in planned.files] == [FileStatus.SKIPPED] * 3
+    report = run_import(rows, "cgc:alice/via-engine", ImportOptions())
+    assert [f.status for f in report.files] == [FileStatus.DONE] * 3
+    assert report.destination == "cgc:alice/via-engine"

@@ -390,7 +390,12 @@ class CgcDestination:
     ) -> ImportReport:
         """Import ``rows`` through CGC's bulk DRS import."""
         importer = CgcImporter(self.project, url=self.cgc_url)
-        return importer.run(rows, conflict=_conflict(self.options), progress=progress)
+        return importer.run(
+            rows,
+            conflict=_conflict(self.options),
+            progress=progress,
+            dry_run=bool(self.options.dry_run),
+        )
 
     def state_dir(self) -> Path:
         """Unused by CGC imports (nothing is staged locally); a cache folder for the protocol."""
