@@ -376,3 +376,47 @@ def test_keyboard_and_labels(page: Any, portal_server: ServerProcess, catalog_sq
         )
         == 0
     )
+
+
+def test_export_lands_on_a_workspace_import_page(
+    page: Any, demo_home: Path, tmp_path_factory: pytest.TempPathFactory, catalog_sql: Any
+) -> None:
+    """The two-server path of the manual: the commons exports, a workspace's page receives."""
+    from playwright.sync_api import expect
+
+    ws_home = tmp_path_factory.mktemp("workspace") / "home"
+    ws_home.mkdir()
+    made = run_cli("token", "create", "--grant", "open", "--label", "alice", home=ws_home)
+    assert made.returncode == 0, made.stderr
+    token = next(w for w in made.stdout.split() if w.startswith("hcds_"))
+    with start_server(ws_home, "--workspace", ready_path="/v2/rate_limit") as workspace:
+        target = f"{workspace.url}/import-redirect/drs/csv"
+        with start_server(demo_home, "--export-target", target) as commons:
+            page.goto(f"{commons.url}/explore?atlas={STUDY}&assay={ASSAY}")
+            expected = catalog_sql.execute(
+                "SELECT count(*) FROM files WHERE atlas_name = ? AND assay = ?", [STUDY, ASSAY]
+            ).fetchone()[0]
+            expect(page.get_by_test_id("summary-files")).to_have_text(_fmt(expected))
+            page.get_by_test_id("add-all-files").click()
+            expect(page.get_by_test_id("cart-count")).to_have_text(_fmt(expected))
+            page.goto(f"{commons.url}/cart")
+            expect(page.get_by_test_id("cart-files")).to_have_text(_fmt(expected))
+            page.get_by_test_id("export-cgc").click()
+            expect(page).to_have_url(re.compile(re.escape(target) + r"\?URL="))
+            page.get_by_label("Workspace token").fill(token)
+            page.get_by_role("button", name="Sign in").click()
+            # The workspace fetched the signed manifest and lists its files for confirmation.
+            first = catalog_sql.execute(
+                "SELECT name FROM files WHERE atlas_name = ? AND assay = ? ORDER BY name LIMIT 1",
+                [STUDY, ASSAY],
+            ).fetchone()[0]
+            expect(page.locator("body")).to_contain_text(first)
+            expect(page.locator("body")).to_contain_text(f"lists {expected} files")
+            _shot(page, "11-workspace-import-page")
+            # Import: the workspace pulls every file from the commons over DRS.
+            page.get_by_label("New project name").fill("htan-demo")
+            page.get_by_role("button", name=re.compile(r"^Import \d+ files")).click()
+            expect(page.locator("body")).to_contain_text("FINISHED", timeout=120_000)
+            expect(page.locator("body")).to_contain_text(f"{expected} of {expected} processed")
+            assert page.locator("text=imported").count() == expected
+            _shot(page, "12-workspace-import-finished")
