@@ -82,12 +82,15 @@ def _table(request: Request, catalog: Catalog, table: str) -> dict[str, Any]:
     page = parse_page(
         table, params.get("sort"), params.get("order"), params.get("offset"), params.get("limit")
     )
-    selection = where_clause(request_filter(request))
+    flt = request_filter(request)
+    selection = where_clause(flt)
     if table == "files":
         return queries.files_page(catalog, selection, page, portal_state(request).authority)
+    # The summary's counts are these tables' totals (and cheap: cube or memo).
+    total = int(catalog.summary(flt)[table])
     if table == "participants":
-        return queries.participants_page(catalog, selection, page)
-    return queries.samples_page(catalog, selection, page)
+        return queries.participants_page(catalog, selection, page, total)
+    return queries.samples_page(catalog, selection, page, total)
 
 
 @router.get("/files")

@@ -136,8 +136,14 @@ def files_page(
     return _page_result(total, page, items)
 
 
-def participants_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
-    """Participants with at least one selected file, with their file count and size."""
+def participants_page(
+    catalog: Catalog, selection: Selection, page: Page, total: int
+) -> dict[str, Any]:
+    """Participants with at least one selected file, with their file count and size.
+
+    ``total`` is the summary's participant count (the catalog answers it from its cube or memo);
+    taking it rather than counting here lets DuckDB stop at the page (a top-N, no window).
+    """
     where, params = selection
     sql = (
         "WITH m AS (SELECT f.HTAN_Participant_ID AS pid, any_value(f.atlas_name) AS atlas_name, "
@@ -145,26 +151,17 @@ def participants_page(catalog: Catalog, selection: Selection, page: Page) -> dic
         f"FROM files f WHERE {where} AND f.HTAN_Participant_ID IS NOT NULL GROUP BY 1) "
         "SELECT m.pid AS HTAN_Participant_ID, coalesce(p.atlas_name, m.atlas_name) AS atlas_name, "
         "p.HTAN_Center, p.Tissue_or_Organ_of_Origin, p.Primary_Diagnosis, p.Gender, "
-        "p.Age_at_Diagnosis_years, m.files, m.total_size, count(*) OVER () AS _total "
+        "p.Age_at_Diagnosis_years, m.files, m.total_size "
         "FROM m LEFT JOIN participants p ON p.HTAN_Participant_ID = m.pid "
         f"ORDER BY {_order(page, 'm.pid')} LIMIT {page.limit} OFFSET {page.offset}"
     )
     with catalog.cursor() as cur:
         items = _rows(cur, sql, params)
-        total = (
-            _window_total(items)
-            if items or page.offset == 0
-            else _count_groups(
-                cur,
-                f"SELECT count(DISTINCT f.HTAN_Participant_ID) FROM files f WHERE {where}",
-                params,
-            )
-        )
     return _page_result(total, page, items)
 
 
-def samples_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str, Any]:
-    """Biospecimens of the selected files, with their file count and size."""
+def samples_page(catalog: Catalog, selection: Selection, page: Page, total: int) -> dict[str, Any]:
+    """Biospecimens of the selected files, with their file count and size (``total`` as above)."""
     where, params = selection
     sql = (
         "WITH u AS (SELECT unnest(f.biospecimen_ids) AS bid, f.HTAN_Participant_ID AS pid, "
@@ -173,23 +170,12 @@ def samples_page(catalog: Catalog, selection: Selection, page: Page) -> dict[str
         "coalesce(sum(size), 0) AS total_size FROM u WHERE bid IS NOT NULL GROUP BY 1) "
         "SELECT m.bid AS HTAN_Biospecimen_ID, "
         "coalesce(b.HTAN_Participant_ID, m.pid) AS HTAN_Participant_ID, b.Biospecimen_Type, "
-        "b.Tissue_or_Organ_of_Origin, b.Preservation_Method, m.files, m.total_size, "
-        "count(*) OVER () AS _total "
+        "b.Tissue_or_Organ_of_Origin, b.Preservation_Method, m.files, m.total_size "
         "FROM m LEFT JOIN biospecimens b ON b.HTAN_Biospecimen_ID = m.bid "
         f"ORDER BY {_order(page, 'm.bid')} LIMIT {page.limit} OFFSET {page.offset}"
     )
     with catalog.cursor() as cur:
         items = _rows(cur, sql, params)
-        total = (
-            _window_total(items)
-            if items or page.offset == 0
-            else _count_groups(
-                cur,
-                "SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
-                f"FROM files f WHERE {where})",
-                params,
-            )
-        )
     return _page_result(total, page, items)
 
 
@@ -227,18 +213,6 @@ def landing_overview(catalog: Catalog) -> list[dict[str, Any]]:
     )
     with catalog.cursor() as cur:
         return _rows(cur, sql, [])
-
-
-def _window_total(items: list[dict[str, Any]]) -> int:
-    total = int(items[0]["_total"]) if items else 0
-    for item in items:
-        item.pop("_total", None)
-    return total
-
-
-def _count_groups(cur: Any, sql: str, params: list[Any]) -> int:
-    row = cur.execute(sql, params).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _page_result(total: int, page: Page, items: list[dict[str, Any]]) -> dict[str, Any]:
