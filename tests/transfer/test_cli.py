@@ -87,3 +87,17 @@ def test_failures_and_usage_errors(srv: FaultServer, tmp_path: Path) -> None:
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rename_finds_an_identical_numbered_copy(srv: FaultServer, tmp_path: Path) -> None:
+    dest = tmp_path / "fresh"
+    dest.mkdir()
+    (dest / "c0.bin").write_bytes(b"someone else's")
+    (dest / "c0_2.bin").write_bytes(srv.objects["c0"])
+    served = srv.bytes_served
+    result = run_cli("import", srv.uri("c0"), "--to", str(dest), "--conflict", "rename", "--json")
+    assert result.returncode == 0, result.stderr
+    item = json.loads(result.stdout)["files"][0]
+    assert item["status"] == "skipped" and item["path"].endswith("c0_2.bin")
+    assert srv.bytes_served == served
+    assert (dest / "c0.bin").read_bytes() == b"someone else's"

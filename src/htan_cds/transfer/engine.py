@@ -264,10 +264,22 @@ class _Run:
                 return self._result(item, FileStatus.SKIPPED, error=msg)
             if policy is ConflictPolicy.RENAME:
                 base, n = item.path, 1
-                while await self._same_file(item.path, obj.size, expected) is False:
+                while True:
                     n += 1
-                    item.path = numbered_path(base, n)
-                self.ledger.set_path(uri, item.path)
+                    candidate = numbered_path(base, n)
+                    if self._taken.get(candidate, uri) != uri:
+                        continue  # planned for another object of this import
+                    here = await self._same_file(candidate, obj.size, expected)
+                    if here is not False:
+                        break
+                item.path = candidate
+                self._taken[candidate] = uri
+                self.ledger.set_path(uri, candidate)
+                if here:
+                    self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
+                    return self._result(
+                        item, FileStatus.SKIPPED, checksum_type=done_kw_type, **done_kw
+                    )
         if self.options.dry_run:
             return self._result(item, FileStatus.SKIPPED, error="dry run: not fetched")
         self.emit(ProgressEvent("start", drs_uri=uri, path=item.path, size=obj.size))
