@@ -50,6 +50,8 @@ class FaultServer:
     require_token: str | None = None
     require_passport: str | None = None
     ignore_range: bool = False
+    # CRDC answers with type "s3"/"gs" methods carrying only an access_id; /access gives https.
+    access_type: str = "https"
     token_lifetime: int = 1200
     objects: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -81,11 +83,11 @@ class FaultServer:
     # ---- DRS ---------------------------------------------------------------------------
     def _object(self, oid: str) -> dict[str, Any]:
         data = self.objects[oid]
-        method: dict[str, Any] = {"type": "https"}
+        method: dict[str, Any] = {"type": self.access_type}
         if self.inline_urls:
             method["access_url"] = self._access(oid)
         else:
-            method["access_id"] = "https"
+            method["access_id"] = self.access_type
         return {
             "id": oid,
             "self_uri": self.uri(oid),
@@ -156,7 +158,7 @@ class FaultServer:
             oid = item["bulk_object_id"]
             if oid in self.objects:
                 url = self._access(oid)
-                out.append({"drs_object_id": oid, "drs_access_id": "https", **url})
+                out.append({"drs_object_id": oid, "drs_access_id": self.access_type, **url})
         return web.json_response(
             {"summary": {"requested": len(out)}, "resolved_drs_object_access_urls": out}
         )
@@ -174,8 +176,9 @@ class FaultServer:
         return await self._object_route(oid)
 
     async def _object_route(self, oid: str) -> web.Response:
-        if oid.endswith("/access/https"):
-            return await self._access_route(oid[: -len("/access/https")])
+        suffix = f"/access/{self.access_type}"
+        if oid.endswith(suffix):
+            return await self._access_route(oid[: -len(suffix)])
         if oid not in self.objects:
             return web.json_response({"msg": "not found", "status_code": 404}, status=404)
         return web.json_response(self._object(oid))

@@ -165,3 +165,18 @@ def test_entry_from_url_keeps_crdc_style_ids() -> None:
     assert entry.host == "drs.example.org" and entry.port is None
     assert entry.object_id("dg.TEST", "xyz") == "dg.TEST/xyz"
     assert entry_from_url("p", "a", "https://example.org/not-drs/a") is None
+
+
+def test_crdc_shaped_s3_access_ids_with_gen3_key(tmp_path: Path) -> None:
+    # What nci-crdc.datacommons.io answers: dg.XXXX/<guid> ids, "s3" access ids, signed https
+    # URLs from /access, bearer tokens from the API key, no bulk endpoint advertised.
+    with FaultServer(access_type="s3", bulk_limit=None, require_token="x") as srv:
+        uris = [srv.uri(srv.add(f"dg.TEST/guid-{i}", payload(f"g{i}", 70_000))) for i in range(3)]
+        opts = ImportOptions(gen3_credentials=_creds(tmp_path), part_size=64 * 1024)
+        report = run_import(uris, tmp_path / "d", opts)
+        assert report.ok, [f.error for f in report.files]
+        assert srv.requests["bulk"] == 0 and srv.requests["access"] == 3
+        assert srv.exchanges == 1
+    names = sorted(p.name for p in (tmp_path / "d").iterdir() if p.is_file())
+    # The server names objects "dg.TEST/guid-N.bin": the slash cannot make a folder.
+    assert names == ["dg.TEST_guid-0.bin", "dg.TEST_guid-1.bin", "dg.TEST_guid-2.bin"]
