@@ -62,17 +62,29 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data home holding the demo commons, built once per test session."""
+def demo_port() -> int:
+    """The loopback port the demo commons is built for and served on in this session."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory, demo_port: int) -> Path:
+    """A data home holding the demo commons, built once per test session.
+
+    It is built for ``demo_port`` so that the DRS URIs the catalog writes name the server that
+    ``demo_server`` starts, as they do for a user who runs ``htan-cds demo --port P``.
+    """
     path = tmp_path_factory.mktemp("demo-home")
-    result = run_cli("--home", str(path), "demo", "--no-serve", timeout=600)
+    result = run_cli(
+        "--home", str(path), "demo", "--no-serve", "--port", str(demo_port), timeout=600
+    )
     if result.returncode != 0:
         raise RuntimeError(f"demo build failed: {result.stderr[-2000:]}")
     return path
 
 
 @pytest.fixture(scope="session")
-def demo_server(demo_home: Path) -> Iterator[ServerProcess]:
+def demo_server(demo_home: Path, demo_port: int) -> Iterator[ServerProcess]:
     """``htan-cds serve`` on the demo commons, a real process on loopback."""
-    with start_server(demo_home) as server:
+    with start_server(demo_home, port=demo_port) as server:
         yield server
