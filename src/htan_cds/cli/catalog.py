@@ -1,20 +1,33 @@
-"""CLI commands of the catalog area: demo, find, facets, sql, ingest, catalog …, manifest create."""
+"""CLI commands of the catalog area: find, facets, sql, ingest, catalog …, manifest create."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, out_console
+from htan_cds.cli._common import (
+    JsonOption,
+    data_home,
+    emit_json,
+    err_console,
+    human_size,
+    out_console,
+)
 from htan_cds.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from htan_cds.catalog import Catalog, FileFilter
+
+# Each facet option is repeatable: OR within a facet.
+_FacetValues = list[str] | None
 
 catalog_app = typer.Typer(
     help="Build, inspect, export and import the metadata catalog.",
@@ -37,6 +50,23 @@ AccessOpt = typer.Option(None, "--access", help="open or controlled.")
 TextOpt = typer.Option(None, "--text", help="Substring of name, file id, participant or assay.")
 
 
+# (parameter name, option) of each facet, in the order the commands list them.
+_FACETS: tuple[tuple[str, Any], ...] = (
+    ("center", CenterOpt),
+    ("atlas", AtlasOpt),
+    ("assay", AssayOpt),
+    ("organ", OrganOpt),
+    ("diagnosis", DiagnosisOpt),
+    ("level", LevelOpt),
+    ("participant", ParticipantOpt),
+    ("biospecimen", BiospecimenOpt),
+    ("release", ReleaseOpt),
+    ("file_format", FormatOpt),
+    ("access", AccessOpt),
+    ("text", TextOpt),
+)
+
+
 def _filter_of(params: dict[str, Any]) -> FileFilter:
     """The FileFilter of a command's facet options (``file_format`` is the ``format`` facet)."""
     from dataclasses import fields
@@ -47,6 +77,44 @@ def _filter_of(params: dict[str, Any]) -> FileFilter:
     values = {k: v for k, v in params.items() if k in names}
     values["format"] = params.get("file_format")
     return FileFilter.from_mapping(values)
+
+
+def _with_facets(
+    file_format: Any = FormatOpt,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the facet options (right after ``ctx``) and pass their filter as ``flt``.
+
+    One list of facet options keeps find, facets and manifest create in step; typer reads
+    the options from the wrapper's signature, so ``--help`` shows them as if written out.
+    """
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        facets = [(n, file_format if n == "file_format" else o) for n, o in _FACETS]
+        # ``flt`` is typed with a TYPE_CHECKING-only name, so evaluate the others one by one.
+        own = {
+            name: p.replace(annotation=eval(p.annotation, func.__globals__))
+            for name, p in inspect.signature(func).parameters.items()
+            if name != "flt"
+        }
+        added = [
+            inspect.Parameter(
+                name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=opt, annotation=_FacetValues
+            )
+            for name, opt in facets
+        ]
+        params = [own["ctx"], *added, *(p for n, p in own.items() if n != "ctx")]
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> None:
+            kwargs["flt"] = _filter_of({name: kwargs.pop(name) for name, _ in facets})
+            func(*args, **kwargs)
+
+        # typer reads the options from __signature__ and the types from __annotations__.
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
 
 
 def _open(ctx: typer.Context, read_only: bool = True) -> Catalog:
@@ -68,108 +136,14 @@ def _join_list(value: Any) -> str:
     return ""
 
 
-def _human_size(size: Any) -> str:
-    if size is None or size != size:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(size)
-
-
-# -- demo -------------------------------------------------------------------------------------
-def demo(
-    ctx: typer.Context,
-    no_serve: bool = typer.Option(False, "--no-serve", help="Build only; do not start a server."),
-    port: int = typer.Option(8000, "--port", help="Port the demo commons is served on."),
-    scale: int | None = typer.Option(
-        None, "--scale", help="With --metadata-only: number of synthetic files (e.g. 1000000)."
-    ),
-    metadata_only: bool = typer.Option(
-        False, "--metadata-only", help="Catalog rows only, no bytes (for benchmarks)."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic content."),
-    json_out: bool = JsonOption,
-) -> None:
-    """Build a local demo commons (synthetic HTAN-shaped data with real bytes) and serve it."""
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    home = data_home(ctx)
-    started = time.monotonic()
-    if scale is not None or metadata_only:
-        if not (scale and metadata_only):
-            raise UsageError("--scale N and --metadata-only go together")
-        from htan_cds.catalog.scale import build_scaled
-
-        with err_console.status(f"Generating {scale:,} synthetic catalog rows"):
-            summary = build_scaled(home, files=scale, port=port, seed=seed)
-    else:
-        from htan_cds.catalog.demo import build_demo
-
-        with Progress(
-            TextColumn("{task.description:<22}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=False,
-        ) as bar:
-            tasks: dict[str, Any] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
-            summary = build_demo(home, port=port, seed=seed, progress=report)
-    elapsed = time.monotonic() - started
-    url = f"http://127.0.0.1:{port}/"
-    payload = {
-        "home": str(home.root),
-        "catalog": str(home.catalog_path),
-        "drs_authority": f"127.0.0.1:{port}",
-        "seconds": round(elapsed, 2),
-        "portal_url": url,
-        **summary,
-    }
-    if json_out:
-        emit_json(payload)
-    else:
-        err_console.print(
-            f"Demo commons in {home.root}: {summary['participants']} participants, "
-            f"{summary['samples']} biospecimens, {summary['files']:,} files, "
-            f"{_human_size(summary['total_size'])} ({elapsed:.1f} s)"
-        )
-    if no_serve:
-        return
-    from htan_cds.server import ServerConfig, serve  # type: ignore[attr-defined,unused-ignore]
-
-    err_console.print(f"Serving the demo commons: portal at {url}  (Ctrl-C to stop)")
-    serve(ServerConfig(home=home, port=port))
-
-
 # -- find / facets / sql ------------------------------------------------------------------------
 _TABLE_COLUMNS = ("name", "HTAN_Data_File_ID", "HTAN_Center", "assay", "level", "size", "drs_uri")
 
 
+@_with_facets()
 def find(
     ctx: typer.Context,
-    center: list[str] | None = CenterOpt,
-    atlas: list[str] | None = AtlasOpt,
-    assay: list[str] | None = AssayOpt,
-    organ: list[str] | None = OrganOpt,
-    diagnosis: list[str] | None = DiagnosisOpt,
-    level: list[str] | None = LevelOpt,
-    participant: list[str] | None = ParticipantOpt,
-    biospecimen: list[str] | None = BiospecimenOpt,
-    release: list[str] | None = ReleaseOpt,
-    file_format: list[str] | None = FormatOpt,
-    access: list[str] | None = AccessOpt,
-    text: list[str] | None = TextOpt,
+    flt: FileFilter,
     sort: str | None = typer.Option(None, "--sort", help="Sort by this files column."),
     descending: bool = typer.Option(False, "--desc", help="Sort descending."),
     limit: int | None = typer.Option(None, "--limit", help="At most this many files."),
@@ -177,7 +151,6 @@ def find(
     json_out: bool = JsonOption,
 ) -> None:
     """Find files by facets; print a table, CSV or JSON."""
-    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         frame = catalog.find(flt, sort=sort, descending=descending, limit=limit)
     if json_out:
@@ -195,7 +168,7 @@ def find(
     table = Table(*_TABLE_COLUMNS, show_lines=False)
     for record in shown[list(_TABLE_COLUMNS)].itertuples(index=False):
         values = [str(v) if v is not None else "" for v in record]
-        values[5] = _human_size(record[5])
+        values[5] = human_size(record[5])
         table.add_row(*values)
     out_console.print(table)
     more = len(frame) - len(shown)
@@ -203,24 +176,13 @@ def find(
     err_console.print(f"{len(frame):,} files{tail}")
 
 
+@_with_facets()
 def facets(
     ctx: typer.Context,
-    center: list[str] | None = CenterOpt,
-    atlas: list[str] | None = AtlasOpt,
-    assay: list[str] | None = AssayOpt,
-    organ: list[str] | None = OrganOpt,
-    diagnosis: list[str] | None = DiagnosisOpt,
-    level: list[str] | None = LevelOpt,
-    participant: list[str] | None = ParticipantOpt,
-    biospecimen: list[str] | None = BiospecimenOpt,
-    release: list[str] | None = ReleaseOpt,
-    file_format: list[str] | None = FormatOpt,
-    access: list[str] | None = AccessOpt,
-    text: list[str] | None = TextOpt,
+    flt: FileFilter,
     json_out: bool = JsonOption,
 ) -> None:
     """File counts per facet value under the given filters (a facet ignores its own filter)."""
-    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         counts = catalog.facets(flt)
         summary = catalog.summary(flt)
@@ -244,7 +206,7 @@ def facets(
         out_console.print(table)
     err_console.print(
         f"{summary['files']:,} files, {summary['participants']} participants, "
-        f"{summary['samples']} biospecimens, {_human_size(summary['total_size'])}"
+        f"{summary['samples']} biospecimens, {human_size(summary['total_size'])}"
     )
 
 
@@ -277,20 +239,10 @@ def sql(
 
 
 # -- manifest create ----------------------------------------------------------------------------
+@_with_facets(file_format=typer.Option(None, "--file-format", help="File format."))
 def manifest_create(
     ctx: typer.Context,
-    center: list[str] | None = CenterOpt,
-    atlas: list[str] | None = AtlasOpt,
-    assay: list[str] | None = AssayOpt,
-    organ: list[str] | None = OrganOpt,
-    diagnosis: list[str] | None = DiagnosisOpt,
-    level: list[str] | None = LevelOpt,
-    participant: list[str] | None = ParticipantOpt,
-    biospecimen: list[str] | None = BiospecimenOpt,
-    release: list[str] | None = ReleaseOpt,
-    file_format: list[str] | None = typer.Option(None, "--file-format", help="File format."),
-    access: list[str] | None = AccessOpt,
-    text: list[str] | None = TextOpt,
+    flt: FileFilter,
     manifest_format: str = typer.Option(
         "cgc", "--format", help="Manifest format: cgc, cds-portal, htan-portal, gen3."
     ),
@@ -304,7 +256,6 @@ def manifest_create(
     from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table, prepare_manifest
     from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
 
-    flt = _filter_of(locals())
     with _open(ctx) as catalog:
         table = manifest_table(catalog, flt)
     prepared = prepare_manifest(table)
@@ -349,7 +300,6 @@ def manifest_create(
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``htan-cds`` app."""
-    app.command("demo")(demo)
     app.command("find")(find)
     app.command("facets")(facets)
     app.command("sql")(sql)

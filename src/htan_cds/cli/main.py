@@ -16,7 +16,7 @@ from htan_cds.config import HOME_ENV
 from htan_cds.errors import HtanCdsError
 
 # Each area module exposes register(app); one module per area keeps the CLI thin.
-_AREAS = ("manifest", "catalog", "server", "tokens", "transfer", "imaging", "workspace")
+_AREAS = ("manifest", "demo", "catalog", "server", "tokens", "transfer", "imaging", "workspace")
 
 app = typer.Typer(
     name="htan-cds",

@@ -1,0 +1,87 @@
+"""The ``htan-cds demo`` command: build (and serve) a local synthetic demo commons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, human_size
+from htan_cds.errors import UsageError
+
+
+def demo(
+    ctx: typer.Context,
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build only; do not start a server."),
+    port: int = typer.Option(8000, "--port", help="Port the demo commons is served on."),
+    scale: int | None = typer.Option(
+        None, "--scale", help="With --metadata-only: number of synthetic files (e.g. 1000000)."
+    ),
+    metadata_only: bool = typer.Option(
+        False, "--metadata-only", help="Catalog rows only, no bytes (for benchmarks)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic content."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Build a local demo commons (synthetic HTAN-shaped data with real bytes) and serve it."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    home = data_home(ctx)
+    started = time.monotonic()
+    if scale is not None or metadata_only:
+        if not (scale and metadata_only):
+            raise UsageError("--scale N and --metadata-only go together")
+        from htan_cds.catalog.scale import build_scaled
+
+        with err_console.status(f"Generating {scale:,} synthetic catalog rows"):
+            summary = build_scaled(home, files=scale, port=port, seed=seed)
+    else:
+        from htan_cds.catalog.demo import build_demo
+
+        with Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as bar:
+            tasks: dict[str, Any] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            summary = build_demo(home, port=port, seed=seed, progress=report)
+    elapsed = time.monotonic() - started
+    url = f"http://127.0.0.1:{port}/"
+    payload = {
+        "home": str(home.root),
+        "catalog": str(home.catalog_path),
+        "drs_authority": f"127.0.0.1:{port}",
+        "seconds": round(elapsed, 2),
+        "portal_url": url,
+        **summary,
+    }
+    if json_out:
+        emit_json(payload)
+    else:
+        err_console.print(
+            f"Demo commons in {home.root}: {summary['participants']} participants, "
+            f"{summary['samples']} biospecimens, {summary['files']:,} files, "
+            f"{human_size(summary['total_size'])} ({elapsed:.1f} s)"
+        )
+    if no_serve:
+        return
+    from htan_cds.server import ServerConfig, serve  # type: ignore[attr-defined,unused-ignore]
+
+    err_console.print(f"Serving the demo commons: portal at {url}  (Ctrl-C to stop)")
+    serve(ServerConfig(home=home, port=port))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the ``htan-cds`` app."""
+    app.command("demo")(demo)
