@@ -16,6 +16,12 @@ from tests._servers import ServerProcess, start_server
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# Test this checkout's code, in this process and in every subprocess (CLI, servers), even when
+# the installed package points elsewhere (another clone installed editable on the same machine).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p
+)
+
 
 def shared_path(*parts: str) -> Path:
     """A path inside ../shared, or skip the test with the reason."""
