@@ -232,3 +232,29 @@ def test_any_bytes_read_or_fail_with_one_manifest_error(data: bytes, fmt: str) -
             return
         check_rows(rows)
         repair_rows(rows)
+
+
+_loopback_uri = st.builds(
+    lambda host, port, ident: f"drs://{host}:{port}/{ident}",
+    st.one_of(
+        st.just("localhost"),
+        st.builds(
+            lambda a, b, c: f"127.{a}.{b}.{c}",
+            *(st.integers(0, 300).map(str) | st.sampled_from(["00", "01", "255", "256"]),) * 3,
+        ),
+    ),
+    st.integers(0, 70000).map(str) | st.sampled_from(["08000", "0", "65535", "65536"]),
+    st.sampled_from(["dg.HCDS/2076d932-919c-41ed", "a", "a/b", "a/b/c", ".x", "a/..", "x~y_z"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_loopback_uri)
+def test_loopback_fast_path_agrees_with_the_parser(text: str) -> None:
+    # A local commons' URIs (drs://127.0.0.1:PORT/...) take the regular-expression fast path;
+    # whatever it accepts, the parser must accept as the same canonical full URI.
+    classifier = UriClassifier()
+    slow = classifier._slow(text)
+    if classifier.full_matcher(text) is not None:
+        assert slow.status is UriStatus.FULL and slow.full == text
+    assert classifier.classify(text) == slow

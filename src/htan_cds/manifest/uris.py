@@ -19,8 +19,14 @@ from htan_cds.errors import InvalidDrsUri, UnknownPrefix
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
 # The lookahead leaves drs://dg.XXXX/<id> (a CRDC compact form, not a host) to the slow path.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# A local commons (``htan-cds demo``) names itself 127.0.0.1:PORT; its manifests must take the
+# fast path too, or every portal download of a large cart pays the full parser per row.
+_LOOPBACK_WITH_PORT = rf"(?:localhost|127\.{_OCTET}\.{_OCTET}\.{_OCTET}):{_PORT}"
 _FAST_FULL = re.compile(
-    rf"drs://(?!dg\.[A-Za-z0-9]+/){_LABEL}(?:\.{_LABEL})+/{_SEGMENT}(?:/{_SEGMENT})?"
+    rf"drs://(?:(?!dg\.[A-Za-z0-9]+/){_LABEL}(?:\.{_LABEL})+|{_LOOPBACK_WITH_PORT})"
+    rf"/{_SEGMENT}(?:/{_SEGMENT})?"
 )
 _FAST_CRDC = re.compile(r"(?:drs://)?(dg\.[A-Za-z0-9]+)/([A-Za-z0-9._~-]+)")
 
