@@ -35,17 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from tests._servers import start_server  # noqa: E402
 
-FACET_COLUMNS = {
-    "center": "HTAN_Center",
-    "atlas": "atlas_name",
-    "assay": "assay",
-    "organ": "Tissue_or_Organ_of_Origin",
-    "diagnosis": "Primary_Diagnosis",
-    "level": "level",
-    "release": "Data_Release",
-    "format": "File_Format",
-    "access": "access",
-}
+from htan_cds.catalog.filters import FACET_COLUMNS  # noqa: E402
+
 SORTS = [("name", "asc"), ("size", "desc"), ("HTAN_Participant_ID", "asc"), ("assay", "asc")]
 
 

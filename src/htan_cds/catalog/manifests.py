@@ -45,17 +45,6 @@ FROM ranked WHERE pick = 1
 ORDER BY HTAN_Data_File_ID NULLS LAST, drs_id
 """
 
-# The HTAN portal's manifest metadata columns, in its order.
-PORTAL_COLUMNS = (
-    "atlas_name",
-    "biospecimen",
-    "assay_name",
-    "level",
-    "data_file_id",
-    "parent_biospecimen_id",
-    "parent_data_file_id",
-)
-
 
 def manifest_frame(catalog: Catalog, flt: FileFilter) -> pd.DataFrame:
     """The files a manifest for ``flt`` lists, one per HTAN Data File ID (see DUPLICATE_RULE)."""
