@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +29,48 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_ready(
+    probe: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float,
+    what: str = "server",
+    log: Callable[[], str] = lambda: "",
+    interval: float = 0.1,
+) -> None:
+    """Poll ``probe`` (a connection error counts as not ready) until it says yes.
+
+    Raises RuntimeError with the end of ``log()`` if ``process`` exits or ``timeout`` passes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{log()[-3000:]}")
+        try:
+            if probe():
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready in {timeout}s:\n{log()[-3000:]}")
+        time.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate ``process``, killing it if it has not exited within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextlib.contextmanager
@@ -43,9 +81,14 @@ def start_server(
     ready_path: str = "/ga4gh/drs/v1/service-info",
     timeout: float = 60.0,
     env: dict[str, str] | None = None,
+    scheme: str = "http",
 ) -> Iterator[ServerProcess]:
-    """Run ``htan-cds --home HOME serve --port P ...`` until the block ends."""
-    port = port or _free_port()
+    """Run ``htan-cds --home HOME serve --port P ...`` until the block ends.
+
+    ``scheme="https"`` is for a server given ``--ssl-certfile``/``--ssl-keyfile`` in
+    ``extra_args`` (its self-signed certificate is not verified while waiting).
+    """
+    port = port or free_port()
     log_path = home.parent / f"server-{port}.log"
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -68,26 +111,15 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=full_env,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     server = ServerProcess(url=url, port=port, home=home, process=process, log_path=log_path)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{server.log()[-3000:]}")
-            try:
-                if httpx.get(url + ready_path, timeout=2).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready in {timeout}s:\n{server.log()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_ready(
+            lambda: httpx.get(url + ready_path, timeout=2, verify=False).status_code < 500,
+            process,
+            timeout=timeout,
+            log=server.log,
+        )
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

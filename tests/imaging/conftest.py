@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from htan_cds.imaging.synthetic import write_synthetic_he_tiff, write_synthetic_ome_tiff
+from tests._servers import stop_process, wait_until_ready
 from tests.conftest import REPO, free_port
 
 MARKERS = ["DAPI", "CD45", "panCK", "aSMA", "CD8", "Ki67"]
@@ -44,23 +44,12 @@ def start_range_server(root: Path, *, ranges: bool = True) -> Iterator[RangeServ
     process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = RangeServerProcess(f"http://127.0.0.1:{port}", process)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                server.stats()
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("range server did not start") from None
-                time.sleep(0.05)
+        wait_until_ready(
+            lambda: bool(server.stats()), process, timeout=20, what="range server", interval=0.05
+        )
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")

@@ -167,38 +167,23 @@ def test_catalog_channel_csv_joined_for_drs_uris(
     assert data["channels"][1]["name"] == "CD45"  # the OME-XML name is kept
 
 
-def test_thumbnail_from_an_s3_store(commons: ImageCommons, images: Path) -> None:
+def test_thumbnail_from_an_s3_store(commons: ImageCommons, images: Path, moto_s3: str) -> None:
     """With ``--store s3://…`` the image is read by ranges from a presigned URL.
 
     moto's S3 server is a real HTTP S3 endpoint on loopback, the stand-in for AWS S3.
     """
-    import os
-
-    from moto.server import ThreadedMotoServer
-
     from htan_cds.storage.s3 import S3ObjectStore
-    from tests.conftest import free_port
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(name, "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        store = S3ObjectStore("imgs", "objects", endpoint_url=endpoint, region="us-east-1")
-        store.client.create_bucket(Bucket="imgs")
-        store.put_file(images / "he.ome.tif")
-        home = DataHome.open(commons.home.root.parent / "s3-thumbs-home")
-        shutil.copy(commons.home.catalog_path, home.catalog_path)
-        config = ServerConfig(home=home, store="s3://imgs/objects", s3_endpoint=endpoint)
-        with TestClient(create_app(config), base_url="http://127.0.0.1:8000") as tc:
-            ok = tc.get(f"/thumbnails/{commons.he_image}.png", params={"size": 64})
-            assert ok.status_code == 200, ok.text
-            assert max(Image.open(io.BytesIO(ok.content)).size) == 64
-            # Not uploaded to the bucket: a clear refusal, not a crash.
-            missing = tc.get(f"/thumbnails/{commons.open_image}.png")
-            assert missing.status_code == 422
-    finally:
-        moto.stop()
+    store = S3ObjectStore("imgs", "objects", endpoint_url=moto_s3, region="us-east-1")
+    store.client.create_bucket(Bucket="imgs")
+    store.put_file(images / "he.ome.tif")
+    home = DataHome.open(commons.home.root.parent / "s3-thumbs-home")
+    shutil.copy(commons.home.catalog_path, home.catalog_path)
+    config = ServerConfig(home=home, store="s3://imgs/objects", s3_endpoint=moto_s3)
+    with TestClient(create_app(config), base_url="http://127.0.0.1:8000") as tc:
+        ok = tc.get(f"/thumbnails/{commons.he_image}.png", params={"size": 64})
+        assert ok.status_code == 200, ok.text
+        assert max(Image.open(io.BytesIO(ok.content)).size) == 64
+        # Not uploaded to the bucket: a clear refusal, not a crash.
+        missing = tc.get(f"/thumbnails/{commons.open_image}.png")
+        assert missing.status_code == 422

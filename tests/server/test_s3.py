@@ -6,7 +6,6 @@ reached here); boto3 signs real SigV4 requests against it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 from htan_cds.server import ServerConfig, create_app
 from htan_cds.server.tokens import TokenStore
 from htan_cds.storage.s3 import S3ObjectStore, parse_s3_url
-from tests.conftest import free_port
 from tests.server._catalog import SampleCommons
 
 API = "/ga4gh/drs/v1"
@@ -24,33 +22,14 @@ BUCKET = "htan-commons"
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        os.environ.setdefault(name, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3_client(moto_endpoint: str, commons: SampleCommons) -> Iterator[TestClient]:
-    store = S3ObjectStore(BUCKET, "objects", endpoint_url=moto_endpoint, region="us-east-1")
+def s3_client(moto_s3: str, commons: SampleCommons) -> Iterator[TestClient]:
+    store = S3ObjectStore(BUCKET, "objects", endpoint_url=moto_s3, region="us-east-1")
     store.client.create_bucket(Bucket=BUCKET)
     for f in commons.files:
         stored = store.put_stream(__import__("io").BytesIO(f.data))
         assert stored.key == f.sha256
     config = ServerConfig(
-        home=commons.home, store=f"s3://{BUCKET}/objects", s3_endpoint=moto_endpoint, access_ttl=60
+        home=commons.home, store=f"s3://{BUCKET}/objects", s3_endpoint=moto_s3, access_ttl=60
     )
     with TestClient(create_app(config), "http://127.0.0.1:8000") as tc:
         yield tc
@@ -69,11 +48,11 @@ def test_s3_objects_have_s3_and_https_methods(
 
 
 def test_presigned_https_url_fetches_bytes(
-    s3_client: TestClient, commons: SampleCommons, moto_endpoint: str
+    s3_client: TestClient, commons: SampleCommons, moto_s3: str
 ) -> None:
     f = commons.open[0]
     url = s3_client.get(f"{API}/objects/{f.drs_id}/access/https").json()["url"]
-    assert url.startswith(moto_endpoint) and "X-Amz-Signature=" in url
+    assert url.startswith(moto_s3) and "X-Amz-Signature=" in url
     r = httpx.get(url, timeout=10)
     assert r.status_code == 200 and r.content == f.data
     part = httpx.get(url, headers={"Range": "bytes=4-9"}, timeout=10)
@@ -99,8 +78,8 @@ def test_bytes_route_absent_with_s3_store(s3_client: TestClient, commons: Sample
     assert r.status_code == 404
 
 
-def test_store_roundtrip_and_url_parsing(moto_endpoint: str, commons: SampleCommons) -> None:
-    store = S3ObjectStore.from_url(f"s3://{BUCKET}/objects", moto_endpoint)
+def test_store_roundtrip_and_url_parsing(moto_s3: str, commons: SampleCommons) -> None:
+    store = S3ObjectStore.from_url(f"s3://{BUCKET}/objects", moto_s3)
     f = commons.open[1]
     assert store.exists(f.sha256) and store.size(f.sha256) == len(f.data)
     assert store.open(f.sha256).read() == f.data

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from htan_cds.server.tokens import TokenStore
-from tests._servers import ServerProcess
+from tests._servers import ServerProcess, start_server
 from tests.server._catalog import SampleCommons
 from tests.server._venvs import venv
 
@@ -78,41 +78,10 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def tls_server(commons: SampleCommons, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``htan-cds serve`` over https (self-signed) on the test commons; yields its base URL."""
-    import sys
-    import time
-
-    import httpx
-
-    from tests.conftest import free_port
-
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = _self_signed(folder)
-    port = free_port()
-    url = f"https://127.0.0.1:{port}"
-    log = (folder / "server.log").open("wb")
-    cmd = [sys.executable, "-m", "htan_cds.cli.main", "--home", str(commons.home.root), "serve"]
-    cmd += ["--port", str(port), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (folder / "server.log").read_text()[-3000:]
-            try:
-                if httpx.get(url + "/ga4gh/drs/v1/service-info", verify=False).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "TLS server not ready in 60 s"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
+    tls = ("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    with start_server(commons.home.root, *tls, scheme="https") as server:
+        yield server.url
 
 
 def _drs_get(python: Path, url: str, object_id: str, out: Path, *extra: str) -> str:

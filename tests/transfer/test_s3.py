@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from htan_cds.transfer import FileStatus, ImportOptions, run_import
-from tests.conftest import free_port
 from tests.transfer.fault_server import FaultServer, payload
 
 pytestmark = pytest.mark.network
 
 
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-def test_import_into_s3_bucket_and_rerun_skips(s3_endpoint: str, tmp_path: Path) -> None:
+def test_import_into_s3_bucket_and_rerun_skips(moto_s3: str, tmp_path: Path) -> None:
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_s3)
     s3.create_bucket(Bucket="cohort")
     sizes = {"big": 20 << 20, "small": 5000}
     with FaultServer() as srv:
         uris = [srv.uri(srv.add(k, payload(k, n))) for k, n in sizes.items()]
-        opts = ImportOptions(
-            s3_endpoint=s3_endpoint, state_dir=tmp_path / "state", part_size=4 << 20
-        )
+        opts = ImportOptions(s3_endpoint=moto_s3, state_dir=tmp_path / "state", part_size=4 << 20)
         report = run_import(uris, "s3://cohort/imports/run1", opts)
         assert report.ok, [f.error for f in report.files]
         assert {f.status for f in report.files} == {FileStatus.DONE}
