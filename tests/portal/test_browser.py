@@ -28,22 +28,13 @@ import httpx
 import pytest
 
 from htan_cds.manifest import read_manifest
+from tests._browser import launch_chromium, screenshot
 from tests._servers import ServerProcess, start_server
 from tests.conftest import run_cli
 from tests.portal.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STUDY = "HTAN TNP SARDANA"
 ASSAY = "t-CyCIF"
 EXPORT_TTL = 8
@@ -91,14 +82,8 @@ def portal_server(demo_home: Path, cgc_stand_in: str) -> Iterator[ServerProcess]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -118,8 +103,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, ARTIFACTS, name)
 
 
 def _fmt(n: int) -> str:
