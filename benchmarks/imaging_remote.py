@@ -17,102 +17,19 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from transfer_common import Nginx
 
 WORK = Path(__file__).resolve().parent / "_work"
 MARKERS = ["DAPI", "CD45", "panCK", "aSMA", "CD8", "Ki67", "CD4", "CD68"]
 GIB = 1024**3
-
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-{user}
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    log_format bytes '$body_bytes_sent $status';
-    access_log {tmp}/access.log bytes;
-    sendfile on;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{ }}
-    }}
-}}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Nginx:
-    """nginx on loopback whose access log records the body bytes of every response."""
-
-    def __init__(self, root: Path) -> None:
-        self.port = _free_port()
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-imaging-nginx-"))
-        user = "user root;" if os.geteuid() == 0 else ""
-        conf = self.tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(user=user, tmp=self.tmp, port=self.port, root=root))
-        self.log = self.tmp / "access.log"
-        self.proc = subprocess.Popen(
-            ["/usr/sbin/nginx", "-c", str(conf), "-p", str(self.tmp)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("nginx did not start") from None
-                time.sleep(0.05)
-
-    def _entries(self) -> list[tuple[int, int]]:
-        time.sleep(0.05)  # nginx writes the log line after the response
-        if not self.log.exists():
-            return []
-        lines = self.log.read_text().split()
-        return [(int(lines[i]), int(lines[i + 1])) for i in range(0, len(lines) - 1, 2)]
-
-    def mark(self) -> int:
-        return len(self._entries())
-
-    def since(self, mark: int) -> tuple[int, int]:
-        """(bytes sent, requests) since ``mark``."""
-        entries = self._entries()[mark:]
-        return sum(b for b, _ in entries), len(entries)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _generate(path: Path, size: int, channels: int) -> float:
@@ -179,7 +96,7 @@ def main() -> None:
     if size < GIB:
         print("  note: below 1 GiB (scaled-down run); byte shares are larger than at full size")
 
-    nginx = Nginx(WORK)
+    nginx = Nginx(WORK, log_bytes=True)
     download = WORK / "downloaded.ome.tif"
     rows: list[tuple[str, float, int, int]] = []
     try:

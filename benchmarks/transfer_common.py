@@ -1,4 +1,5 @@
-"""Shared pieces of the transfer benchmarks: an nginx byte server and a minimal DRS server.
+"""Shared pieces of the benchmarks: an nginx byte server, a minimal DRS server, small test
+objects, the aria2c peer command and a timed run that reports peak RSS.
 
 The DRS server (``python benchmarks/transfer_common.py serve OBJECTS.json PORT``) runs in its own
 process so it never competes with the importer for the GIL; it answers service-info (bulk limit
@@ -8,6 +9,7 @@ commons with presigned URLs does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +31,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {access_log}
     sendfile on;
     tcp_nopush on;
     keepalive_requests 100000;
@@ -67,27 +69,104 @@ def wait_http(url: str, timeout: float = 20) -> None:
             time.sleep(0.05)
 
 
-class Nginx:
-    """nginx serving ``root`` on a free loopback port (one worker: the machine has 2 cores)."""
+# With ``log_bytes``, nginx logs the body bytes and status of every response (see Nginx.since).
+_BYTES_LOG = "log_format bytes '$body_bytes_sent $status';\n    access_log {tmp}/access.log bytes;"
 
-    def __init__(self, root: Path) -> None:
+
+class Nginx:
+    """nginx serving ``root`` on a free loopback port (one worker: the machine has 2 cores).
+
+    ``log_bytes=True`` counts what crossed the wire in nginx's own access log, read back with
+    :meth:`mark` and :meth:`since`.
+    """
+
+    def __init__(self, root: Path, *, log_bytes: bool = False) -> None:
         self.root = root
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+        self.log = self.tmp / "access.log"
         user = "user root;" if os.geteuid() == 0 else ""
+        access_log = _BYTES_LOG.format(tmp=self.tmp) if log_bytes else "access_log off;"
         conf = self.tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(user=user, tmp=self.tmp, port=self.port, root=root))
-        self.proc = subprocess.Popen(["/usr/sbin/nginx", "-c", str(conf), "-p", str(self.tmp)])
+        conf.write_text(
+            NGINX_CONF.format(
+                user=user, tmp=self.tmp, port=self.port, root=root, access_log=access_log
+            )
+        )
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/nginx", "-c", str(conf), "-p", str(self.tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_http(self.url + "/")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _entries(self) -> list[tuple[int, int]]:
+        time.sleep(0.05)  # nginx writes the log line after the response
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().split()
+        return [(int(lines[i]), int(lines[i + 1])) for i in range(0, len(lines) - 1, 2)]
+
+    def mark(self) -> int:
+        """A position in the byte log (``log_bytes=True``)."""
+        return len(self._entries())
+
+    def since(self, mark: int) -> tuple[int, int]:
+        """(bytes sent, requests) since ``mark``."""
+        entries = self._entries()[mark:]
+        return sum(b for b, _ in entries), len(entries)
+
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def small_objects(src: Path, count: int, size: int) -> list[dict[str, Any]]:
+    """Write ``count`` distinct files of ``size`` bytes into ``src``; their DRS object specs.
+
+    Add each spec's ``url`` (where the bytes are served) before giving them to DrsServer.
+    """
+    objects = []
+    seed = os.urandom(size)
+    for i in range(count):
+        data = i.to_bytes(8, "big") + seed[8:]
+        name = f"s{i:05d}.bin"
+        (src / name).write_bytes(data)
+        objects.append(
+            {
+                "id": f"obj{i:05d}",
+                "name": name,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "md5": hashlib.md5(data).hexdigest(),
+            }
+        )
+    return objects
+
+
+def aria2c_command(urls: Path, out: Path) -> list[str]:
+    """The peer: aria2c fetching the URLs listed in ``urls`` into ``out``, 16 at a time."""
+    return [
+        "aria2c",
+        "-q",
+        "-j16",
+        "-x1",
+        "--allow-overwrite=true",
+        "--auto-file-renaming=false",
+        "-d",
+        str(out),
+        "-i",
+        str(urls),
+    ]
 
 
 class DrsServer:

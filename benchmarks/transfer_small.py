@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -19,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_common import DrsServer, Nginx, run_measured
+from transfer_common import DrsServer, Nginx, aria2c_command, run_measured, small_objects
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -40,21 +38,7 @@ def main() -> None:
     src.mkdir()
     nginx = drs = None
     try:
-        objects = []
-        seed = os.urandom(args.size)
-        for i in range(count):
-            data = i.to_bytes(8, "big") + seed[8:]
-            name = f"s{i:05d}.bin"
-            (src / name).write_bytes(data)
-            objects.append(
-                {
-                    "id": f"obj{i:05d}",
-                    "name": name,
-                    "size": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "md5": hashlib.md5(data).hexdigest(),
-                }
-            )
+        objects = small_objects(src, count, args.size)
         nginx = Nginx(src)
         for o in objects:
             o["url"] = f"{nginx.url}/{o['name']}"
@@ -75,20 +59,7 @@ def main() -> None:
                 aria.append(float("nan"))
                 out.mkdir()
             else:
-                dt, rc, _ = run_measured(
-                    [
-                        "aria2c",
-                        "-q",
-                        "-j16",
-                        "-x1",
-                        "--allow-overwrite=true",
-                        "--auto-file-renaming=false",
-                        "-d",
-                        str(out),
-                        "-i",
-                        str(urls),
-                    ]
-                )
+                dt, rc, _ = run_measured(aria2c_command(urls, out))
                 assert rc == 0
                 aria.append(dt)
             shutil.rmtree(out)

@@ -13,8 +13,6 @@ content-addressed store, file records) while ``aria2c -j16`` downloads the same 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import shutil
 import statistics
 import subprocess
@@ -24,7 +22,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_common import DrsServer, Nginx, free_port, run_measured, wait_http
+from transfer_common import (
+    DrsServer,
+    Nginx,
+    aria2c_command,
+    free_port,
+    run_measured,
+    small_objects,
+    wait_http,
+)
 
 KiB = 1 << 10
 
@@ -90,21 +96,7 @@ def main() -> None:
     src.mkdir()
     nginx = drs = ws = None
     try:
-        objects = []
-        seed = os.urandom(args.size)
-        for i in range(count):
-            data = i.to_bytes(8, "big") + seed[8:]
-            name = f"s{i:05d}.bin"
-            (src / name).write_bytes(data)
-            objects.append(
-                {
-                    "id": f"obj{i:05d}",
-                    "name": name,
-                    "size": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "md5": hashlib.md5(data).hexdigest(),
-                }
-            )
+        objects = small_objects(src, count, args.size)
         nginx = Nginx(src)
         for o in objects:
             o["url"] = f"{nginx.url}/{o['name']}"
@@ -122,20 +114,7 @@ def main() -> None:
         ours: list[float] = []
         for r in range(args.rounds):
             out = work / "aria"
-            dt, rc, _ = run_measured(
-                [
-                    "aria2c",
-                    "-q",
-                    "-j16",
-                    "-x1",
-                    "--allow-overwrite=true",
-                    "--auto-file-renaming=false",
-                    "-d",
-                    str(out),
-                    "-i",
-                    str(urls),
-                ]
-            )
+            dt, rc, _ = run_measured(aria2c_command(urls, out))
             assert rc == 0
             aria.append(dt)
             shutil.rmtree(out)
