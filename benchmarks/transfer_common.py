@@ -9,6 +9,7 @@ commons with presigned URLs does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +154,40 @@ def small_objects(src: Path, count: int, size: int) -> list[dict[str, Any]]:
             }
         )
     return objects
+
+
+@dataclass
+class SmallCommons:
+    """Small objects behind nginx with the minimal DRS server in front (see small_commons)."""
+
+    work: Path
+    objects: list[dict[str, Any]]
+    drs: DrsServer
+    urls: Path  # their nginx URLs, one a line: the aria2c peer's input
+
+
+@contextlib.contextmanager
+def small_commons(count: int, size: int, prefix: str) -> Iterator[SmallCommons]:
+    """``count`` objects of ``size`` bytes served until the block ends, in a temporary folder."""
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    src = work / "src"
+    src.mkdir()
+    nginx = drs = None
+    try:
+        objects = small_objects(src, count, size)
+        nginx = Nginx(src)
+        for o in objects:
+            o["url"] = f"{nginx.url}/{o['name']}"
+        drs = DrsServer(objects, work)
+        urls = work / "urls.txt"
+        urls.write_text("\n".join(o["url"] for o in objects) + "\n")
+        yield SmallCommons(work, objects, drs, urls)
+    finally:
+        if drs:
+            drs.stop()
+        if nginx:
+            nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def aria2c_command(urls: Path, out: Path) -> list[str]:

@@ -13,11 +13,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_common import DrsServer, Nginx, aria2c_command, run_measured, small_objects
+from transfer_common import aria2c_command, run_measured, small_commons
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -33,18 +32,8 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip aria2c (memory runs)")
     args = parser.parse_args()
     count = args.count or (1000 if args.small else 5000)
-    work = Path(tempfile.mkdtemp(prefix="bench-small-", dir="/tmp"))
-    src = work / "src"
-    src.mkdir()
-    nginx = drs = None
-    try:
-        objects = small_objects(src, count, args.size)
-        nginx = Nginx(src)
-        for o in objects:
-            o["url"] = f"{nginx.url}/{o['name']}"
-        drs = DrsServer(objects, work)
-        urls = work / "urls.txt"
-        urls.write_text("\n".join(o["url"] for o in objects) + "\n")
+    with small_commons(count, args.size, "bench-small-") as bench:
+        work, objects, drs, urls = bench.work, bench.objects, bench.drs, bench.urls
         manifest = work / "manifest.csv"
         manifest.write_text(
             "drs_uri,name\n" + "".join(f"{drs.uri(o['id'])},{o['name']}\n" for o in objects)
@@ -94,12 +83,6 @@ def main() -> None:
         print(f"  htan-cds import (DRS + sha-256)        {o:6.2f} s  {count / o:7.0f} files/s")
         print(f"  ratio (files/s, ours / aria2c): {a / o:.2f}")
         print(f"  htan-cds peak RSS: {rss / MiB:.0f} MiB")
-    finally:
-        if drs:
-            drs.stop()
-        if nginx:
-            nginx.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,18 +17,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from transfer_common import (
-    DrsServer,
-    Nginx,
     aria2c_command,
     free_port,
     run_measured,
-    small_objects,
+    small_commons,
     wait_http,
 )
 
@@ -91,56 +88,45 @@ def main() -> None:
     from htan_cds.config import DataHome
     from htan_cds.server.tokens import TokenStore
 
-    work = Path(tempfile.mkdtemp(prefix="bench-ws-", dir="/tmp"))
-    src = work / "src"
-    src.mkdir()
-    nginx = drs = ws = None
-    try:
-        objects = small_objects(src, count, args.size)
-        nginx = Nginx(src)
-        for o in objects:
-            o["url"] = f"{nginx.url}/{o['name']}"
-        drs = DrsServer(objects, work)
-        urls = work / "urls.txt"
-        urls.write_text("\n".join(o["url"] for o in objects) + "\n")
-        uris = [drs.uri(o["id"]) for o in objects]
-        home = work / "ws"
-        home.mkdir()
-        token = TokenStore(DataHome.open(home)).create(["open"], label="bench")
-        port = free_port()
-        ws = _workspace(home, port)
-        api = sbg.Api(url=f"http://127.0.0.1:{port}/v2", token=token, debug=True)
-        aria: list[float] = []
-        ours: list[float] = []
-        for r in range(args.rounds):
-            out = work / "aria"
-            dt, rc, _ = run_measured(aria2c_command(urls, out))
-            assert rc == 0
-            aria.append(dt)
-            shutil.rmtree(out)
-            project = api.projects.create(name=f"bench {r}").id
-            ours.append(_import(api, uris, project))
-        a, o = statistics.median(aria), statistics.median(ours)
-        print(
-            f"{count} x {args.size // KiB} KiB behind DRS + nginx on loopback, "
-            f"median of {args.rounds}"
-        )
-        print(
-            f"  aria2c -j16 (pre-resolved URLs, no records)   {a:6.2f} s  {count / a:7.0f} files/s"
-        )
-        print(
-            f"  workspace bulk DRS import via SDK              {o:6.2f} s  {count / o:7.0f} files/s"
-        )
-        print(f"  ratio (files/s, workspace / aria2c): {a / o:.2f}")
-    finally:
-        if ws:
-            ws.terminate()
-            ws.wait(timeout=10)
-        if drs:
-            drs.stop()
-        if nginx:
-            nginx.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    with small_commons(count, args.size, "bench-ws-") as bench:
+        work, objects, drs, urls = bench.work, bench.objects, bench.drs, bench.urls
+        ws = None
+        try:
+            uris = [drs.uri(o["id"]) for o in objects]
+            home = work / "ws"
+            home.mkdir()
+            token = TokenStore(DataHome.open(home)).create(["open"], label="bench")
+            port = free_port()
+            ws = _workspace(home, port)
+            api = sbg.Api(url=f"http://127.0.0.1:{port}/v2", token=token, debug=True)
+            aria: list[float] = []
+            ours: list[float] = []
+            for r in range(args.rounds):
+                out = work / "aria"
+                dt, rc, _ = run_measured(aria2c_command(urls, out))
+                assert rc == 0
+                aria.append(dt)
+                shutil.rmtree(out)
+                project = api.projects.create(name=f"bench {r}").id
+                ours.append(_import(api, uris, project))
+            a, o = statistics.median(aria), statistics.median(ours)
+            print(
+                f"{count} x {args.size // KiB} KiB behind DRS + nginx on loopback, "
+                f"median of {args.rounds}"
+            )
+            print(
+                f"  aria2c -j16 (pre-resolved URLs, no records)   {a:6.2f} s  "
+                f"{count / a:7.0f} files/s"
+            )
+            print(
+                f"  workspace bulk DRS import via SDK              {o:6.2f} s  "
+                f"{count / o:7.0f} files/s"
+            )
+            print(f"  ratio (files/s, workspace / aria2c): {a / o:.2f}")
+        finally:
+            if ws:
+                ws.terminate()
+                ws.wait(timeout=10)
 
 
 if __name__ == "__main__":
