@@ -16,10 +16,9 @@ import html
 import io
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,7 +28,7 @@ import pytest
 
 from htan_cds.manifest import read_manifest
 from tests._browser import launch_chromium, screenshot
-from tests._servers import ServerProcess, start_server
+from tests._servers import ServerProcess, serve_in_thread, start_server
 from tests.conftest import run_cli
 from tests.portal.conftest import ARTIFACTS
 
@@ -64,12 +63,8 @@ class _CgcStandIn(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def cgc_stand_in() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CgcStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/import-redirect/drs/csv"
-    server.shutdown()
-    server.server_close()
+    with serve_in_thread(_CgcStandIn) as url:
+        yield f"{url}/import-redirect/drs/csv"
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from htan_cds.workspace.manifest_fetch import check_url, fetch_manifest_text, pa
 from htan_cds.workspace.ratelimit import SlidingWindow, delay_for
 from htan_cds.workspace.settings import WorkspaceSettings
 from htan_cds.workspace.store import WorkspaceStore, renamed, slugify
+from tests._servers import serve_in_thread
 
 
 @pytest.fixture
@@ -237,12 +237,8 @@ class _Awkward(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def awkward() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Awkward)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_in_thread(_Awkward) as url:
+        yield url
 
 
 def test_fetch_limits(awkward: str) -> None:
