@@ -57,6 +57,9 @@ class FaultServer:
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     api_faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     bytes_served: int = 0
+    # Byte requests being answered right now, and the most seen at once.
+    data_in_flight: int = 0
+    data_peak: int = 0
     requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     exchanges: int = 0
     port: int = 0
@@ -258,6 +261,16 @@ class FaultServer:
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
         resp = web.StreamResponse(status=status, headers=headers)
+        self.data_in_flight += 1
+        self.data_peak = max(self.data_peak, self.data_in_flight)
+        try:
+            return await self._send(request, resp, body, fault)
+        finally:
+            self.data_in_flight -= 1
+
+    async def _send(
+        self, request: web.Request, resp: web.StreamResponse, body: bytes, fault: str | None
+    ) -> web.StreamResponse:
         await resp.prepare(request)
         limit = len(body) // 2 if fault == "truncate" else len(body)
         pos = 0

@@ -280,32 +280,58 @@ async def fetch_parts(
     done: set[int],
     on_part_done: Callable[[int], None],
     *,
-    max_parallel: int,
+    max_parallel: int | Callable[[], int],
 ) -> int:
-    """Fetch every part not in ``done`` (lowest first, up to ``max_parallel`` at once)."""
+    """Fetch every part not in ``done``, lowest first.
+
+    ``max_parallel`` caps the parts in flight at once; given as a callable it is asked again
+    each time a part ends, so a file fetched as one stream while many files share the
+    connections widens when slots fall idle (and narrows back when they are wanted).
+    """
     size = partial.size
     count = max(1, -(-size // part_size)) if size else 0
     todo = [i for i in range(count) if i not in done]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for idx in todo:
         queue.put_nowait(idx)
+    allowed = max_parallel if callable(max_parallel) else (lambda: max_parallel)
     total = 0
+    workers: list[asyncio.Task[None]] = []
+    running = 0
+
+    def widen() -> None:
+        nonlocal running
+        want = min(max(1, allowed()), running + queue.qsize())
+        while running < want:
+            running += 1
+            workers.append(asyncio.create_task(worker()))
 
     async def worker() -> None:
-        nonlocal total
-        while True:
-            try:
-                idx = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            start = idx * part_size
-            end = min(size, start + part_size)
-            total += await fetch_range(ctx, source, partial, start, end, whole=count == 1)
-            on_part_done(idx)
+        nonlocal total, running
+        try:
+            while True:
+                try:
+                    idx = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                start = idx * part_size
+                end = min(size, start + part_size)
+                total += await fetch_range(ctx, source, partial, start, end, whole=count == 1)
+                on_part_done(idx)
+                if running > max(1, allowed()):
+                    return
+                widen()
+        finally:
+            running -= 1
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(max_parallel, len(todo)))]
+    widen()
     try:
-        await asyncio.gather(*workers)
+        # Workers may start more workers while they run: wait until every one has ended.
+        seen = 0
+        while seen < len(workers):
+            batch = workers[seen:]
+            seen = len(workers)
+            await asyncio.gather(*batch)
     except BaseException:
         for task in workers:
             task.cancel()
