@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from htan_cds.drs.models import IANA_TO_HASHLIB, DrsObject
+from htan_cds.transfer.direct import DirectWriter
 
 _READ_CHUNK = 4 << 20
 _IOV_MAX = 1024
@@ -75,6 +76,7 @@ class PartialFile:
                 # e.g. tmpfs without fallocate: the sparse file still works.
                 with contextlib.suppress(OSError):
                     os.posix_fallocate(self._fd, 0, size)
+        self._direct = DirectWriter(path)
         self._hashers = {a: hashlib.new(a) for a in algorithms}
         self._frontier = 0
         self._pending: dict[int, int] = {}  # start -> end of written ranges beyond the frontier
@@ -102,7 +104,11 @@ class PartialFile:
                 raise OSError(f"{self.path} is closed")
             self._inflight += 1
         try:
-            self._pwrite_all(views, offset, total)
+            block = self._direct.write(self._fd, offset, views, total)
+            if block is None:
+                self._pwrite_all(views, offset, total)
+            else:
+                views = [block]
             with self._lock:
                 if offset == self._frontier:
                     for h in self._hashers.values():
@@ -177,5 +183,6 @@ class PartialFile:
         with self._io:
             self._io.wait_for(lambda: self._inflight == 0, timeout=60)
             if self._fd >= 0:
+                self._direct.close()
                 os.close(self._fd)
                 self._fd = -1
