@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from htan_cds.errors import (
     ChecksumMismatch,
     DrsError,
     HtanCdsError,
-    TransferError,
 )
 from htan_cds.transfer.access import AccessPrefetcher
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
@@ -27,6 +25,8 @@ from htan_cds.transfer.fetch import AccessSource, FetchContext, RangeUnsupported
 from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
+from htan_cds.transfer.plan import Item as _Item
+from htan_cds.transfer.plan import check_space, plan_paths
 from htan_cds.transfer.progress import ProgressEvent
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
@@ -39,16 +39,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 # Rows are resolved, planned and fetched holding at most this many DrsObjects at once: a parsed
 # object weighs about 4 KB, and the peak memory must not grow with the manifest.
 WINDOW = 1000
-
-
-@dataclass
-class _Item:
-    row: SourceRow
-    size: int | None = None
-    error: str | None = None
-    path: str | None = None
-    duplicate: bool = False
-    obj: DrsObject | None = None  # only while the item is being resolved or fetched
 
 
 # Objects up to this size are written, hashed and committed on the event loop thread.
@@ -160,57 +150,10 @@ class _Run:
         return items
 
     def plan_paths(self, items: list[_Item]) -> None:
-        claimed = self._claimed
-        taken = self._taken
-        for item in items:
-            if item.obj is None:
-                continue
-            uri = item.row.drs_uri
-            entry = self.ledger.get(uri)
-            if entry is not None and entry.path and claimed.get(entry.path) == uri:
-                item.path = entry.path
-                taken[entry.path] = uri
-                continue
-            values = dict(item.row.metadata)
-            fallback = item.obj.id.rsplit("/", 1)[-1]
-            values.update(
-                {
-                    "name": item.row.name or item.obj.name or fallback,
-                    "id": fallback,
-                    "drs_id": item.obj.id,
-                }
-            )
-            path = self.layout.render(values)
-            n = 1
-            candidate = path
-            while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:
-                n += 1
-                candidate = numbered_path(path, n)
-            taken[candidate] = uri
-            item.path = candidate
-            self.ledger.set_path(uri, candidate)
-        self.ledger.commit()
+        plan_paths(items, self.ledger, self.layout, self._claimed, self._taken)
 
     def check_space(self, items: list[_Item]) -> None:
-        need = 0
-        largest = 0
-        verified = self.ledger.uris_with_status("verified")
-        for item in items:
-            if item.size is None or item.duplicate or item.row.drs_uri in verified:
-                continue
-            partial = partial_path(self.state, item.row.drs_uri)
-            have = partial.stat().st_size if partial.exists() else 0
-            need += max(0, item.size - have)
-            largest = max(largest, item.size)
-        free = self.dest.free_space()
-        if free is None:
-            staging = getattr(self.dest, "staging_free_space", None)
-            free = staging() if callable(staging) else None
-            need = min(need, largest * self.options.concurrency)
-        if free is not None and need > free:
-            raise TransferError(
-                f"not enough free space for {self.dest.url}: need {need:,} bytes, {free:,} free"
-            )
+        check_space(items, self.ledger, self.state, self.dest, self.options.concurrency)
 
     # ---- one file ------------------------------------------------------------------------
     def _result(self, item: _Item, status: FileStatus, **kw: Any) -> FileResult:

@@ -1,0 +1,98 @@
+"""Planning an import before any byte moves: where each object goes, and whether it fits.
+
+Paths are decided once per DRS URI and kept in the ledger, so a re-run puts every object where
+the first run did, even when the manifest's names clash and got numbered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from htan_cds.drs.models import DrsObject
+from htan_cds.errors import TransferError
+from htan_cds.transfer.destinations import Destination
+from htan_cds.transfer.layout import Layout
+from htan_cds.transfer.ledger import Ledger
+from htan_cds.transfer.source import SourceRow
+from htan_cds.transfer.staging import numbered_path, partial_path
+
+
+@dataclass
+class Item:
+    """One manifest row on its way through the engine."""
+
+    row: SourceRow
+    size: int | None = None
+    error: str | None = None
+    path: str | None = None
+    duplicate: bool = False
+    obj: DrsObject | None = None  # only while the item is being resolved or fetched
+
+
+def plan_paths(
+    items: list[Item],
+    ledger: Ledger,
+    layout: Layout,
+    claimed: dict[str, str],
+    taken: dict[str, str],
+) -> None:
+    """Give every resolved item a destination path (relative, sanitised, unique).
+
+    ``claimed`` maps paths earlier runs gave to URIs (from the ledger); ``taken`` collects the
+    paths of this run. A name two URIs share gets ``_2``, ``_3``… for the later one.
+    """
+    for item in items:
+        if item.obj is None:
+            continue
+        uri = item.row.drs_uri
+        entry = ledger.get(uri)
+        if entry is not None and entry.path and claimed.get(entry.path) == uri:
+            item.path = entry.path
+            taken[entry.path] = uri
+            continue
+        values = dict(item.row.metadata)
+        fallback = item.obj.id.rsplit("/", 1)[-1]
+        values.update(
+            {
+                "name": item.row.name or item.obj.name or fallback,
+                "id": fallback,
+                "drs_id": item.obj.id,
+            }
+        )
+        path = layout.render(values)
+        n = 1
+        candidate = path
+        while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:
+            n += 1
+            candidate = numbered_path(path, n)
+        taken[candidate] = uri
+        item.path = candidate
+        ledger.set_path(uri, candidate)
+    ledger.commit()
+
+
+def check_space(
+    items: list[Item], ledger: Ledger, state: Path, dest: Destination, concurrency: int
+) -> None:
+    """Refuse to start when the bytes still missing cannot fit where they are written."""
+    need = 0
+    largest = 0
+    verified = ledger.uris_with_status("verified")
+    for item in items:
+        if item.size is None or item.duplicate or item.row.drs_uri in verified:
+            continue
+        partial = partial_path(state, item.row.drs_uri)
+        have = partial.stat().st_size if partial.exists() else 0
+        need += max(0, item.size - have)
+        largest = max(largest, item.size)
+    free = dest.free_space()
+    if free is None:
+        # Bucket destinations stage files locally: only the files in flight need room there.
+        staging = getattr(dest, "staging_free_space", None)
+        free = staging() if callable(staging) else None
+        need = min(need, largest * concurrency)
+    if free is not None and need > free:
+        raise TransferError(
+            f"not enough free space for {dest.url}: need {need:,} bytes, {free:,} free"
+        )
