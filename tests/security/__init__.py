@@ -1,0 +1,1 @@
+"""Attacks replayed against real processes on loopback (issue 11)."""
