@@ -36,8 +36,8 @@ WITH matching AS (
 )
 SELECT full_uri AS drs_uri, name, drs_id, HTAN_Data_File_ID, n_uris, atlas_name,
        regexp_full_match(full_uri, '{uri_re}') AS canonical_uri,
-       coalesce(regexp_full_match(name, '[A-Za-z0-9_][A-Za-z0-9._-]{{0,200}}'), FALSE)
-         AS plain_name,
+       coalesce(regexp_full_match(name, '{plain_re}')
+                AND NOT regexp_full_match(name, '{device_re}'), FALSE) AS plain_name,
        array_to_string(biospecimen_ids, ',') AS biospecimen, assay, level,
        array_to_string(HTAN_Parent_Data_File_ID, ',') AS parent_data_file_id,
        size, md5
@@ -57,7 +57,12 @@ def manifest_table(catalog: Catalog, flt: FileFilter) -> Any:
     """:func:`manifest_frame` as an Arrow table (no pandas conversion: faster for big ones)."""
     where, params = where_clause(flt)
     with catalog.cursor() as cur:
-        sql = _RANKED.format(where=where, uri_re=_CANONICAL_URI.pattern.replace("'", "''"))
+        sql = _RANKED.format(
+            where=where,
+            uri_re=_CANONICAL_URI.pattern.replace("'", "''"),
+            plain_re=_PLAIN_NAME,
+            device_re=_DEVICE_NAME,
+        )
         with warnings.catch_warnings():
             # DuckDB notes an extra copy for Arrow from a cursor; it is cheaper than pandas.
             warnings.simplefilter("ignore", UserWarning)
@@ -71,6 +76,12 @@ _CANONICAL_URI = re.compile(
     r"^drs://(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?::[0-9]{1,5})?/[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)?$"
 )
+
+
+# Names that pass htan_cds.manifest.names.is_safe_file_name at a glance (ASCII, no trailing dot,
+# not a Windows device name); the others are looked at by the toolkit one by one.
+_PLAIN_NAME = "[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,199}[A-Za-z0-9_-])?"
+_DEVICE_NAME = r"(?i)(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(?:\..*)?"
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from htan_cds.manifest.checks import CODES, Checker, CheckReport, check_rows
 from htan_cds.manifest.files import ManifestReader, iter_manifest, read_manifest, write_manifest
-from htan_cds.manifest.names import is_safe_name, safe_name
+from htan_cds.manifest.names import is_safe_file_name, is_safe_name, safe_file_name, safe_name
 from htan_cds.manifest.registry import (
     ManifestFormat,
     ReadContext,
@@ -34,11 +34,13 @@ __all__ = [
     "check_rows",
     "format_names",
     "get_format",
+    "is_safe_file_name",
     "is_safe_name",
     "iter_manifest",
     "read_manifest",
     "register_format",
     "repair_rows",
+    "safe_file_name",
     "safe_name",
     "sniff_format",
     "write_manifest",
