@@ -24,6 +24,22 @@ from aiohttp import web
 
 API = "/ga4gh/drs/v1"
 HEADER = "X-Fault-Token"
+# The visa issuer this server names in its DRS 1.5 Authorizations (passport_auth_issuers).
+PASSPORT_ISSUER = "https://broker.fault.test"
+_SECRET = "fault-server-signing-secret-0123456789"
+
+
+def passport(issuer: str = PASSPORT_ISSUER, sub: str = "tester") -> str:
+    """A GA4GH passport JWT holding one visa from ``issuer`` (signatures not checked here)."""
+    visa = jwt.encode({"iss": issuer, "sub": sub, "ga4gh_visa_v1": {}}, _SECRET, "HS256")
+    return jwt.encode({"iss": issuer, "sub": sub, "ga4gh_passport_v1": [visa]}, _SECRET, "HS256")
+
+
+def gen3_api_key(iss: str, key_id: str = "good-key") -> str:
+    """A Gen3 API key as fence's ``generate_api_key`` makes it: a JWT with ``pur: api_key`` and
+    ``iss`` = the commons' BASE_URL (uc-cdis/fence, fence/jwt/token.py)."""
+    claims = {"pur": "api_key", "iss": iss, "aud": [iss], "sub": "tester", "jti": key_id}
+    return jwt.encode(claims, _SECRET, "HS256")
 
 
 def payload(seed: str, size: int) -> bytes:
@@ -53,6 +69,9 @@ class FaultServer:
     # CRDC answers with type "s3"/"gs" methods carrying only an access_id; /access gives https.
     access_type: str = "https"
     token_lifetime: int = 1200
+    # Answer byte ("data") or DRS API ("api") requests with a 307 to this origin (same path).
+    redirect_to: str | None = None
+    redirect_what: str = "data"
     objects: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     api_faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -116,7 +135,7 @@ class FaultServer:
             return False
         token = auth[7:]
         try:
-            jwt.decode(token, "fault-server-signing-secret-0123456789", algorithms=["HS256"])
+            jwt.decode(token, _SECRET, algorithms=["HS256"])
         except jwt.PyJWTError:
             return token == self.require_token
         return True
@@ -145,13 +164,51 @@ class FaultServer:
             info["drs"] = {"maxBulkRequestLength": self.bulk_limit}
         return web.json_response(info)
 
+    def _redirect(self, request: web.Request, what: str) -> web.Response | None:
+        if self.redirect_to is None or self.redirect_what != what:
+            return None
+        return web.Response(status=307, headers={"Location": self.redirect_to + request.path_qs})
+
     async def post_object(self, request: web.Request) -> web.Response:
         """DRS 1.5 POST resolution/access carrying passports in the body."""
+        moved = self._redirect(request, "api")
+        if moved is not None:
+            return moved
         body = await request.json()
         if self.require_passport not in (body.get("passports") or []):
             return web.json_response({"msg": "passport refused", "status_code": 403}, status=403)
         self.requests["passport"] += 1
         return await self._object_route(request.match_info["oid"])
+
+    def _authorizations(self, oid: str) -> dict[str, Any]:
+        # DRS 1.5 schema Authorizations: what OPTIONS /objects/{id} answers.
+        if self.require_passport is not None:
+            return {
+                "drs_object_id": oid,
+                "supported_types": ["PassportAuth"],
+                "passport_auth_issuers": [PASSPORT_ISSUER],
+            }
+        if self.require_token is not None:
+            return {"drs_object_id": oid, "supported_types": ["BearerAuth"]}
+        return {"drs_object_id": oid, "supported_types": ["None"]}
+
+    async def options_object(self, request: web.Request) -> web.Response:
+        self.requests["options"] += 1
+        oid = request.match_info["oid"]
+        if oid not in self.objects:
+            return web.json_response({"msg": "not found", "status_code": 404}, status=404)
+        return web.json_response(self._authorizations(oid))
+
+    async def options_bulk(self, request: web.Request) -> web.Response:
+        self.requests["options"] += 1
+        body = await request.json()
+        ids = [i for i in body.get("bulk_object_ids", []) if i in self.objects]
+        return web.json_response(
+            {
+                "summary": {"requested": len(ids), "resolved": len(ids)},
+                "resolved_drs_object": [self._authorizations(i) for i in ids],
+            }
+        )
 
     async def bulk_access(self, request: web.Request) -> web.Response:
         self.requests["bulk_access"] += 1
@@ -169,6 +226,9 @@ class FaultServer:
     async def get_object(self, request: web.Request) -> web.Response:
         oid = request.match_info["oid"]
         self.requests["object"] += 1
+        moved = self._redirect(request, "api")
+        if moved is not None:
+            return moved
         if self.require_passport is not None:
             return web.json_response({"msg": "passport needed", "status_code": 401}, status=401)
         if not self._auth_ok(request):
@@ -213,13 +273,19 @@ class FaultServer:
 
     async def token(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if body.get("api_key") != "good-key":
+        try:
+            claims = jwt.decode(
+                str(body.get("api_key")), _SECRET, algorithms=["HS256"], audience=self.url + "/user"
+            )
+        except jwt.PyJWTError:
+            claims = {}
+        if claims.get("jti") != "good-key":
             return web.json_response({"error": "bad key"}, status=401)
         self.exchanges += 1
         exp = int(time.time()) + self.token_lifetime
         token = jwt.encode(
             {"sub": "tester", "exp": exp},
-            "fault-server-signing-secret-0123456789",
+            _SECRET,
             algorithm="HS256",
         )
         return web.json_response({"access_token": token})
@@ -232,6 +298,9 @@ class FaultServer:
             return web.Response(status=404)
         if request.headers.get(HEADER) != f"secret-{oid}":
             return web.Response(status=401, text="AccessURL header missing")
+        moved = self._redirect(request, "data")
+        if moved is not None:
+            return moved
         if float(request.query.get("exp", "0")) < time.time():
             return web.Response(status=403, text="Request has expired")
         fault = self.faults[oid].pop(0) if self.faults.get(oid) else None
@@ -294,6 +363,8 @@ class FaultServer:
         app.router.add_get(f"{API}/service-info", self.service_info)
         app.router.add_post(f"{API}/objects", self.bulk)
         app.router.add_post(f"{API}/objects/access", self.bulk_access)
+        app.router.add_route("OPTIONS", f"{API}/objects", self.options_bulk)
+        app.router.add_route("OPTIONS", API + "/objects/{oid:.+}", self.options_object)
         app.router.add_post(API + "/objects/{oid:.+}", self.post_object)
         app.router.add_get(API + "/objects/{oid:.+}", self.get_object)
         app.router.add_get("/data/{oid:.+}", self.data)

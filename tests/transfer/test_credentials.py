@@ -16,21 +16,22 @@ from htan_cds.drs.gen3_auth import Gen3ApiKey, Gen3TokenSource
 from htan_cds.drs.resolver_cache import CompactResolver, entry_from_url
 from htan_cds.errors import AccessDenied, UsageError
 from htan_cds.transfer import FileStatus, ImportOptions, run_import
-from tests.transfer.fault_server import FaultServer, payload
+from tests.transfer.fault_server import FaultServer, gen3_api_key, passport, payload
 
 pytestmark = pytest.mark.network
 
 
-def _creds(tmp_path: Path, key: str = "good-key") -> Path:
+def _creds(tmp_path: Path, srv: FaultServer, key: str = "good-key") -> Path:
+    """A credentials.json whose API key was issued by ``srv`` (its ``iss``)."""
     path = tmp_path / "credentials.json"
-    path.write_text(json.dumps({"api_key": key, "key_id": "kid-1"}))
+    path.write_text(json.dumps({"api_key": gen3_api_key(srv.url + "/user", key), "key_id": "k1"}))
     return path
 
 
 def test_gen3_credentials_file_is_exchanged_for_a_token(tmp_path: Path) -> None:
     with FaultServer(require_token="never-this") as srv:
         uri = srv.uri(srv.add("secret", payload("secret", 4000)))
-        opts = ImportOptions(gen3_credentials=_creds(tmp_path))
+        opts = ImportOptions(gen3_credentials=_creds(tmp_path, srv))
         report = run_import([uri], tmp_path / "d", opts)
         assert report.files[0].status is FileStatus.DONE, report.files[0].error
         assert srv.exchanges == 1
@@ -42,7 +43,7 @@ def test_gen3_credentials_file_is_exchanged_for_a_token(tmp_path: Path) -> None:
 
 def test_gen3_token_is_renewed_before_expiry(tmp_path: Path) -> None:
     with FaultServer(token_lifetime=100) as srv:
-        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path)), margin=10)
+        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path, srv)), srv.url, margin=10)
 
         async def run() -> tuple[str, str, str]:
             async with DrsClient(credentials=Credentials(gen3=source)) as client:
@@ -67,7 +68,7 @@ def test_bad_gen3_key_and_file_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         Gen3ApiKey.load(tmp_path / "x.json")
     with FaultServer() as srv:
-        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path, "wrong")))
+        source = Gen3TokenSource(Gen3ApiKey.load(_creds(tmp_path, srv, "wrong")))
 
         async def run() -> None:
             async with DrsClient() as client:
@@ -85,10 +86,12 @@ def test_bearer_token_is_sent(tmp_path: Path) -> None:
 
 
 def test_passports_are_posted(tmp_path: Path) -> None:
-    with FaultServer(require_passport="passport-jwt") as srv:
+    good = passport()
+    with FaultServer(require_passport=good) as srv:
         uri = srv.uri(srv.add("p", payload("p", 3000)))
         passports = tmp_path / "passports.txt"
-        passports.write_text("other-jwt\npassport-jwt\n")
+        # A passport from an issuer the server does not list stays home.
+        passports.write_text(passport("https://elsewhere.test") + "\n" + good + "\n")
         report = run_import([uri], tmp_path / "d", ImportOptions(passport_file=passports))
         assert report.ok, report.files[0].error
         assert srv.requests["passport"] >= 2  # resolution and access both by POST
@@ -172,7 +175,7 @@ def test_crdc_shaped_s3_access_ids_with_gen3_key(tmp_path: Path) -> None:
     # URLs from /access, bearer tokens from the API key, no bulk endpoint advertised.
     with FaultServer(access_type="s3", bulk_limit=None, require_token="x") as srv:
         uris = [srv.uri(srv.add(f"dg.TEST/guid-{i}", payload(f"g{i}", 70_000))) for i in range(3)]
-        opts = ImportOptions(gen3_credentials=_creds(tmp_path), part_size=64 * 1024)
+        opts = ImportOptions(gen3_credentials=_creds(tmp_path, srv), part_size=64 * 1024)
         report = run_import(uris, tmp_path / "d", opts)
         assert report.ok, [f.error for f in report.files]
         assert srv.requests["bulk"] == 0 and srv.requests["access"] == 3

@@ -66,8 +66,20 @@ def import_command(
     token: str | None = typer.Option(
         None, "--token", envvar="HTAN_CDS_TOKEN", help="Bearer token."
     ),
+    token_host: list[str] = typer.Option(
+        [],
+        "--token-host",
+        help="A host the --token was issued for (repeatable; host, host:port or https://host). "
+        "Default: the manifest's DRS host when it names exactly one.",
+    ),
     passport: Path | None = typer.Option(
         None, "--passport", help="File of GA4GH passport JWTs (one per line)."
+    ),
+    passport_host: list[str] = typer.Option(
+        [],
+        "--passport-host",
+        help="Send passports only to these hosts (repeatable); they still go only where the "
+        "object's DRS Authorizations accept their issuer.",
     ),
     gen3_credentials: Path | None = typer.Option(
         None, "--gen3-credentials", help="Gen3 credentials.json (API key) from the CRDC portal."
@@ -115,7 +127,9 @@ def import_command(
         dry_run=dry_run,
         verify_all=verify_all,
         token=token,
+        token_hosts=tuple(token_host),
         passport_file=passport,
+        passport_hosts=tuple(passport_host) or None,
         gen3_credentials=gen3_credentials,
         s3_endpoint=s3_endpoint,
     )

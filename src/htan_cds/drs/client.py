@@ -2,8 +2,13 @@
 
 Deviations tolerated on purpose: Gen3 indexd's ``resolved_drs_objects`` (plural) in bulk
 answers, a missing ``summary``, and servers without bulk endpoints (fallback to bounded GETs).
-202 and 429 answers are retried after their ``Retry-After``; 5xx and connection errors with
-backoff.
+202 and 429 answers are retried after their ``Retry-After`` (capped by the
+:class:`RetryPolicy`); 5xx and connection errors with backoff.
+
+Everything a DRS host sends is bounded: JSON answers by :data:`DEFAULT_JSON_CAP` bytes after
+decompression and each API call by a total time; credentials go only to the hosts they are bound
+to (:mod:`htan_cds.drs.credentials`) and never across a redirect to another origin. Given an
+:class:`~htan_cds.net.guard.OutboundGuard`, every connection passes it (the workspace's mode).
 """
 
 from __future__ import annotations
@@ -12,14 +17,13 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 from pydantic import ValidationError
 
-from htan_cds.drs.gen3_auth import Gen3ApiKey, Gen3TokenSource
+from htan_cds.drs.credentials import Credentials, origin
 from htan_cds.drs.models import (
     AccessMethod,
     AccessURL,
@@ -28,44 +32,22 @@ from htan_cds.drs.models import (
     DrsObject,
     DrsServiceInfo,
 )
+from htan_cds.drs.passport_plan import PassportPlan
 from htan_cds.drs.prefixes import PrefixRegistry, default_registry
 from htan_cds.drs.resolver_cache import CompactResolver
 from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.drs.uri import DrsUri, encode_object_id, normalize_drs_uri, parse_drs_uri
 from htan_cds.errors import AccessDenied, DrsError, HtanCdsError, UnknownPrefix
+from htan_cds.net.bounded import DEFAULT_JSON_CAP, read_capped
+from htan_cds.net.guard import OutboundGuard
+from htan_cds.net.redirects import follow_redirects
+
+__all__ = ["Credentials", "DrsClient", "base_url_of", "choose_access_method", "resolve_access"]
 
 # Access method types whose URLs this client can fetch, best first.
 FETCHABLE_TYPES: tuple[str, ...] = ("https", "s3", "gs", "ftp", "file")
 # Used when service-info offers no bulk limit but the server does accept bulk requests.
 DEFAULT_BULK_LENGTH = 500
-
-
-@dataclass
-class Credentials:
-    """What the user holds: a bearer token, GA4GH passports, and/or a Gen3 API key."""
-
-    token: str | None = None
-    passports: list[str] | None = None
-    gen3: Gen3TokenSource | None = None
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        token: str | None = None,
-        passport_file: Path | None = None,
-        gen3_credentials: Path | None = None,
-    ) -> Credentials:
-        """Credentials from CLI-style inputs (a passport file holds one JWT per line)."""
-        passports: list[str] | None = None
-        if passport_file is not None:
-            try:
-                text = Path(passport_file).read_text()
-            except OSError as exc:
-                raise DrsError(f"cannot read passport file {passport_file}: {exc}") from exc
-            passports = [line.strip() for line in text.splitlines() if line.strip()]
-        gen3 = Gen3TokenSource(Gen3ApiKey.load(gen3_credentials)) if gen3_credentials else None
-        return cls(token=token, passports=passports, gen3=gen3)
 
 
 @dataclass
@@ -75,11 +57,6 @@ class _HostState:
     bulk_objects: bool = True
     bulk_access: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _origin(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def base_url_of(obj: DrsObject) -> str:
@@ -130,6 +107,10 @@ class DrsClient:
         per_host: int = 8,
         timeout: float = 60.0,
         session: aiohttp.ClientSession | None = None,
+        guard: OutboundGuard | None = None,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+        max_json_bytes: int = DEFAULT_JSON_CAP,
+        api_timeout: float = 120.0,
     ) -> None:
         self.credentials = credentials or Credentials()
         self.registry = (registry or default_registry()).copy()
@@ -137,9 +118,14 @@ class DrsClient:
         self.retry = retry or RetryPolicy()
         self.per_host = per_host
         self.timeout = timeout
+        self.guard = guard
+        self._resolver = resolver
+        self.max_json_bytes = max_json_bytes
+        self.api_timeout = api_timeout
         self._session = session
         self._own_session = session is None
         self._hosts: dict[str, _HostState] = defaultdict(_HostState)
+        self.passport_plan = PassportPlan(self)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self.requests = 0
 
@@ -154,9 +140,19 @@ class DrsClient:
     def session(self) -> aiohttp.ClientSession:
         """The shared session (created lazily inside the running event loop)."""
         if self._session is None:
+            connector: aiohttp.TCPConnector
+            if self.guard is not None:
+                connector = self.guard.connector(self._resolver, ttl_dns_cache=300)
+            else:
+                connector = aiohttp.TCPConnector(
+                    limit=0, ttl_dns_cache=300, resolver=self._resolver
+                )
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=self.timeout),
+                # A guarded session connects only where the guard says: no proxy from the
+                # environment may take the connection elsewhere.
+                trust_env=False,
             )
         return self._session
 
@@ -173,32 +169,35 @@ class DrsClient:
         return sem
 
     async def auth_headers(self, base_url: str, *, refresh: bool = False) -> dict[str, str]:
-        """``Authorization`` for a DRS host: the Gen3 exchange's token, else the bearer token."""
+        """``Authorization`` for a DRS host: the Gen3 exchange's token or the bearer token, each
+        only where it is bound (empty for every other host)."""
         creds = self.credentials
-        if creds.gen3 is not None:
-            token = await creds.gen3.token(self.session, _origin(base_url), force=refresh)
-            return {"Authorization": f"Bearer {token}"}
-        if creds.token:
-            return {"Authorization": f"Bearer {creds.token}"}
-        return {}
+        gen3 = creds.gen3_for(base_url)
+        if gen3 is not None:
+            exchanged = await gen3.token(self.session, origin(base_url), force=refresh)
+            return {"Authorization": f"Bearer {exchanged}"}
+        token = creds.static_token(base_url)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
-    async def _request(
+    async def request(
         self, method: str, url: str, *, json: Any = None, base_url: str
     ) -> tuple[int, Any]:
         """One API call with retries; returns (status, parsed JSON or None) for final answers."""
-        origin = _origin(base_url)
+        host = origin(base_url)
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
             headers = await self.auth_headers(base_url)
             try:
-                async with self._limit(origin):
+                async with self._limit(host), asyncio.timeout(self.api_timeout):
                     self.requests += 1
-                    async with self.session.request(method, url, json=json, headers=headers) as r:
+                    async with follow_redirects(
+                        self.session, method, url, json=json, headers=headers
+                    ) as r:
                         status = r.status
                         retry_after = r.headers.get("Retry-After")
-                        body = await r.read()
+                        body = await read_capped(r, self.max_json_bytes, f"{method} {url}")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt >= self.retry.attempts:
                     raise DrsError(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
@@ -212,7 +211,7 @@ class DrsClient:
                     )
                 await asyncio.sleep(self.retry.wait_for(retry_after, attempt))
                 continue
-            if status == 401 and not refreshed and self.credentials.gen3 is not None:
+            if status == 401 and not refreshed and self.credentials.gen3_for(base_url):
                 refreshed = True
                 await self.auth_headers(base_url, refresh=True)
                 continue
@@ -241,7 +240,7 @@ class DrsClient:
             if not state.info_loaded:
                 state.info_loaded = True
                 try:
-                    status, data = await self._request(
+                    status, data = await self.request(
                         "GET", f"{base_url}/service-info", base_url=base_url
                     )
                     if status == 200 and isinstance(data, dict):
@@ -281,6 +280,8 @@ class DrsClient:
                 out[uri] = exc if isinstance(exc, DrsError) else DrsError(str(exc))
                 continue
             groups[norm.server_base_url()].append((uri, norm))
+        # A token given without hosts goes to the one host resolved here, or nowhere.
+        self.credentials.bind_default(groups)
         results = await asyncio.gather(
             *(self._resolve_host(base, items) for base, items in groups.items())
         )
@@ -305,16 +306,20 @@ class DrsClient:
             out.update({uri: res for (uri, _), res in zip(items, singles, strict=True)})
         return out
 
+    async def passports_for(self, base_url: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The passports each object may be sent with (see :mod:`htan_cds.drs.passport_plan`)."""
+        return await self.passport_plan.for_objects(base_url, ids)
+
     async def _single(self, base_url: str, uri: DrsUri) -> DrsObject | DrsError:
         url = f"{base_url}/objects/{encode_object_id(uri.object_id)}"
-        passports = self.credentials.passports
         try:
+            passports = (await self.passports_for(base_url, [uri.object_id]))[uri.object_id]
             if passports:
-                status, data = await self._request(
+                status, data = await self.request(
                     "POST", url, json={"passports": passports}, base_url=base_url
                 )
             else:
-                status, data = await self._request("GET", url, base_url=base_url)
+                status, data = await self.request("GET", url, base_url=base_url)
         except DrsError as exc:
             return exc
         if status != 200:
@@ -327,11 +332,23 @@ class DrsClient:
     async def _bulk(
         self, base_url: str, items: Sequence[tuple[str, DrsUri]]
     ) -> dict[str, DrsObject | DrsError]:
+        plan = await self.passports_for(base_url, [n.object_id for _, n in items])
+        groups: dict[tuple[str, ...], list[tuple[str, DrsUri]]] = defaultdict(list)
+        for item in items:
+            groups[tuple(plan[item[1].object_id])].append(item)
+        out: dict[str, DrsObject | DrsError] = {}
+        for passports, group in groups.items():
+            out.update(await self._bulk_group(base_url, group, list(passports)))
+        return out
+
+    async def _bulk_group(
+        self, base_url: str, items: Sequence[tuple[str, DrsUri]], passports: list[str]
+    ) -> dict[str, DrsObject | DrsError]:
         body: dict[str, Any] = {"bulk_object_ids": [n.object_id for _, n in items]}
-        if self.credentials.passports:
-            body["passports"] = self.credentials.passports
+        if passports:
+            body["passports"] = passports
         try:
-            status, data = await self._request(
+            status, data = await self.request(
                 "POST", f"{base_url}/objects", json=body, base_url=base_url
             )
         except DrsError:
@@ -383,13 +400,13 @@ class DrsClient:
         """Ask the server for a fresh URL for ``access_id`` (after expiry too)."""
         base = base_url or base_url_of(obj)
         url = f"{base}/objects/{encode_object_id(obj.id)}/access/{quote(access_id, safe='')}"
-        passports = self.credentials.passports
+        passports = await self.passport_plan.for_access(base, obj, access_id)
         if passports:
-            status, data = await self._request(
+            status, data = await self.request(
                 "POST", url, json={"passports": passports}, base_url=base
             )
         else:
-            status, data = await self._request("GET", url, base_url=base)
+            status, data = await self.request("GET", url, base_url=base)
         if status != 200:
             raise self._error(status, data, f"access URL for {obj.self_uri}")
         try:
@@ -435,15 +452,18 @@ class DrsClient:
     async def _bulk_access(
         self, base: str, items: Sequence[tuple[DrsObject, str]]
     ) -> dict[str, AccessURL | DrsError]:
+        plans = [await self.passport_plan.for_access(base, o, a) for o, a in items]
+        if len({tuple(p) for p in plans}) > 1:
+            return {}  # different passports per object: the caller asks one by one
         body: dict[str, Any] = {
             "bulk_object_access_ids": [
                 {"bulk_object_id": o.id, "bulk_access_ids": [a]} for o, a in items
             ]
         }
-        if self.credentials.passports:
-            body["passports"] = self.credentials.passports
+        if plans and plans[0]:
+            body["passports"] = plans[0]
         try:
-            status, data = await self._request(
+            status, data = await self.request(
                 "POST", f"{base}/objects/access", json=body, base_url=base
             )
         except DrsError:
@@ -467,6 +487,7 @@ def resolve_access(drs_uri: str, token: str | None = None) -> tuple[str, dict[st
     """Synchronously resolve one DRS URI to an URL and the headers to GET its bytes."""
 
     async def _run() -> tuple[str, dict[str, str]]:
+        # The token is bound to the URI's own host (the only one this call talks to).
         async with DrsClient(credentials=Credentials(token=token)) as client:
             obj = await client.resolve(drs_uri)
             access = await client.access_url(obj)

@@ -4,6 +4,9 @@ The HTAN portal tells users to download ``credentials.json`` (``{"api_key": ...,
 from nci-crdc.datacommons.io. A Gen3 commons trades it for an access token at
 ``https://HOST/user/credentials/api/access_token``; tokens last about 20 minutes, so the token is
 renewed a margin before its ``exp`` claim.
+
+The key is exchanged only at its own ``origin`` (that of the key's ``iss`` claim, see
+:mod:`htan_cds.drs.credentials`); asking for a token elsewhere raises :class:`AccessDenied`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 import aiohttp
 
 from htan_cds.errors import AccessDenied, UsageError
+from htan_cds.net.bounded import read_capped
+from htan_cds.net.origins import origin as origin_of
 
 TOKEN_PATH = "/user/credentials/api/access_token"
 # Renew this long before expiry so a token never dies between resolve and the byte request.
@@ -63,6 +68,7 @@ class Gen3TokenSource:
     """Bearer tokens per Gen3 host, fetched on demand and renewed before they expire."""
 
     key: Gen3ApiKey
+    origin: str | None = None
     margin: float = RENEW_MARGIN
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -71,7 +77,12 @@ class Gen3TokenSource:
     async def token(
         self, session: aiohttp.ClientSession, origin: str, *, force: bool = False
     ) -> str:
-        """A valid access token for ``origin`` (``https://host``), exchanging the key if needed."""
+        """A valid access token for ``origin`` (``https://host``), exchanging the key if needed.
+
+        Refuses (:class:`AccessDenied`) any origin but the key's own when the key is bound.
+        """
+        if self.origin is not None and origin_of(origin) != self.origin:
+            raise AccessDenied(f"the Gen3 API key belongs to {self.origin}, not {origin}")
         lock = self._locks.setdefault(origin, asyncio.Lock())
         async with lock:
             cached = self._tokens.get(origin)
@@ -89,20 +100,20 @@ class Gen3TokenSource:
         url = origin.rstrip("/") + TOKEN_PATH
         self.exchanges += 1
         try:
-            async with session.post(url, json=body) as resp:
+            async with session.post(url, json=body, allow_redirects=False) as resp:
                 if resp.status in (401, 403):
                     raise AccessDenied(
                         f"{origin} refused the Gen3 API key ({resp.status})",
                         status_code=resp.status,
                         hint="download a fresh credentials.json from the portal",
                     )
-                if resp.status >= 400:
+                if resp.status != 200:
                     raise AccessDenied(
                         f"Gen3 token exchange at {url} failed with HTTP {resp.status}",
                         status_code=resp.status,
                     )
-                data = await resp.json(content_type=None)
-        except aiohttp.ClientError as exc:
+                data = json.loads(await read_capped(resp, 1 << 20, "Gen3 token answer"))
+        except (aiohttp.ClientError, ValueError) as exc:
             raise AccessDenied(f"Gen3 token exchange at {url} failed: {exc}") from exc
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:

@@ -349,6 +349,18 @@ class _Run:
         )
 
 
+async def bind_token(client: DrsClient, rows: list[SourceRow]) -> None:
+    """Bind a ``--token`` given without ``--token-host`` to the manifest's one DRS host (or
+    refuse, naming the hosts, before anything is sent)."""
+    hosts: set[str] = set()
+    for row in rows:
+        try:
+            hosts.add((await client.normalize(row.drs_uri)).server_base_url())
+        except HtanCdsError:
+            continue  # the row fails on its own later, with its reason
+    client.credentials.bind_default(hosts)
+
+
 async def import_async(
     source: str | Path | Iterable[Any],
     dest: str | Path,
@@ -366,8 +378,12 @@ async def import_async(
         report: ImportReport = await asyncio.to_thread(handoff, rows, progress)
         return report
     started = time.monotonic()
-    credentials = Credentials.build(
-        token=opts.token, passport_file=opts.passport_file, gen3_credentials=opts.gen3_credentials
+    credentials = opts.credentials or Credentials.build(
+        token=opts.token,
+        passport_file=opts.passport_file,
+        gen3_credentials=opts.gen3_credentials,
+        token_hosts=opts.token_hosts,
+        passport_hosts=opts.passport_hosts,
     )
     resolver = CompactResolver(cache_path=opts.prefix_cache)
     if opts.identifiers_url:
@@ -383,7 +399,11 @@ async def import_async(
             retry=opts.retry,
             per_host=opts.host_limit,
             timeout=opts.request_timeout,
+            guard=opts.guard,
+            max_json_bytes=opts.max_json_bytes,
         ) as client:
+            if credentials.pending:
+                await bind_token(client, rows)
             items = await run.resolve(client, rows)
             run.plan_paths(items)
             if opts.check_free_space and not opts.dry_run:

@@ -21,6 +21,8 @@ from htan_cds.drs.client import DrsClient, base_url_of, choose_access_method
 from htan_cds.drs.models import AccessURL, DrsObject
 from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.errors import AccessDenied, DrsError, TransferError
+from htan_cds.net.origins import origin
+from htan_cds.net.redirects import follow_redirects
 from htan_cds.transfer.verify import PartialFile
 
 CHUNK = 4 << 20
@@ -106,12 +108,12 @@ class AccessSource:
 
 async def _headers(ctx: FetchContext, access: AccessURL, obj: DrsObject) -> dict[str, str]:
     headers = access.header_dict()
-    # Our bearer token goes only to the DRS host itself, never to a third-party signed URL
-    # (S3 rejects requests carrying both a signature and an Authorization header).
+    # Our bearer token goes only to the DRS host itself (same origin), never to a third-party
+    # signed URL (S3 rejects requests carrying both a signature and an Authorization header).
     if "Authorization" not in headers:
-        authority = obj.self_uri[6:].split("/", 1)[0] if obj.self_uri.startswith("drs://") else ""
-        if urlsplit(access.url).netloc == authority:
-            headers.update(await ctx.client.auth_headers(base_url_of(obj)))
+        base = base_url_of(obj)
+        if origin(access.url) == origin(base):
+            headers.update(await ctx.client.auth_headers(base))
     return headers
 
 
@@ -148,7 +150,8 @@ async def fetch_range(
             async with (
                 ctx.connections,
                 ctx.host_limit(access.url),
-                ctx.session.get(access.url, headers=headers) as resp,
+                # Redirects by hand: no header but Range follows one to another origin.
+                follow_redirects(ctx.session, "GET", access.url, headers=headers) as resp,
             ):
                 status = resp.status
                 if status in _EXPIRED_STATUS:

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from htan_cds.drs.credentials import Credentials
 from htan_cds.drs.prefixes import PrefixRegistry
 from htan_cds.drs.retry import RetryPolicy
 from htan_cds.errors import UsageError
+from htan_cds.net.bounded import DEFAULT_JSON_CAP
+from htan_cds.net.guard import OutboundGuard
 
 MiB = 1 << 20
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?)?\s*$", re.IGNORECASE)
@@ -48,6 +51,15 @@ class ImportOptions:
     token: str | None = None
     passport_file: Path | None = None
     gen3_credentials: Path | None = None
+    # Where --token may go (origins or host[:port]); empty: the manifest's one DRS host.
+    token_hosts: tuple[str, ...] = ()
+    # Narrow passports to these hosts (they still go only where Authorizations accept them).
+    passport_hosts: tuple[str, ...] | None = None
+    # Ready-made host-bound credentials (the workspace's per-user choice); overrides the above.
+    credentials: Credentials | None = None
+    # The outgoing-connection guard (workspace mode) and the cap on DRS JSON answers.
+    guard: OutboundGuard | None = None
+    max_json_bytes: int = DEFAULT_JSON_CAP
     s3_endpoint: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_attempts: int = 3
@@ -72,6 +84,8 @@ class ImportOptions:
             raise UsageError("--part-size must be at least 64KiB")
         if self.token and self.passport_file:
             raise UsageError("give either --token or --passport, not both")
+        if self.token_hosts and not self.token:
+            raise UsageError("--token-host needs --token")
         if self.verify_attempts < 1:
             raise UsageError("verify_attempts must be at least 1")
 
