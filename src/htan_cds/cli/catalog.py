@@ -418,12 +418,22 @@ def ingest(
     ),
     center: str | None = typer.Option(None, "--center", help="HTAN center of these files."),
     access: str = typer.Option("open", "--access", help="open or controlled:GROUP."),
+    authority: str | None = typer.Option(
+        None,
+        "--authority",
+        metavar="HOST[:PORT]",
+        help="Name this commons' DRS URIs drs://HOST[:PORT]/id (see `catalog set-authority`).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Register local files: checksums, bytes into the object store, DRS ids minted."""
     from rich.progress import Progress
 
+    from htan_cds.catalog.authority import parse_authority
     from htan_cds.catalog.sources.ingest import ingest_directory
+
+    if authority is not None:
+        authority = parse_authority(authority)
 
     with Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("Ingesting", total=None)
@@ -438,6 +448,7 @@ def ingest(
             center=center,
             access=access,
             progress=report,
+            authority=authority,
         )
     if json_out:
         emit_json(result)
@@ -449,7 +460,10 @@ def ingest(
 
 
 def _register_catalog_commands(app: typer.Typer) -> None:
+    from htan_cds.cli import authority
+
     catalog_app.command("info")(catalog_info)
+    authority.register(catalog_app)
     catalog_app.command(
         "build", context_settings={"allow_extra_args": True, "ignore_unknown_options": False}
     )(catalog_build)

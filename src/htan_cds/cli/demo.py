@@ -21,6 +21,12 @@ def demo(
         False, "--metadata-only", help="Catalog rows only, no bytes (for benchmarks)."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic content."),
+    authority: str | None = typer.Option(
+        None,
+        "--authority",
+        metavar="HOST[:PORT]",
+        help="Name the demo's DRS URIs drs://HOST[:PORT]/id. Default: 127.0.0.1:PORT",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Build a local demo commons (synthetic HTAN-shaped data with real bytes) and serve it."""
@@ -28,6 +34,9 @@ def demo(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from htan_cds.catalog.authority import parse_authority
+
+    drs_authority = parse_authority(authority if authority else f"127.0.0.1:{port}")
     home = data_home(ctx)
     started = time.monotonic()
     if scale is not None or metadata_only:
@@ -56,12 +65,18 @@ def demo(
                 bar.update(tasks[stage], completed=done, total=total)
 
             summary = build_demo(home, port=port, seed=seed, progress=report)
+    if authority:
+        from htan_cds.catalog import Catalog
+        from htan_cds.catalog.authority import set_authority
+
+        with Catalog.open(home) as catalog:
+            set_authority(catalog, drs_authority)
     elapsed = time.monotonic() - started
     url = f"http://127.0.0.1:{port}/"
     payload = {
         "home": str(home.root),
         "catalog": str(home.catalog_path),
-        "drs_authority": f"127.0.0.1:{port}",
+        "drs_authority": drs_authority,
         "seconds": round(elapsed, 2),
         "portal_url": url,
         **summary,
@@ -76,10 +91,13 @@ def demo(
         )
     if no_serve:
         return
+    from htan_cds.cli.server import warn_if_elsewhere
     from htan_cds.server import ServerConfig, serve  # type: ignore[attr-defined,unused-ignore]
 
+    config = ServerConfig(home=home, port=port)
+    warn_if_elsewhere(config)
     err_console.print(f"Serving the demo commons: portal at {url}  (Ctrl-C to stop)")
-    serve(ServerConfig(home=home, port=port))
+    serve(config)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from htan_cds.cli._common import data_home, err_console
+
+if TYPE_CHECKING:
+    from htan_cds.server import ServerConfig
 
 
 def serve_command(
@@ -81,11 +86,26 @@ def serve_command(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
     )
+    warn_if_elsewhere(config)
     err_console.print(
         f"serving {config.home.root} at {config.base_url}/ga4gh/drs/v1 (Ctrl-C to stop)",
         highlight=False,
+        soft_wrap=True,
     )
     serve(config)
+
+
+def warn_if_elsewhere(config: ServerConfig) -> None:
+    """One line on stderr when the catalog's DRS URIs name another address than this server."""
+    from htan_cds.catalog.authority import authority_mismatch, catalog_identity, url_authority
+
+    line = authority_mismatch(
+        catalog_identity(config.home),
+        url_authority(config.base_url),
+        public=config.public_url is not None,
+    )
+    if line:
+        err_console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

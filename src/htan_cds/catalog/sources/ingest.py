@@ -133,8 +133,13 @@ def ingest_directory(
     center: str | None = None,
     access: str = "open",
     progress: IngestProgress | None = None,
+    authority: str | None = None,
 ) -> dict[str, Any]:
-    """Register every file under ``directory``; return counts (``added``, ``unchanged``)."""
+    """Register every file under ``directory``; return counts (``added``, ``unchanged``).
+
+    ``authority`` (``HOST[:PORT]``) names the commons' DRS URIs, as ``catalog set-authority``
+    does; left out, the catalog keeps the one it has.
+    """
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder")
     access_kind, consent_group = parse_access(access)
@@ -149,6 +154,10 @@ def ingest_directory(
     added = unchanged = 0
     drs_ids: list[str] = []
     with Catalog.open(home) as catalog:
+        if authority is not None:
+            from htan_cds.catalog.authority import set_authority
+
+            set_authority(catalog, authority)
         con = catalog.connection
         for i, path in enumerate(paths):
             rel = path.relative_to(directory).as_posix()
@@ -227,5 +236,6 @@ def ingest_directory(
         "files": len(paths),
         "added": added,
         "unchanged": unchanged,
+        "drs_authority": authority,
         "drs_uris": [f"drs://{authority}/{d}" for d in drs_ids],
     }
