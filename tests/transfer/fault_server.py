@@ -73,6 +73,8 @@ class FaultServer:
     redirect_to: str | None = None
     redirect_what: str = "data"
     objects: dict[str, bytes] = field(default_factory=dict)
+    # Checksums to declare instead of sha-256 + md5, per object id.
+    declared: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     api_faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     bytes_served: int = 0
@@ -116,7 +118,8 @@ class FaultServer:
             "size": len(data),
             "created_time": "2024-01-01T00:00:00Z",
             "name": f"{oid}.bin",
-            "checksums": [
+            "checksums": self.declared.get(oid)
+            or [
                 {"type": "sha-256", "checksum": hashlib.sha256(data).hexdigest()},
                 {"type": "md5", "checksum": hashlib.md5(data).hexdigest()},
             ],

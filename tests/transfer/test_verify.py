@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from htan_cds.drs.checksums import simple
 from htan_cds.transfer.verify import PartialFile
 
 
@@ -38,13 +39,13 @@ def test_digest_is_right_whatever_the_write_order(
             for a, b in earlier:
                 fh.seek(a)
                 fh.write(data[a:b])
-    pf = PartialFile(path, len(data), ["sha256", "md5"], fresh=not earlier)
+    pf = PartialFile(path, len(data), [simple("sha256"), simple("md5")], fresh=not earlier)
     for a, b in earlier:
         pf.mark_written(a, b)
     order.shuffle(later)  # type: ignore[attr-defined]
     for a, b in later:
         pf.write(a, data[a:b])
-    digests = pf.finish()
+    digests = pf.finish().computed
     pf.close()
     assert digests["sha256"] == hashlib.sha256(data).hexdigest()
     assert digests["md5"] == hashlib.md5(data).hexdigest()
@@ -52,7 +53,7 @@ def test_digest_is_right_whatever_the_write_order(
 
 
 def test_writes_after_close_are_refused(tmp_path: Path) -> None:
-    pf = PartialFile(tmp_path / "y.part", 10, ["sha256"], fresh=True)
+    pf = PartialFile(tmp_path / "y.part", 10, [simple("sha256")], fresh=True)
     pf.write(0, b"01234")
     pf.close()
     pf.close()  # idempotent
@@ -62,8 +63,8 @@ def test_writes_after_close_are_refused(tmp_path: Path) -> None:
 
 def test_many_small_buffers_in_one_write(tmp_path: Path) -> None:
     data = bytes(range(256)) * 20  # 5,120 one-byte buffers: more than IOV_MAX
-    pf = PartialFile(tmp_path / "z.part", len(data), ["sha256"], fresh=True)
+    pf = PartialFile(tmp_path / "z.part", len(data), [simple("sha256")], fresh=True)
     pf.write_many(0, [data[i : i + 1] for i in range(len(data))])
-    assert pf.finish()["sha256"] == hashlib.sha256(data).hexdigest()
+    assert pf.finish().computed["sha256"] == hashlib.sha256(data).hexdigest()
     pf.close()
     assert (tmp_path / "z.part").read_bytes() == data

@@ -63,6 +63,12 @@ def import_command(
     verify_all: bool = typer.Option(
         False, "--verify-all", help="Compute every declared checksum, not only the strongest."
     ),
+    require_verified: bool = typer.Option(
+        False,
+        "--require-verified",
+        help="Fail files whose bytes no declared checksum could verify "
+        "(e.g. a multipart ETag of unknown part size), instead of keeping them unverified.",
+    ),
     token: str | None = typer.Option(
         None, "--token", envvar="HTAN_CDS_TOKEN", help="Bearer token."
     ),
@@ -126,6 +132,7 @@ def import_command(
         conflict=policy,
         dry_run=dry_run,
         verify_all=verify_all,
+        require_verified=require_verified,
         token=token,
         token_hosts=tuple(token_host),
         passport_file=passport,
@@ -154,7 +161,9 @@ def import_command(
     elif not quiet:
         rate = _human(summary["rate_bytes_per_s"]) + "/s"
         err_console.print(
-            f"{summary['done']} done, {summary['skipped']} skipped, {summary['failed']} failed; "
+            f"{summary['done']} done ({summary['verified']} verified, "
+            f"{summary['unverified']} unverified), "
+            f"{summary['skipped']} skipped, {summary['failed']} failed; "
             f"{_human(summary['bytes_fetched'])} fetched in {summary['elapsed_s']:.1f}s "
             f"({rate}) into {report.destination}",
             highlight=False,

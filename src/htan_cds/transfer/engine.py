@@ -14,14 +14,11 @@ from typing import Any
 from htan_cds.drs.client import Credentials, DrsClient
 from htan_cds.drs.models import DrsObject
 from htan_cds.drs.resolver_cache import CompactResolver
-from htan_cds.errors import (
-    ChecksumMismatch,
-    DrsError,
-    HtanCdsError,
-)
+from htan_cds.errors import DrsError, HtanCdsError
 from htan_cds.transfer.access import AccessPrefetcher
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
-from htan_cds.transfer.fetch import AccessSource, FetchContext, RangeUnsupported, fetch_parts
+from htan_cds.transfer.download import download_verified
+from htan_cds.transfer.fetch import AccessSource, FetchContext
 from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
@@ -31,7 +28,7 @@ from htan_cds.transfer.progress import ProgressEvent
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
 from htan_cds.transfer.staging import lock_state, numbered_path, partial_path
-from htan_cds.transfer.verify import Expected, PartialFile, expected_checksums
+from htan_cds.transfer.verify import Expected, Outcome, expected_checksums
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
@@ -39,14 +36,6 @@ ProgressCallback = Callable[[ProgressEvent], None]
 # Rows are resolved, planned and fetched holding at most this many DrsObjects at once: a parsed
 # object weighs about 4 KB, and the peak memory must not grow with the manifest.
 WINDOW = 1000
-
-
-# Objects up to this size are written, hashed and committed on the event loop thread.
-_SMALL_FILE = 256 << 10
-
-
-def _ignore(_idx: int) -> None:
-    """Part completions of one-part objects are not recorded."""
 
 
 def _size(item: _Item) -> int:
@@ -178,45 +167,55 @@ class _Run:
         )
         return res
 
-    async def _same_file(self, rel: str, size: int, expected: list[Expected]) -> bool | None:
-        """True/False when a file is at ``rel`` (same bytes or not); None when nothing is."""
+    async def _same_file(
+        self, rel: str, size: int, expected: list[Expected]
+    ) -> tuple[bool | None, Expected | None]:
+        """Whether a file is at ``rel`` with the same bytes (None when nothing is there), and
+        the declared checksum that proved it (None when only the size could be compared)."""
         if isinstance(self.dest, LocalDestination):
             existing = self.dest.existing(rel)  # one lstat: cheaper than a thread hop
         else:
             existing = await self._blocking(self.dest.existing, rel)
         if existing is None:
-            return None
+            return None, None
         if existing.size != size:
-            return False
-        if not expected:
-            return True
-        want = expected[0]
-        have = existing.digests.get(want.algorithm)
-        if have is None:
-            have = await self._blocking(self.dest.digest, rel, want.algorithm)
-        return bool(have == want.hexdigest)
+            return False, None
+        for want in expected:
+            have = existing.digests.get(want.algorithm)
+            if have is None:
+                have = await self._blocking(self.dest.digest, rel, want.algorithm)
+            if have is not None:
+                return have == want.value, want
+        return True, None
+
+    def _finish_same(self, item: _Item, proof: Expected | None) -> FileResult:
+        uri = item.row.drs_uri
+        kw: dict[str, Any] = {
+            "checksum": proof.value if proof else None,
+            "checksum_type": proof.iana if proof else None,
+            "verified": proof is not None,
+        }
+        self.ledger.finish(uri, "verified" if proof else "done", **kw)
+        return self._result(item, FileStatus.SKIPPED, **kw)
 
     async def process(self, item: _Item, ctx: FetchContext) -> FileResult:
         obj = self.load(item.row.drs_uri) if item.size is not None else None
         if obj is None or item.path is None:
             return self._result(item, FileStatus.FAILED, error=item.error or "not resolved")
         uri = item.row.drs_uri
-        expected = expected_checksums(obj, self.options.algorithms)
-        if not self.options.verify_all:
-            expected = expected[:1]
-        best = expected[0] if expected else None
-        done_kw = {"checksum": best.hexdigest if best else None}
-        done_kw_type = best.iana if best else None
-        same = await self._same_file(item.path, obj.size, expected)
+        expected = expected_checksums(
+            ((c.type, c.checksum) for c in obj.checksums),
+            self.options.algorithms,
+            every=self.options.verify_all,
+        )
+        if self.options.require_verified and not expected:
+            declared = ", ".join(sorted({c.type for c in obj.checksums})) or "none"
+            msg = f"no checksum this client can verify (declared: {declared}); --require-verified"
+            self.ledger.finish(uri, "failed", error=msg)
+            return self._result(item, FileStatus.FAILED, error=msg)
+        same, proof = await self._same_file(item.path, obj.size, expected)
         if same:
-            self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
-            return self._result(
-                item,
-                FileStatus.SKIPPED,
-                checksum_type=done_kw_type,
-                error=None,
-                **done_kw,
-            )
+            return self._finish_same(item, proof)
         if same is False:
             policy = self.options.conflict
             if policy is ConflictPolicy.SKIP:
@@ -230,22 +229,19 @@ class _Run:
                     candidate = numbered_path(base, n)
                     if self._taken.get(candidate, uri) != uri:
                         continue  # planned for another object of this import
-                    here = await self._same_file(candidate, obj.size, expected)
+                    here, proof = await self._same_file(candidate, obj.size, expected)
                     if here is not False:
                         break
                 item.path = candidate
                 self._taken[candidate] = uri
                 self.ledger.set_path(uri, candidate)
                 if here:
-                    self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
-                    return self._result(
-                        item, FileStatus.SKIPPED, checksum_type=done_kw_type, **done_kw
-                    )
+                    return self._finish_same(item, proof)
         if self.options.dry_run:
             return self._result(item, FileStatus.SKIPPED, error="dry run: not fetched")
         self.emit(ProgressEvent("start", drs_uri=uri, path=item.path, size=obj.size))
         try:
-            fetched = await self._download(item, obj, expected, ctx)
+            fetched, outcome = await self._download(item, obj, expected, ctx)
         except HtanCdsError as exc:
             self.ledger.finish(uri, "failed", error=str(exc))
             return self._result(item, FileStatus.FAILED, error=str(exc))
@@ -253,18 +249,18 @@ class _Run:
             msg = f"{type(exc).__name__}: {exc}"
             self.ledger.finish(uri, "failed", error=msg)
             return self._result(item, FileStatus.FAILED, error=msg)
-        self.ledger.finish(uri, "verified", checksum_type=done_kw_type, **done_kw)
-        return self._result(
-            item,
-            FileStatus.DONE,
-            checksum_type=done_kw_type,
-            bytes_fetched=fetched,
-            **done_kw,
-        )
+        checked = outcome.checked
+        kw: dict[str, Any] = {
+            "checksum": checked.value if checked else None,
+            "checksum_type": checked.iana if checked else None,
+            "verified": outcome.verified,
+        }
+        self.ledger.finish(uri, "verified" if outcome.verified else "done", **kw)
+        return self._result(item, FileStatus.DONE, bytes_fetched=fetched, **kw)
 
     async def _download(
         self, item: _Item, obj: DrsObject, expected: list[Expected], ctx: FetchContext
-    ) -> int:
+    ) -> tuple[int, Outcome]:
         uri = item.row.drs_uri
         staged = partial_path(self.state, uri)
         prefetcher = self.prefetcher
@@ -272,81 +268,9 @@ class _Run:
         source = AccessSource(ctx.client, obj, uri, first)
         self.fetching_files += 1
         try:
-            return await self._download_attempts(item, obj, expected, ctx, source, staged)
+            return await download_verified(self, item, obj, expected, ctx, source, staged)
         finally:
             self.fetching_files -= 1
-
-    async def _download_attempts(
-        self,
-        item: _Item,
-        obj: DrsObject,
-        expected: list[Expected],
-        ctx: FetchContext,
-        source: AccessSource,
-        staged: Path,
-    ) -> int:
-        uri = item.row.drs_uri
-        assert item.path is not None
-        algos = [e.algorithm for e in expected]
-        part_size = self.options.part_size
-        fetched = 0
-        mismatch = ""
-        # A one-part object is simply fetched again after a crash: no part bookkeeping, which
-        # would cost more than the object for the many small files of a cohort.
-        multipart = obj.size > part_size
-        small = obj.size <= _SMALL_FILE
-        for _attempt in range(self.options.verify_attempts):
-            done = self.ledger.start_parts(uri, part_size) if multipart else set()
-            if done and not staged.exists():
-                # The staged file was removed behind our back: its parts are gone too.
-                self.ledger.reset_parts(uri, part_size)
-                done = set()
-            partial = PartialFile(staged, obj.size, algos, fresh=not done)
-            try:
-                for idx in sorted(done):
-                    start = idx * part_size
-                    partial.mark_written(start, min(obj.size, start + part_size))
-                try:
-                    fetched += await fetch_parts(
-                        ctx,
-                        source,
-                        partial,
-                        part_size,
-                        done,
-                        (lambda idx: self.ledger.part_done(uri, idx)) if multipart else _ignore,
-                        max_parallel=self.streams_per_file,
-                    )
-                except RangeUnsupported:
-                    # Start over in one stream: the server cannot serve parts.
-                    part_size = max(obj.size, 1)
-                    self.ledger.reset_parts(uri, part_size)
-                    partial.close()
-                    partial = PartialFile(staged, obj.size, algos, fresh=True)
-                    fetched += await fetch_parts(
-                        ctx, source, partial, part_size, set(), lambda _i: None, max_parallel=1
-                    )
-                # Small files were hashed inline already; a thread hop would cost more.
-                digests = partial.finish() if small else await self._blocking(partial.finish)
-                self.report.bytes_reread += partial.reread_bytes
-            finally:
-                partial.close()
-            bad = [e for e in expected if digests.get(e.algorithm) != e.hexdigest]
-            if not bad:
-                if small and isinstance(self.dest, LocalDestination):
-                    self.dest.commit(staged, item.path, digests)  # one rename
-                else:
-                    await self._blocking(self.dest.commit, staged, item.path, digests)
-                return fetched
-            mismatch = ", ".join(
-                f"{e.iana} {digests.get(e.algorithm)} != declared {e.hexdigest}" for e in bad
-            )
-            # Wrong bytes: forget every part and fetch the object again from scratch.
-            if multipart:
-                self.ledger.reset_parts(uri, part_size)
-            staged.unlink(missing_ok=True)
-        raise ChecksumMismatch(
-            f"checksum mismatch after {self.options.verify_attempts} tries: {mismatch}"
-        )
 
 
 async def bind_token(client: DrsClient, rows: list[SourceRow]) -> None:

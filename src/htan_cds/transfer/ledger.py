@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS objects (
     status TEXT NOT NULL DEFAULT 'pending',
     checksum_type TEXT,
     checksum TEXT,
+    verified INTEGER,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     updated REAL
@@ -37,7 +38,13 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 LEDGER_NAME = "ledger.sqlite"
-STATUSES = ("pending", "resolved", "partial", "verified", "skipped", "failed")
+# "verified": in place and a declared checksum matched; "done": in place, nothing could verify it.
+STATUSES = ("pending", "resolved", "partial", "verified", "done", "skipped", "failed")
+FINISHED = ("verified", "done")
+_COLUMNS = (
+    "drs_uri, object_json, path, size, part_size, status, checksum_type, checksum, error, "
+    "attempts, verified"
+)
 
 
 @dataclass
@@ -54,6 +61,15 @@ class LedgerEntry:
     checksum: str | None
     error: str | None
     attempts: int
+    verified: bool | None = None
+
+
+def _entry(row: tuple[Any, ...]) -> LedgerEntry:
+    fields = list(row)
+    verified = fields.pop()
+    entry = LedgerEntry(*fields)
+    entry.verified = None if verified is None else bool(verified)
+    return entry
 
 
 class Ledger:
@@ -66,6 +82,9 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}
+        if "verified" not in columns:  # a ledger written before verification was recorded
+            self._db.execute("ALTER TABLE objects ADD COLUMN verified INTEGER")
         self._db.commit()
         self._last_commit = time.monotonic()
         self.commit_interval = commit_interval
@@ -95,24 +114,20 @@ class Ledger:
     def get(self, drs_uri: str) -> LedgerEntry | None:
         """The row for ``drs_uri``, if any."""
         row = self._db.execute(
-            "SELECT drs_uri, object_json, path, size, part_size, status, checksum_type, "
-            "checksum, error, attempts FROM objects WHERE drs_uri = ?",
-            (drs_uri,),
+            f"SELECT {_COLUMNS} FROM objects WHERE drs_uri = ?", (drs_uri,)
         ).fetchone()
-        return LedgerEntry(*row) if row else None
+        return _entry(row) if row else None
 
     def entries(self) -> Iterator[LedgerEntry]:
         """Every row, in insertion order."""
-        cur = self._db.execute(
-            "SELECT drs_uri, object_json, path, size, part_size, status, checksum_type, "
-            "checksum, error, attempts FROM objects ORDER BY rowid"
-        )
+        cur = self._db.execute(f"SELECT {_COLUMNS} FROM objects ORDER BY rowid")
         for row in cur:
-            yield LedgerEntry(*row)
+            yield _entry(row)
 
-    def uris_with_status(self, status: str) -> set[str]:
-        """Every URI whose row is in ``status``."""
-        cur = self._db.execute("SELECT drs_uri FROM objects WHERE status = ?", (status,))
+    def uris_with_status(self, *statuses: str) -> set[str]:
+        """Every URI whose row is in one of ``statuses``."""
+        marks = ", ".join("?" for _ in statuses)
+        cur = self._db.execute(f"SELECT drs_uri FROM objects WHERE status IN ({marks})", statuses)
         return {r[0] for r in cur}
 
     def claimed_paths(self) -> dict[str, str]:
@@ -173,14 +188,15 @@ class Ledger:
         checksum_type: str | None = None,
         checksum: str | None = None,
         error: str | None = None,
+        verified: bool = False,
     ) -> None:
-        """Record the final state of an object in this run."""
+        """Record the final state of an object in this run (``verified`` as in the report)."""
         self._db.execute(
             "UPDATE objects SET status = ?, checksum_type = ?, checksum = ?, error = ?, "
-            "attempts = attempts + 1, updated = ? WHERE drs_uri = ?",
-            (status, checksum_type, checksum, error, time.time(), drs_uri),
+            "verified = ?, attempts = attempts + 1, updated = ? WHERE drs_uri = ?",
+            (status, checksum_type, checksum, error, int(verified), time.time(), drs_uri),
         )
-        if status in ("verified", "skipped"):
+        if status in (*FINISHED, "skipped"):
             self._db.execute("DELETE FROM parts WHERE drs_uri = ?", (drs_uri,))
         self._maybe_commit()
 

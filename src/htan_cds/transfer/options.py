@@ -68,6 +68,8 @@ class ImportOptions:
     # proves the bytes; md5 on top costs more CPU than sha-256 itself on SHA-NI machines).
     algorithms: tuple[str, ...] = ("sha256", "md5")
     verify_all: bool = False
+    # Fail files no declared checksum could verify (instead of "done, unverified").
+    require_verified: bool = False
     state_dir: Path | None = None
     registry: PrefixRegistry | None = None
     identifiers_url: str | None = None

@@ -78,7 +78,7 @@ def check_space(
     """Refuse to start when the bytes still missing cannot fit where they are written."""
     need = 0
     largest = 0
-    verified = ledger.uris_with_status("verified")
+    verified = ledger.uris_with_status("verified", "done")
     for item in items:
         if item.size is None or item.duplicate or item.row.drs_uri in verified:
             continue

@@ -19,7 +19,12 @@ class FileStatus(StrEnum):
 
 @dataclass
 class FileResult:
-    """Per-file outcome; ``checksum`` is the hex digest verified (the strongest declared)."""
+    """Per-file outcome.
+
+    ``verified`` is true only when a declared checksum was computed over the bytes written and
+    matched; ``checksum_type`` is that declared type (as the server wrote it, lowercased) and
+    ``checksum`` its value, both None when nothing could be verified.
+    """
 
     drs_uri: str
     path: str | None
@@ -30,6 +35,7 @@ class FileResult:
     checksum_type: str | None = None
     bytes_fetched: int = 0
     row_number: int | None = None
+    verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the contract fields first."""
@@ -60,10 +66,14 @@ class ImportReport:
     def summary(self) -> dict[str, Any]:
         """Totals for humans and ``--json``."""
         done_bytes = sum(f.size or 0 for f in self.files if f.status is FileStatus.DONE)
+        verified = sum(1 for f in self.files if f.status is FileStatus.DONE and f.verified)
         return {
             "destination": self.destination,
             "files": len(self.files),
             "done": self.count(FileStatus.DONE),
+            # Of the done files: how many a declared checksum proved, and how many it could not.
+            "verified": verified,
+            "unverified": self.count(FileStatus.DONE) - verified,
             "skipped": self.count(FileStatus.SKIPPED),
             "failed": self.count(FileStatus.FAILED),
             "bytes_done": done_bytes,

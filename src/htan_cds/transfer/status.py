@@ -24,6 +24,7 @@ def ledger_status(dest: str | Path, options: ImportOptions | None = None) -> dic
                 "status": e.status,
                 "checksum_type": e.checksum_type,
                 "checksum": e.checksum,
+                "verified": e.verified,
                 "error": e.error,
                 "attempts": e.attempts,
             }

@@ -9,62 +9,47 @@ roughly in order most bytes are hashed without a second read; ``reread_bytes`` c
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from htan_cds.drs.models import IANA_TO_HASHLIB, DrsObject
+from htan_cds.drs.checksums import Expected, Verdict, expected_checksums, hash_file
 from htan_cds.transfer.direct import DirectWriter
+
+__all__ = ["Expected", "Outcome", "PartialFile", "expected_checksums", "hash_file"]
 
 _READ_CHUNK = 4 << 20
 _IOV_MAX = 1024
-# Strongest first: the one reported as the file's checksum.
-_PREFERENCE = ("sha512", "sha384", "sha256", "sha1", "md5")
 
 
 @dataclass(frozen=True)
-class Expected:
-    """A declared checksum to check: IANA name as the server wrote it, hashlib name, hex."""
+class Outcome:
+    """What hashing the written bytes proved about the declared checksums.
 
-    iana: str
-    algorithm: str
-    hexdigest: str
+    ``verified`` is true only when a declared checksum was computed over the bytes and matched
+    and none mismatched; ``checked`` is the one that matched (reported as ``checksum_type``).
+    """
 
+    digests: dict[str, str] = field(default_factory=dict)
+    checked: Expected | None = None
+    mismatched: list[tuple[Expected, str | None]] = field(default_factory=list)
+    # Every computed value by algorithm (for a multipart ETag: for the first part-size guess).
+    computed: dict[str, str | None] = field(default_factory=dict)
 
-def expected_checksums(obj: DrsObject, algorithms: tuple[str, ...]) -> list[Expected]:
-    """The object's declared checksums we can and want to verify, strongest first."""
-    found: dict[str, Expected] = {}
-    for item in obj.checksums:
-        algo = IANA_TO_HASHLIB.get(item.type.lower(), "")
-        if algo and algo in algorithms and algo not in found:
-            found[algo] = Expected(item.type.lower(), algo, item.checksum.lower())
-    if not found:
-        # Asked-for algorithms not declared: fall back to any verifiable one declared.
-        for item in obj.checksums:
-            algo = IANA_TO_HASHLIB.get(item.type.lower(), "")
-            if algo and algo not in found:
-                found[algo] = Expected(item.type.lower(), algo, item.checksum.lower())
-                break
-    return sorted(found.values(), key=lambda e: _PREFERENCE.index(e.algorithm))
+    @property
+    def verified(self) -> bool:
+        return self.checked is not None and not self.mismatched
 
-
-def hash_file(path: Path, algorithms: list[str]) -> dict[str, str]:
-    """Digests of a whole file (used for files already at the destination)."""
-    hashers = {a: hashlib.new(a) for a in algorithms}
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-    return {a: h.hexdigest() for a, h in hashers.items()}
+    def describe_mismatch(self) -> str:
+        return ", ".join(f"{e.iana} {got} != declared {e.value}" for e, got in self.mismatched)
 
 
 class PartialFile:
     """A preallocated temporary file written at offsets, hashed in order. Thread-safe."""
 
-    def __init__(self, path: Path, size: int, algorithms: list[str], *, fresh: bool) -> None:
+    def __init__(self, path: Path, size: int, expected: Sequence[Expected], *, fresh: bool) -> None:
         self.path = path
         self.size = size
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +62,8 @@ class PartialFile:
                 with contextlib.suppress(OSError):
                     os.posix_fallocate(self._fd, 0, size)
         self._direct = DirectWriter(path)
-        self._hashers = {a: hashlib.new(a) for a in algorithms}
+        self._expected = list(expected)
+        self._hashers = {e.algorithm: e.hasher(size) for e in self._expected}
         self._frontier = 0
         self._pending: dict[int, int] = {}  # start -> end of written ranges beyond the frontier
         self._lock = threading.Lock()
@@ -170,13 +156,27 @@ class PartialFile:
         self.reread_bytes += end - start
         self._frontier = end
 
-    def finish(self) -> dict[str, str]:
-        """Hash whatever is left (only if something was never seen in order) and return digests."""
+    def finish(self) -> Outcome:
+        """Hash whatever is left (only if something was never seen in order) and judge every
+        declared checksum against the computed values."""
         with self._lock:
             if self._frontier < self.size:
                 self._pending.clear()
                 self._hash_from_disk(self._frontier, self.size)
-            return {a: h.hexdigest() for a, h in self._hashers.items()}
+            digests: dict[str, str] = {}
+            checked: Expected | None = None
+            mismatched: list[tuple[Expected, str | None]] = []
+            computed: dict[str, str | None] = {}
+            for exp in self._expected:
+                hasher = self._hashers[exp.algorithm]
+                value = computed[exp.algorithm] = hasher.hexdigest()
+                verdict = hasher.verdict(exp.value)
+                if verdict is Verdict.MATCH:
+                    digests[exp.algorithm] = exp.value
+                    checked = checked or exp
+                elif verdict is Verdict.MISMATCH:
+                    mismatched.append((exp, value))
+            return Outcome(digests, checked, mismatched, computed)
 
     def close(self) -> None:
         """Close the file descriptor once no write is in flight (idempotent)."""
