@@ -10,4 +10,6 @@ MOUNTS: list[str] = [
     "htan_cds.workspace:mount",
     "htan_cds.server.portal:mount",
     "htan_cds.imaging.server:mount",
+    "htan_cds.server.session:mount",
+    "htan_cds.server.iiif_routes:mount",
 ]

@@ -1,0 +1,257 @@
+"""IIIF Image API 3.0 at ``/iiif/3/{identifier}`` (a ``create_app`` extension).
+
+The identifier is the object's DRS id with its slash percent-encoded (``dg.HCDS%2F<uuid>``, §3);
+an unencoded slash is accepted too. An object's alias (its HTAN Data File ID, listed in the
+DRS object's ``aliases``) is accepted when no DRS id matches and exactly one object has it:
+that is how the IIIF validator's fixed identifier reaches its test image (docs/viewer.md).
+
+Requests (https://iiif.io/api/image/3.0/):
+
+- ``{id}``: 303 to ``{id}/info.json`` (§2);
+- ``{id}/info.json``: image information (§5), JSON-LD when asked (``Accept``);
+- ``{id}/{region}/{size}/{rotation}/{quality}.{format}``: jpg or png (§4), with the
+  multi-channel extension's query parameters (:mod:`htan_cds.imaging.display`);
+- ``{id}/channels.json``: the viewer's channel document (extension, linked from info.json).
+
+Access is decided exactly as for the object's bytes and thumbnails: open objects for anyone,
+controlled ones for a caller whose grants cover the consent group — a bearer token, or the
+portal's session cookie (:mod:`htan_cds.server.session`); 401 without a credential, 403 with one
+that does not cover it, before anything about the image is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from htan_cds.errors import HtanCdsError, ImagingError
+from htan_cds.imaging import iiif
+from htan_cds.imaging.region_reader import ImageRequestError
+from htan_cds.server.image_readers import OpenImage, ReaderCache, is_image_name
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+_log = logging.getLogger("htan_cds.viewer")
+PREFIX = "/iiif/3/"
+PROFILE_LINK = f'<http://iiif.io/api/image/3/{iiif.PROFILE}.json>;rel="profile"'
+MAX_PATH_SEGMENTS = 64
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"msg": message, "status_code": status}, status, headers=headers)
+
+
+def _segments(request: Request) -> list[str] | None:
+    """Path segments after ``/iiif/3/``, split on literal slashes *before* decoding (§3)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1")
+    if not path.startswith(PREFIX):
+        return None
+    parts = path[len(PREFIX) :].split("/")
+    if len(parts) > MAX_PATH_SEGMENTS:
+        return None
+    return [unquote(p, errors="strict") for p in parts]
+
+
+class _Aliases:
+    """alias -> DRS id for aliases that name exactly one object, per catalog snapshot."""
+
+    def __init__(self) -> None:
+        self._for: Any = None
+        self._map: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, snapshot: Any, alias: str) -> str | None:
+        with self._lock:
+            if self._for is not snapshot:
+                seen: dict[str, list[str]] = {}
+                for rec in snapshot.files.values():
+                    for name in rec.aliases:
+                        seen.setdefault(name, []).append(rec.drs_id)
+                self._map = {k: v[0] for k, v in seen.items() if len(v) == 1}
+                self._for = snapshot
+            return self._map.get(alias)
+
+
+def _record(app: Any, identifier: str) -> Any:
+    snapshot = app.state.drs.repo.snapshot()
+    record = snapshot.files.get(identifier)
+    if record is None:
+        drs_id = app.state.iiif_aliases.lookup(snapshot, identifier)
+        record = snapshot.files.get(drs_id) if drs_id else None
+    return record
+
+
+def _refused(request: Request, record: Any) -> Response | None:
+    """401/403 unless the caller may read ``record``'s bytes (same rule as /bytes, thumbnails)."""
+    from htan_cds.server.access import decide
+    from htan_cds.server.session import request_caller
+
+    caller = request_caller(request)
+    refused = 401 if caller is None else decide(record.groups, caller)
+    if refused is None:
+        return None
+    headers = {"WWW-Authenticate": "Bearer"} if refused == 401 else None
+    return _error(refused, "not authorised for this object", headers)
+
+
+def _service_id(app: Any, identifier: str) -> str:
+    base: str = app.state.config.base_url
+    return f"{base}{PREFIX}{quote(identifier, safe='')}"
+
+
+def _info(request: Request, item: OpenImage, identifier: str) -> Response:
+    reader = item.reader
+    level0 = reader.levels[0]
+    tile = reader.levels[0].tile_width or 0
+    tile = tile if 128 <= tile <= 1024 else 256
+    service_id = _service_id(request.app, identifier)
+    doc = iiif.info_document(
+        service_id,
+        level0.width,
+        level0.height,
+        tile,
+        services=[
+            {
+                "id": f"{service_id}/channels.json",
+                "type": "htan-cds:Channels",
+                "profile": "htan-cds-channels",  # docs/viewer.md, "channels.json"
+                "label": {"en": ["channels, colours and display ranges"]},
+            }
+        ],
+    )
+    accept = request.headers.get("accept", "")
+    media = (
+        f'application/ld+json;profile="{iiif.CONTEXT}"'
+        if "application/ld+json" in accept
+        else "application/json"
+    )
+    return JSONResponse(doc, media_type=media, headers=_cache_headers(request))
+
+
+def _cache_headers(request: Request) -> dict[str, str]:
+    controlled = request.scope.get("htan_controlled", False)
+    return {"Cache-Control": "private, max-age=3600" if controlled else "public, max-age=3600"}
+
+
+def _image(request: Request, item: OpenImage, identifier: str, parts: list[str]) -> Response:
+    from htan_cds.imaging.display import displays_from_params
+    from htan_cds.imaging.tiles import render_region
+
+    region_text, size_text, rotation_text, tail = parts
+    req = iiif.parse_image_request(region_text, size_text, rotation_text, tail)
+    reader = item.reader
+    width, height = reader.levels[0].width, reader.levels[0].height
+    box = iiif.parse_region(req.region, width, height)
+    out_w, out_h = iiif.parse_size(req.size, box)
+    params = request.query_params
+    z = _int_param(params.get("z"), "z")
+    t = _int_param(params.get("t"), "t")
+    ranges = ReaderCache.ranges(item)
+    if reader.rgb:
+        pixels = render_region(reader, box, out_w, out_h, None, z=z, t=t, rgb_ranges=ranges)
+    else:
+        from htan_cds.server.iiif_channels import named_info
+
+        displays = displays_from_params(
+            params, named_info(request.app, item, record_id(request)), ranges
+        )
+        pixels = render_region(reader, box, out_w, out_h, displays, z=z, t=t)
+    body = iiif.finish(pixels, req)
+    canonical = (
+        f"{_service_id(request.app, identifier)}/{iiif.canonical_region(box, width, height)}/"
+        f"{iiif.canonical_size(out_w, out_h, box, width, height)}/{rotation_text}/"
+        f"{req.quality}.{req.format}"
+    )
+    headers = {**_cache_headers(request), "Link": f'<{canonical}>;rel="canonical", {PROFILE_LINK}'}
+    return Response(body, media_type=iiif.FORMATS[req.format], headers=headers)
+
+
+def record_id(request: Request) -> str:
+    return str(request.scope.get("htan_drs_id", ""))
+
+
+def _int_param(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise iiif.IiifError(400, f"{name} must be a non-negative integer")
+    return int(value)
+
+
+def handle(request: Request) -> Response:
+    """Answer one IIIF request (runs in the thread pool: decoding is CPU work)."""
+    app = request.app
+    try:
+        segments = _segments(request)
+    except UnicodeDecodeError:
+        return _error(400, "identifier is not valid percent-encoded UTF-8")
+    if not segments or not segments[0]:
+        return _error(404, "no identifier")
+    kind = "base"
+    if len(segments) >= 2 and segments[-1] in ("info.json", "channels.json"):
+        kind, identifier = segments[-1], "/".join(segments[:-1])
+    elif len(segments) >= 5 and "." in segments[-1]:
+        kind, identifier = "image", "/".join(segments[:-4])
+    else:
+        identifier = "/".join(segments)
+    record = _record(app, identifier)
+    if record is None or not record.object_key:
+        return _error(404, "no such image")
+    refused = _refused(request, record)
+    if refused is not None:
+        return refused
+    if not is_image_name(record.name):
+        return _error(404, "the object is not an image")
+    request.scope["htan_controlled"] = record.controlled
+    request.scope["htan_drs_id"] = record.drs_id
+    if kind == "base":
+        return RedirectResponse(_service_id(app, identifier) + "/info.json", status_code=303)
+    try:
+        with app.state.image_readers.lease(app, record) as item:
+            if kind == "info.json":
+                return _info(request, item, identifier)
+            if kind == "channels.json":
+                from htan_cds.server.iiif_channels import channels_document
+
+                doc = channels_document(app, item, record.drs_id, _service_id(app, identifier))
+                return JSONResponse(doc, headers=_cache_headers(request))
+            return _image(request, item, identifier, segments[-4:])
+    except iiif.IiifError as exc:
+        return _error(exc.status, exc.message)
+    except ImageRequestError as exc:
+        return _error(400, exc.message)
+    except ImagingError as exc:
+        _log.info("IIIF %s: %s", request.url.path, exc)
+        return _error(422, f"the image cannot be rendered: {exc.message}")
+    except HtanCdsError as exc:
+        _log.warning("IIIF %s: %s", request.url.path, exc)
+        return _error(404, "the image's bytes cannot be read here")
+
+
+def mount(app: FastAPI, config: Any) -> None:
+    """Add ``GET /iiif/3/...`` to ``app``, with its reader cache and alias index."""
+    app.state.image_readers = ReaderCache(config.home)
+    app.state.iiif_aliases = _Aliases()
+
+    # A plain def: FastAPI runs it in its thread pool, so decoding never blocks the loop.
+    def iiif_request(request: Request, path: str) -> Response:
+        del path  # parsed from the raw path, where %2F is still one segment
+        return handle(request)
+
+    app.add_api_route(
+        PREFIX + "{path:path}",
+        iiif_request,
+        methods=["GET"],
+        include_in_schema=True,
+        summary="IIIF Image API 3.0 (info.json, tiles; multi-channel query extension)",
+        response_model=None,
+        name="iiif",
+    )
