@@ -61,6 +61,7 @@ def test_facets_count_under_the_other_selections(
         "format",
         "release",
         "access",
+        "source",
     ]
     # Assay counts ignore the assay selection but apply the study one.
     expected = dict(

@@ -137,7 +137,7 @@ def test_manual_flow(
     expect(page).to_have_url(re.compile(r"/explore$"))
     expect(page.get_by_test_id("summary-files")).to_have_text(_fmt(everything["files"]))
     toggles = page.locator(".facet__toggle")
-    expect(toggles).to_have_count(9)
+    expect(toggles).to_have_count(10)
     assert [t.split("\n")[0] for t in toggles.all_inner_texts()] == [
         "Study / Atlas",
         "HTAN Center",
@@ -148,6 +148,7 @@ def test_manual_flow(
         "File Format",
         "Release",
         "Access",
+        "Source",
     ]
     _shot(page, "02-explorer")
 

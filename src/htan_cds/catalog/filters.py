@@ -24,6 +24,7 @@ FACET_COLUMNS: dict[str, str] = {
     "release": "Data_Release",
     "format": "File_Format",
     "access": "access",
+    "source": "source",
 }
 
 # Filters that narrow the result but are not counted as facets (too many distinct values).
@@ -33,6 +34,8 @@ _ID_COLUMNS: dict[str, str] = {
 }
 
 _ACCESS_VALUES = ("open", "controlled")
+# Stored spellings of the ``source`` facet (``catalog.store.SOURCES``), by lower-case name.
+_SOURCE_VALUES = {"cds": "CDS", "idc": "IDC", "local": "local"}
 
 
 @dataclass
@@ -50,6 +53,7 @@ class FileFilter:
     release: list[str] | None = None
     format: list[str] | None = None
     access: list[str] | None = None
+    source: list[str] | None = None
     text: list[str] | None = None
     drs_ids: list[str] | None = None
 
@@ -96,6 +100,8 @@ def normalise_value(facet: str, value: str) -> str:
         if low not in _ACCESS_VALUES:
             raise UsageError(f"access must be one of {', '.join(_ACCESS_VALUES)}, not {value!r}")
         return low
+    if facet == "source":
+        return _SOURCE_VALUES.get(value.lower(), value)
     return value
 
 

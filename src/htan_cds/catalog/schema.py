@@ -139,6 +139,54 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        -- Several sources in one catalog (issue 16): every file says where its bytes come from
+        -- ('CDS': CRDC DRS objects, 'IDC': the Imaging Data Commons' public buckets, 'local':
+        -- this commons' own store), and IDC series keep the identifiers IDC's tools use.
+        ALTER TABLE files ADD COLUMN source VARCHAR;
+        ALTER TABLE files ADD COLUMN collection_id VARCHAR;
+        ALTER TABLE files ADD COLUMN StudyInstanceUID VARCHAR;
+        ALTER TABLE files ADD COLUMN SeriesInstanceUID VARCHAR;
+        ALTER TABLE files ADD COLUMN crdc_series_uuid VARCHAR;
+        ALTER TABLE files ADD COLUMN series_aws_url VARCHAR;
+        ALTER TABLE files ADD COLUMN Modality VARCHAR;
+        ALTER TABLE files ADD COLUMN instance_count BIGINT;
+        ALTER TABLE files ADD COLUMN license VARCHAR;
+        ALTER TABLE files ADD COLUMN doi VARCHAR;
+        ALTER TABLE files ADD COLUMN idc_release VARCHAR;
+        ALTER TABLE facet_cube ADD COLUMN source VARCHAR;
+        UPDATE files SET source = CASE WHEN drs_host IS NULL OR drs_host = '' THEN 'local'
+                                       ELSE 'CDS' END;
+        DELETE FROM facet_cube;
+        INSERT INTO facet_cube BY NAME
+        SELECT HTAN_Center, atlas_name, assay, Tissue_or_Organ_of_Origin, Primary_Diagnosis,
+               level, Data_Release, File_Format, access, source,
+               count(*) AS n, sum(size) AS total_size
+        FROM files GROUP BY ALL;
+        -- Published collections behind files (citations, DOIs, licences), one row each.
+        CREATE TABLE collections (
+            collection_id VARCHAR PRIMARY KEY,
+            source VARCHAR,
+            collection_name VARCHAR,
+            HTAN_Center VARCHAR,
+            title VARCHAR,
+            doi VARCHAR,
+            url VARCHAR,
+            citation VARCHAR,
+            authors VARCHAR[],
+            year INTEGER,
+            publisher VARCHAR,
+            license VARCHAR,
+            license_url VARCHAR,
+            cancer_types VARCHAR,
+            tumor_locations VARCHAR,
+            subjects BIGINT,
+            idc_release VARCHAR
+        );
+        """,
+    ),
 ]
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1][0]

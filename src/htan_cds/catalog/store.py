@@ -36,9 +36,21 @@ TABLES = (
     "file_biospecimens",
     "ingest_sources",
     "facet_cube",
+    "collections",
 )
 
+# Where a file's bytes come from (the ``source`` facet): CRDC DRS objects, the Imaging Data
+# Commons' public buckets, or this commons' own object store.
+SOURCES = ("CDS", "IDC", "local")
+
 _MEMO_MAX = 512
+
+# Rows whose builder did not say where they come from: this commons serves the files without
+# a DRS host, CRDC the others.
+_DEFAULT_SOURCE = (
+    "UPDATE files SET source = CASE WHEN drs_host IS NULL OR drs_host = '' "
+    "THEN 'local' ELSE 'CDS' END WHERE source IS NULL"
+)
 
 # Pages up to this many rows are fetched in two phases (sorted ids, then rows by key).
 _PAGE_TWO_PHASE_MAX = 1000
@@ -391,6 +403,8 @@ class Catalog:
                 cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
             finally:
                 cur.unregister("_incoming")
+            if table == "files":
+                cur.execute(_DEFAULT_SOURCE)
         return int(getattr(data, "num_rows", 0))
 
     def clear(self, tables: tuple[str, ...] = TABLES) -> None:
@@ -405,10 +419,11 @@ class Catalog:
         self._require_writable()
         columns = ", ".join(FACET_COLUMNS.values())
         with self.cursor() as cur:
+            cur.execute(_DEFAULT_SOURCE)  # builders writing files with SQL of their own
             cur.execute("DELETE FROM facet_cube")
             cur.execute(
-                f"INSERT INTO facet_cube SELECT {columns}, count(*), sum(size) "
-                f"FROM files GROUP BY ALL"
+                f"INSERT INTO facet_cube BY NAME SELECT {columns}, count(*) AS n, "
+                f"sum(size) AS total_size FROM files GROUP BY ALL"
             )
             row = cur.execute("SELECT count(*) FROM files").fetchone()
         self.set_meta("facet_cube_files", str(row[0] if row else 0))
@@ -476,4 +491,11 @@ class Catalog:
         return self._columns
 
 
-__all__ = ["DEFAULT_AUTHORITY", "LOCAL_ID_PREFIX", "TABLES", "Catalog", "applied_version"]
+__all__ = [
+    "DEFAULT_AUTHORITY",
+    "LOCAL_ID_PREFIX",
+    "SOURCES",
+    "TABLES",
+    "Catalog",
+    "applied_version",
+]

@@ -47,6 +47,7 @@ BiospecimenOpt = typer.Option(None, "--biospecimen", help="HTAN Biospecimen ID."
 ReleaseOpt = typer.Option(None, "--release", help="Data release, e.g. 'Release 5.0'.")
 FormatOpt = typer.Option(None, "--format", help="File format, e.g. OME-TIFF, csv.")
 AccessOpt = typer.Option(None, "--access", help="open or controlled.")
+SourceOpt = typer.Option(None, "--source", help="Where the bytes are: CDS, IDC or local.")
 TextOpt = typer.Option(None, "--text", help="Substring of name, file id, participant or assay.")
 
 
@@ -63,6 +64,7 @@ _FACETS: tuple[tuple[str, Any], ...] = (
     ("release", ReleaseOpt),
     ("file_format", FormatOpt),
     ("access", AccessOpt),
+    ("source", SourceOpt),
     ("text", TextOpt),
 )
 
@@ -349,13 +351,26 @@ def catalog_build(
     from_files: list[Path] | None = typer.Option(
         None, "--from-files", help="CSV/NDJSON/Parquet/JSON exports of the HTAN tables."
     ),
+    from_idc: bool = typer.Option(
+        False,
+        "--from-idc",
+        help="Add IDC's HTAN collections from the installed idc-index-data (keeps other sources).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Build the catalog from ISB-CGC's BigQuery tables or from exported table files."""
+    """Build the catalog from ISB-CGC's BigQuery tables or exported table files, and/or add
+    IDC's HTAN image series (``--from-idc``, no network, keeps the catalog's other sources)."""
     extra = [Path(a) for a in ctx.args]
-    if from_bigquery == bool(from_files):
-        raise UsageError("give exactly one of --from-bigquery or --from-files F…")
+    if from_bigquery and (from_files or extra):
+        raise UsageError("give one of --from-bigquery or --from-files F…, not both")
+    if not (from_bigquery or from_files or extra or from_idc):
+        raise UsageError("give --from-bigquery, --from-files F… or --from-idc")
     home = data_home(ctx)
+    if not (from_bigquery or from_files or extra):
+        from htan_cds.cli.idc import build_idc
+
+        build_idc(home, json_out)
+        return
     if from_bigquery:
         from htan_cds.catalog.sources.bigquery import build_from_bigquery
 
@@ -369,6 +384,10 @@ def catalog_build(
         paths = [*(from_files or []), *extra]
         with err_console.status(f"Reading {len(paths)} table files"):
             result = build_from_files(home, paths)
+    if from_idc:
+        from htan_cds.catalog.sources.idc import build_from_idc
+
+        result["idc"] = build_from_idc(home)
     if json_out:
         emit_json(result)
     else:
@@ -376,6 +395,10 @@ def catalog_build(
             f"catalog built: {result['files']:,} files, {result['imaging']:,} imaging rows "
             f"({result['seconds']:.2f} s)"
         )
+        if from_idc:
+            from htan_cds.cli.idc import describe_idc
+
+            describe_idc(result["idc"])
 
 
 def catalog_export(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 import typer
+from rich.markup import escape
 
 from htan_cds import __version__
 from htan_cds.cli._common import CliState, err_console
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except HtanCdsError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Escaped: messages quote user input and names like ``htan-cds[idc]`` verbatim.
+        message = escape(str(exc))
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)

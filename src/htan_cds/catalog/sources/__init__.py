@@ -1,5 +1,6 @@
-"""Catalog builders, registered by name: ``files`` (table exports), ``bigquery`` (ISB-CGC)
-and ``ingest`` (local files). Each replaces or extends the catalog in a data home."""
+"""Catalog builders, registered by name: ``files`` (table exports), ``bigquery`` (ISB-CGC),
+``ingest`` (local files) and ``idc`` (IDC's HTAN collections from the ``idc-index-data`` wheel).
+Each replaces or extends the catalog in a data home."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ BUILDERS: dict[str, str] = {
     "files": "htan_cds.catalog.sources.files:build_from_files",
     "bigquery": "htan_cds.catalog.sources.bigquery:build_from_bigquery",
     "ingest": "htan_cds.catalog.sources.ingest:ingest_directory",
+    "idc": "htan_cds.catalog.sources.idc:build_from_idc",
 }
 
 

@@ -25,6 +25,7 @@ FACETS: list[tuple[str, str]] = [
     ("format", "File Format"),
     ("release", "Release"),
     ("access", "Access"),
+    ("source", "Source"),
 ]
 FACET_NAMES = frozenset(name for name, _ in FACETS)
 # Filters that are not sidebar facets but may still arrive in a shared link or a cart.
@@ -58,6 +59,7 @@ FILE_COLUMNS: dict[str, Column] = {
         Column("size", "f.size", "Size"),
         Column("access", "f.access", "Access"),
         Column("Data_Release", "f.Data_Release", "Release"),
+        Column("source", "f.source", "Source"),
     )
 }
 PARTICIPANT_COLUMNS: dict[str, Column] = {
