@@ -366,6 +366,8 @@ def test_export_lands_on_a_workspace_import_page(
 
     ws_home = tmp_path_factory.mktemp("workspace") / "home"
     ws_home.mkdir()
+    # The workspace reaches loopback commons only when the operator allows it (issue 11).
+    (ws_home / "config.toml").write_text('[workspace]\nallow_hosts = ["127.0.0.1"]\n')
     made = run_cli("token", "create", "--grant", "open", "--label", "alice", home=ws_home)
     assert made.returncode == 0, made.stderr
     token = next(w for w in made.stdout.split() if w.startswith("hcds_"))

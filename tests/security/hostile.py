@@ -51,7 +51,12 @@ class Hostile:
     redirect_to: str | None = None
     accept_passports_from: list[str] | None = None
     bomb_size: int = 3 << 30
+    # Served for GET /page (an internal page whose first line must never be echoed back).
+    page: bytes = b"SECRET-internal-admin-line\n<html><body>internal</body></html>\n"
     objects: dict[str, bytes] = field(default_factory=lambda: {"obj": b"hostile bytes\n" * 64})
+    # Per object: a declared size (a lie, e.g. 1 PB) and a name (e.g. "../../escape").
+    declared_sizes: dict[str, int] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     port: int = 0
     _bomb: bytes = b""
@@ -83,9 +88,9 @@ class Hostile:
         return {
             "id": oid,
             "self_uri": self.uri(oid),
-            "size": len(data),
+            "size": self.declared_sizes.get(oid, len(data)),
             "created_time": "2024-01-01T00:00:00Z",
-            "name": f"{oid}.bin",
+            "name": self.names.get(oid, f"{oid}.bin"),
             "checksums": [{"type": "sha-256", "checksum": hashlib.sha256(data).hexdigest()}],
             "access_methods": [
                 {"type": "https", "access_url": {"url": f"{self.url}/data/{oid}"}},
@@ -97,6 +102,8 @@ class Hostile:
         self.seen.append(Seen(request.method, request.path, dict(request.headers), body))
         if self.mode == "redirect" and self.redirect_to:
             return web.Response(status=307, headers={"Location": self.redirect_to + request.path})
+        if request.path == "/page":
+            return web.Response(body=self.page, content_type="text/html")
         if self.mode == "hang":
             await asyncio.sleep(3600)
         if self.mode == "retry":

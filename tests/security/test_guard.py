@@ -205,3 +205,19 @@ def test_allowed_loopback_server_is_reached() -> None:
         refused = _resolve(uri, NumericResolver(), OutboundGuard(allow=["127.0.0.1:1"]))
         assert isinstance(refused, OutboundRefused)
         assert srv.requests == {} or set(srv.requests) <= {"service-info", "object"}
+
+
+def test_manifest_fetch_to_a_metadata_name_opens_no_socket(
+    sockets: list[tuple[Any, ...]],
+) -> None:
+    from htan_cds.workspace import sb_errors
+    from htan_cds.workspace.manifest_fetch import fetch_manifest_text
+    from htan_cds.workspace.settings import WorkspaceSettings
+
+    resolver = StaticResolver({"metadata.test": ["169.254.169.254"], "v6.test": ["fd00:ec2::254"]})
+    for url in ("http://metadata.test/latest/meta-data/", "http://v6.test/latest/api/token"):
+        with pytest.raises(sb_errors.SbApiError) as refused:
+            fetch_manifest_text(url, WorkspaceSettings(), resolver=resolver)
+        assert (refused.value.status, refused.value.code) == (400, 9203)
+    assert resolver.lookups == ["metadata.test", "v6.test"]
+    assert sockets == []

@@ -35,7 +35,12 @@ def make_token(home: Path, label: str = "alice") -> str:
 
 
 def write_workspace_config(home: Path, **values: object) -> None:
-    """Write ``[workspace]`` settings into the home's config.toml."""
+    """Write ``[workspace]`` settings into the home's config.toml.
+
+    Tests' commons run on loopback, which the workspace's outgoing-connection guard refuses
+    unless allowed: ``allow_hosts`` defaults to 127.0.0.1 here, as the docs tell operators.
+    """
+    values.setdefault("allow_hosts", ["127.0.0.1"])
     lines = ["[workspace]"]
     for key, value in values.items():
         lines.append(
@@ -49,6 +54,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """A workspace server with CGC's default limits (100 items per call)."""
     home = tmp_path_factory.mktemp("ws") / "home"
     home.mkdir()
+    write_workspace_config(home)
     token = make_token(home)
     with start_server(home, "--workspace", ready_path="/v2/user") as server:
         yield Workspace(server=server, token=token, home=home)
@@ -123,6 +129,7 @@ def pair(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     commons_home = clone_commons(demo_home, root / "commons", commons_port)
     ws_home = root / "ws"
     ws_home.mkdir()
+    write_workspace_config(ws_home)
     token = make_token(ws_home)
     target = f"http://127.0.0.1:{ws_port}/import-redirect/drs/csv"
     with (

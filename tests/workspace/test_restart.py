@@ -13,7 +13,7 @@ import sevenbridges as sbg
 from htan_cds.config import DataHome
 from htan_cds.workspace.store import ItemRequest, WorkspaceStore
 from tests._servers import ServerProcess, start_server
-from tests.workspace.conftest import drs_uri, make_token
+from tests.workspace.conftest import drs_uri, make_token, write_workspace_config
 
 pytestmark = pytest.mark.network
 
@@ -23,6 +23,7 @@ def test_jobs_resume_after_restart(
 ) -> None:
     home = tmp_path / "ws"
     home.mkdir()
+    write_workspace_config(home)
     token = make_token(home)
     uris = [drs_uri(demo_server, f["drs_id"]) for f in demo_files[:3]]
 
@@ -87,6 +88,7 @@ def test_several_worker_processes_run_each_job_once(
 ) -> None:
     home = tmp_path / "ws"
     home.mkdir()
+    write_workspace_config(home)
     token = make_token(home)
     uris = [drs_uri(demo_server, f["drs_id"]) for f in demo_files[:3]]
     with start_server(home, "--workspace", "--workers", "2", ready_path="/v2/user") as server:

@@ -110,7 +110,7 @@ class DrsClient:
         guard: OutboundGuard | None = None,
         resolver: aiohttp.abc.AbstractResolver | None = None,
         max_json_bytes: int = DEFAULT_JSON_CAP,
-        api_timeout: float = 120.0,
+        api_timeout: float | None = None,
     ) -> None:
         self.credentials = credentials or Credentials()
         self.registry = (registry or default_registry()).copy()
@@ -121,7 +121,8 @@ class DrsClient:
         self.guard = guard
         self._resolver = resolver
         self.max_json_bytes = max_json_bytes
-        self.api_timeout = api_timeout
+        # A whole API request (connect, answer, body) is bounded too, not only each read.
+        self.api_timeout = api_timeout or 2 * timeout
         self._session = session
         self._own_session = session is None
         self._hosts: dict[str, _HostState] = defaultdict(_HostState)

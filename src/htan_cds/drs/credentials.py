@@ -19,7 +19,7 @@ Redirects never carry a credential to another origin (see :mod:`htan_cds.net.red
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,10 +121,13 @@ class Credentials:
     gen3: Gen3TokenSource | None = None
     token_hosts: Sequence[str] = ()
     passport_hosts: Sequence[str] | None = None
+    # One token per origin (the workspace's source tokens): ``{"https://host:443": token}``.
+    host_tokens: Mapping[str, str] = field(default_factory=dict)
     _token_origins: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._token_origins = {host_origin(h) for h in self.token_hosts}
+        self.host_tokens = {host_origin(h): t for h, t in self.host_tokens.items() if t}
         if self.passport_hosts is not None:
             self.passport_hosts = sorted({host_origin(h) for h in self.passport_hosts})
 
@@ -184,10 +187,11 @@ class Credentials:
         self._token_origins = set(origins)
 
     def static_token(self, base_url: str) -> str | None:
-        """The bearer token for ``base_url``'s origin, if it is bound there."""
-        if self.token and origin(base_url) in self._token_origins:
+        """The bearer token for ``base_url``'s origin, if one is bound there."""
+        host = origin(base_url)
+        if self.token and host in self._token_origins:
             return self.token
-        return None
+        return self.host_tokens.get(host)
 
     def gen3_for(self, base_url: str) -> Gen3TokenSource | None:
         """The Gen3 key source when ``base_url`` is the key's own origin."""

@@ -258,6 +258,26 @@ class _Run:
         self.ledger.finish(uri, "verified" if outcome.verified else "done", **kw)
         return self._result(item, FileStatus.DONE, bytes_fetched=fetched, **kw)
 
+    async def process_within(
+        self, item: _Item, ctx: FetchContext, timeout: float | None
+    ) -> FileResult:
+        """:meth:`process` bounded by ``timeout`` seconds (None: unbounded); a file that runs
+        out of time, or whose row cannot be written safely, fails alone with the reason, and
+        nothing of it is left under its final name."""
+        try:
+            if timeout is None:
+                return await self.process(item, ctx)
+            async with asyncio.timeout(timeout):
+                return await self.process(item, ctx)
+        except TimeoutError:
+            msg = f"timed out after {timeout:g} s"
+        except (HtanCdsError, OSError) as exc:
+            # One hostile row (a path through a symlink out of DEST, a name that cannot be
+            # written) fails alone, with its reason; the others go on.
+            msg = str(exc) or type(exc).__name__
+        self.ledger.finish(item.row.drs_uri, "failed", error=msg)
+        return self._result(item, FileStatus.FAILED, error=msg)
+
     async def _download(
         self, item: _Item, obj: DrsObject, expected: list[Expected], ctx: FetchContext
     ) -> tuple[int, Outcome]:
@@ -365,7 +385,7 @@ async def import_async(
                     if item.duplicate:
                         results[i] = run._result(item, FileStatus.SKIPPED, error=item.error)
                         continue
-                    results[i] = await run.process(item, ctx)
+                    results[i] = await run.process_within(item, ctx, opts.item_timeout)
 
             await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
             run.report.files = [r for r in results if r is not None]

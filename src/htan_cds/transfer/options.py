@@ -60,6 +60,8 @@ class ImportOptions:
     # The outgoing-connection guard (workspace mode) and the cap on DRS JSON answers.
     guard: OutboundGuard | None = None
     max_json_bytes: int = DEFAULT_JSON_CAP
+    # Total seconds one file may take (fetch and verify); None: no limit (the CLI's default).
+    item_timeout: float | None = None
     s3_endpoint: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_attempts: int = 3

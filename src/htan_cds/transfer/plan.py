@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from htan_cds.drs.models import DrsObject
-from htan_cds.errors import TransferError
+from htan_cds.errors import HtanCdsError, TransferError
 from htan_cds.transfer.destinations import Destination
 from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import Ledger
@@ -60,7 +60,11 @@ def plan_paths(
                 "drs_id": item.obj.id,
             }
         )
-        path = layout.render(values)
+        try:
+            path = layout.render(values)
+        except HtanCdsError as exc:
+            item.error = str(exc)  # this row only: the others are planned as usual
+            continue
         n = 1
         candidate = path
         while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:
@@ -79,18 +83,25 @@ def check_space(
     need = 0
     largest = 0
     verified = ledger.uris_with_status("verified", "done")
+    free = dest.free_space()
+    staged_only = free is None
+    if staged_only:
+        # Bucket destinations stage files locally: only the files in flight need room there.
+        staging = getattr(dest, "staging_free_space", None)
+        free = staging() if callable(staging) else None
     for item in items:
         if item.size is None or item.duplicate or item.row.drs_uri in verified:
             continue
         partial = partial_path(state, item.row.drs_uri)
         have = partial.stat().st_size if partial.exists() else 0
+        if free is not None and item.size - have > free:
+            # A declared size no disk here can hold (a hostile 1 PB object) fails its row only.
+            item.error = f"declared size {item.size:,} bytes is more than the {free:,} bytes free"
+            item.path = None
+            continue
         need += max(0, item.size - have)
         largest = max(largest, item.size)
-    free = dest.free_space()
-    if free is None:
-        # Bucket destinations stage files locally: only the files in flight need room there.
-        staging = getattr(dest, "staging_free_space", None)
-        free = staging() if callable(staging) else None
+    if staged_only:
         need = min(need, largest * concurrency)
     if free is not None and need > free:
         raise TransferError(

@@ -391,7 +391,12 @@ def submit_import(
             user.username, len(items), now, forget_before=now - ctx.import_window
         )
         job = ctx.store.create_job(
-            user.username, items, tags=tags, conflict=conflict, job_id=job_id
+            user.username,
+            items,
+            tags=tags,
+            conflict=conflict,
+            job_id=job_id,
+            token_id=user.token_id,
         )
     ctx.runner.submit(job.id)
     return job.id

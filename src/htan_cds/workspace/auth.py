@@ -43,6 +43,19 @@ class Authenticator:
             return None
         return User(username=username_for(info), token_id=info.id)
 
+    def grants_of(self, token_id: str | None) -> tuple[str, ...]:
+        """The grants of an active token by id (none for an unknown, revoked or expired one).
+
+        A job runs with the grants of the token that submitted it, read when it runs, so a
+        revoked token stops its pending imports of controlled data.
+        """
+        if not token_id:
+            return ()
+        for info in self.tokens.list():
+            if info.id == token_id:
+                return info.grants if info.active else ()
+        return ()
+
 
 def token_from_headers(headers: dict[str, str] | object) -> str | None:
     """The token of ``X-SBG-Auth-Token`` or ``Authorization: Bearer``, if any."""

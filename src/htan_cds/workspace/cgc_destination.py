@@ -297,11 +297,14 @@ class CgcImporter:
         raise WorkspaceError(f"cgc:{self.project}: still rate limited after {attempt} tries")
 
     def _reset_wait(self, fallback: float) -> float:
+        """Seconds until the server's ``X-RateLimit-Reset``, never more than one window: a
+        server cannot hold the import for longer than its own published window."""
         reset = getattr(self.api, "_reset", None)
         try:
-            return max(float(reset) - time.time(), 0.0) + 0.05 if reset else fallback
+            wait = max(float(reset) - time.time(), 0.0) + 0.05 if reset else fallback
         except (TypeError, ValueError):
-            return fallback
+            wait = fallback
+        return min(wait, self.limits.window_seconds)
 
     def _poll(self, job_id: str) -> Any | None:
         """The job if it is FINISHED now, else None (one request)."""

@@ -34,14 +34,13 @@ class WorkspaceContext:
         """Open the workspace of ``home`` (the job runner is started lazily)."""
         settings = WorkspaceSettings.load(home)
         store = WorkspaceStore.open(home)
+        auth = Authenticator(home)
         return cls(
             home=home,
             settings=settings,
             store=store,
-            runner=JobRunner(
-                store, drs_token=settings.drs_token, concurrency=settings.import_concurrency
-            ),
-            auth=Authenticator(home),
+            runner=JobRunner(store, settings=settings, grants_of=auth.grants_of),
+            auth=auth,
         )
 
     @property

@@ -1,9 +1,14 @@
 """The import job runner: PENDING -> RUNNING -> FINISHED, persisted, resumed after a restart.
 
-One background thread takes jobs in order. Items already finished are never redone; a job
-interrupted while RUNNING is picked up again on startup and its staging folder (with the import
-engine's ledger) lets the engine resume partial downloads. Every item ends with a file or an
-SB-shaped error, so nothing is left half-imported and unreported.
+A dispatcher thread starts up to ``job_concurrency`` jobs at once, each in its own thread, so
+one user's job stuck on a slow source host never holds up another user's job (and inside a job,
+each source host is its own engine run with a deadline, see :mod:`htan_cds.workspace.fetch`).
+A job runs with the grants of the token that submitted it, read when it runs: the workspace's
+source tokens are used only where those grants cover them (:mod:`htan_cds.workspace.sources`).
+Items already finished are never redone; a job interrupted while RUNNING is picked up again on
+startup and its staging folder (with the engine's ledger) lets the engine resume partial
+downloads. Every item ends with a file or an SB-shaped error, so nothing is left half-imported
+and unreported.
 """
 
 from __future__ import annotations
@@ -15,14 +20,25 @@ import os
 import queue
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from htan_cds.errors import HtanCdsError
+from htan_cds.manifest.names import safe_file_name
 from htan_cds.storage.base import StoredObject
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.fetch import fetch_all
+from htan_cds.workspace.settings import WorkspaceSettings
+from htan_cds.workspace.sources import credentials_for
 from htan_cds.workspace.store import ImportItem, WorkspaceStore
+
+GrantsOf = Callable[[str | None], tuple[str, ...]]
+
+
+def _no_grants(_token_id: str | None) -> tuple[str, ...]:
+    return ()
+
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +55,20 @@ class JobRunner:
         self,
         store: WorkspaceStore,
         *,
-        drs_token: str | None = None,
-        concurrency: int = 8,
+        settings: WorkspaceSettings | None = None,
+        grants_of: GrantsOf = _no_grants,
         poll_interval: float = 1.0,
     ) -> None:
         self.store = store
-        self.drs_token = drs_token
-        self.concurrency = concurrency
+        self.settings = settings or WorkspaceSettings()
+        self.grants_of = grants_of
         self.poll_interval = poll_interval
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock_fd: int | None = None
         self._broken: set[str] = set()
+        self._active: dict[str, threading.Thread] = {}
+        self._active_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the worker; it resumes every unfinished job once it holds the runner lock."""
@@ -98,25 +116,39 @@ class JobRunner:
                 continue
             # Oldest first; RUNNING jobs here were left by a stopped or killed process.
             for job_id in self.store.unfinished_jobs():
-                if job_id in self._broken:
-                    continue
-                try:
-                    run_job(
-                        self.store,
-                        job_id,
-                        drs_token=self.drs_token,
-                        concurrency=self.concurrency,
+                with self._active_lock:
+                    if job_id in self._broken or job_id in self._active:
+                        continue
+                    if len(self._active) >= max(1, self.settings.job_concurrency):
+                        break
+                    thread = threading.Thread(
+                        target=self._run_one, args=(job_id,), name=f"import-{job_id}", daemon=True
                     )
-                except Exception as exc:  # a crash must not kill the worker nor spin on one job
-                    log.exception("import job %s failed", job_id)
-                    if not _abort(self.store, job_id, exc):
-                        self._broken.add(job_id)
+                    self._active[job_id] = thread
+                thread.start()
+
+    def _run_one(self, job_id: str) -> None:
+        try:
+            run_job(self.store, job_id, settings=self.settings, grants_of=self.grants_of)
+        except Exception as exc:  # a crash must not kill the runner nor spin on one job
+            log.exception("import job %s failed", job_id)
+            if not _abort(self.store, job_id, exc):
+                with self._active_lock:
+                    self._broken.add(job_id)
+        finally:
+            with self._active_lock:
+                self._active.pop(job_id, None)
+            self._queue.put("")  # a slot is free: look for the next job now
 
 
 def run_job(
-    store: WorkspaceStore, job_id: str, *, drs_token: str | None = None, concurrency: int = 8
+    store: WorkspaceStore,
+    job_id: str,
+    *,
+    settings: WorkspaceSettings | None = None,
+    grants_of: GrantsOf = _no_grants,
 ) -> None:
-    """Run (or resume) one job to FINISHED."""
+    """Run (or resume) one job to FINISHED, acting for the user whose token submitted it."""
     job = store.get_job(job_id)
     if job is None or job.state == "FINISHED":
         return
@@ -134,8 +166,10 @@ def run_job(
             runnable.append(item)
     staging = store.staging_dir / job_id
     if runnable:
+        settings = settings or WorkspaceSettings()
+        credentials = credentials_for(grants_of(job.token_id), settings.sources)
         fetched = fetch_all(
-            [it.drs_uri for it in runnable], staging, token=drs_token, concurrency=concurrency
+            [it.drs_uri for it in runnable], staging, credentials=credentials, settings=settings
         )
         for item in runnable:
             result = fetched[item.drs_uri]
@@ -155,7 +189,10 @@ def _place(
     path: Path,
     drs_name: str | None,
 ) -> None:
-    name = item.name or drs_name or item.drs_uri.rstrip("/").rsplit("/", 1)[-1]
+    # Names from users, manifests and DRS servers all pass the one safe-name rule: no
+    # separators, "..", control or bidi characters, device names (htan_cds.manifest.names).
+    fallback = safe_file_name(item.drs_uri.rstrip("/").rsplit("/", 1)[-1], "unnamed")
+    name = safe_file_name(item.name or drs_name or fallback, fallback)
     try:
         stored = adopt(store, path)
         record = store.add_file(

@@ -1,24 +1,30 @@
 """Fetch a manifest named by URL, carefully: the import-redirect's only outbound request.
 
-SSRF-conscious: http(s) only; no redirects followed; the host's addresses are checked before
-connecting (link-local, multicast, unspecified and reserved ranges refused always — that covers
-cloud metadata endpoints — private and loopback only when the settings allow, as an on-site
-workspace next to its commons needs); a time limit and a byte limit on the body.
+Through the outgoing-connection guard (:mod:`htan_cds.net.guard`): http(s) only, no credentials
+in the URL; the name is resolved once and the connection pinned to the checked addresses
+(internal and cloud-metadata addresses refused unless the operator lists the host in
+``allow_hosts``); redirects followed by hand (at most 5, each hop through the same guard); a
+total time limit and a byte limit on the body. Errors describe what went wrong in the
+workspace's own words and never echo what the URL answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import ipaddress
-import socket
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from htan_cds.errors import DrsError
+from htan_cds.net.bounded import BodyTooLarge, read_capped
+from htan_cds.net.guard import OutboundRefused
+from htan_cds.net.redirects import follow_redirects
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.settings import WorkspaceSettings
 
@@ -54,77 +60,89 @@ def _refuse(message: str, code: int = MANIFEST_URL_REFUSED) -> sb_errors.SbApiEr
 
 
 def check_url(url: str, settings: WorkspaceSettings) -> None:
-    """Refuse URLs that are not http(s) or point at addresses a workspace must not reach."""
+    """Refuse URLs that are not http(s), carry credentials, or name a refused address literally.
+
+    Names are checked when the fetch connects (resolved once, pinned), not here: a check here
+    could be raced by DNS rebinding, and it would let anonymous callers make the server resolve.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise _refuse(f"The manifest URL is malformed: {exc}.") from exc
+        raise _refuse("The manifest URL is malformed.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _refuse("The manifest URL must be an absolute http(s) URL.")
     if parts.username or parts.password:
         raise _refuse("The manifest URL must not carry credentials.")
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise sb_errors.SbApiError(
-            400, MANIFEST_FETCH_FAILED, f"The manifest host {parts.hostname} cannot be resolved."
-        ) from exc
-    for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if addr.is_link_local or addr.is_multicast or addr.is_unspecified or addr.is_reserved:
-            raise _refuse(f"The manifest host {parts.hostname} resolves to a refused address.")
-        if (addr.is_private or addr.is_loopback) and not settings.allow_private_manifest_hosts:
-            raise _refuse(f"The manifest host {parts.hostname} is private and not allowed here.")
-
-
-def fetch_manifest_text(url: str, settings: WorkspaceSettings) -> str:
-    """GET the manifest within the size and time limits; SB-shaped errors otherwise."""
-    check_url(url, settings)
-    limit = settings.manifest_max_bytes
+        ipaddress.ip_address(parts.hostname.split("%", 1)[0])
+    except ValueError:
+        return
     try:
-        with httpx.stream(
-            "GET", url, timeout=settings.manifest_timeout, follow_redirects=False
-        ) as resp:
-            if resp.status_code in (401, 403):
+        default = 443 if parts.scheme == "https" else 80
+        settings.guard().check(parts.hostname, port or default, [parts.hostname])
+    except OutboundRefused as exc:
+        raise _refuse(f"The manifest host {parts.hostname} is not allowed here.") from exc
+
+
+def fetch_manifest_text(
+    url: str, settings: WorkspaceSettings, *, resolver: AbstractResolver | None = None
+) -> str:
+    """GET the manifest within the size and time limits; SB-shaped errors otherwise.
+
+    ``resolver`` replaces name resolution (tests stub it; the guard checks what it returns).
+    """
+    check_url(url, settings)
+    body = asyncio.run(_fetch(url, settings, resolver))
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise sb_errors.SbApiError(
+            400, MANIFEST_INVALID, "The manifest is not UTF-8 text."
+        ) from exc
+
+
+async def _fetch(url: str, settings: WorkspaceSettings, resolver: AbstractResolver | None) -> bytes:
+    host = urlsplit(url).hostname
+    connector = settings.guard().connector(resolver)
+    timeout = aiohttp.ClientTimeout(total=settings.manifest_timeout)
+    try:
+        async with (
+            aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False) as s,
+            follow_redirects(s, "GET", url, max_hops=5) as resp,
+        ):
+            if resp.status in (401, 403):
                 raise sb_errors.SbApiError(
                     403,
                     MANIFEST_LINK_EXPIRED,
                     "The manifest link was refused (expired or invalid signature); "
                     "export the manifest again from the portal.",
                 )
-            if resp.status_code != 200:
+            if resp.status != 200:
                 raise sb_errors.SbApiError(
-                    502,
-                    MANIFEST_FETCH_FAILED,
-                    f"The manifest URL answered HTTP {resp.status_code}.",
+                    502, MANIFEST_FETCH_FAILED, f"The manifest URL answered HTTP {resp.status}."
                 )
-            chunks: list[bytes] = []
-            size = 0
-            # httpx's timeout bounds each read; a server dripping bytes needs a total bound.
-            deadline = time.monotonic() + settings.manifest_timeout
-            for chunk in resp.iter_bytes():
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the manifest took too long to arrive")
-                size += len(chunk)
-                if size > limit:
-                    raise sb_errors.SbApiError(
-                        413, MANIFEST_INVALID, f"The manifest is larger than {limit} bytes."
-                    )
-                chunks.append(chunk)
-    except httpx.TimeoutException as exc:
+            return await read_capped(resp, settings.manifest_max_bytes, "the manifest")
+    except BodyTooLarge as exc:
         raise sb_errors.SbApiError(
-            504, MANIFEST_FETCH_FAILED, f"The manifest URL did not answer in time ({exc})."
+            413,
+            MANIFEST_INVALID,
+            f"The manifest is larger than {settings.manifest_max_bytes} bytes.",
         ) from exc
-    except httpx.HTTPError as exc:
-        raise sb_errors.SbApiError(
-            502, MANIFEST_FETCH_FAILED, f"The manifest URL is unreachable ({exc})."
+    except OutboundRefused as exc:
+        raise _refuse(
+            f"The manifest host {host} (or a host it redirects to) is an internal address "
+            "and not allowed here."
         ) from exc
-    try:
-        return b"".join(chunks).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    except TimeoutError as exc:
         raise sb_errors.SbApiError(
-            400, MANIFEST_INVALID, "The manifest is not UTF-8 text."
+            504,
+            MANIFEST_FETCH_FAILED,
+            f"The manifest URL did not answer in time ({settings.manifest_timeout:g} s).",
+        ) from exc
+    except (aiohttp.ClientError, DrsError) as exc:
+        raise sb_errors.SbApiError(
+            502, MANIFEST_FETCH_FAILED, f"The manifest URL at {host} is unreachable."
         ) from exc
 
 
@@ -153,11 +171,11 @@ def parse_manifest(text: str, settings: WorkspaceSettings) -> list[ManifestRowDa
         except HtanCdsError as exc:
             row.error = str(exc)
     if all(row.error for row in rows):
+        # Counts only: the rows' text is whatever the URL answered, never echoed in an error.
         raise sb_errors.SbApiError(
             400,
             MANIFEST_INVALID,
-            f"No row of the manifest has a valid DRS URI (row {rows[0].row_number}: "
-            f"{rows[0].error}).",
+            f"No row of the manifest has a valid DRS URI ({len(rows)} rows read).",
         )
     return rows
 
@@ -173,7 +191,10 @@ def _rows_via_toolkit(text: str) -> list[ManifestRowData] | None:
         parsed = read_manifest(io.StringIO(text))
     except HtanCdsError as exc:
         raise sb_errors.SbApiError(
-            400, MANIFEST_INVALID, f"The manifest is unreadable: {exc}"
+            400,
+            MANIFEST_INVALID,
+            "The manifest is unreadable: not a manifest format this workspace reads "
+            "(CSV/TSV with a drs_uri column, or a portal, Gen3 or BigQuery export).",
         ) from exc
     return [
         ManifestRowData(

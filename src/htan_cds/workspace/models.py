@@ -89,6 +89,7 @@ class ImportJob:
     started_on: str | None
     finished_on: str | None
     items: list[ImportItem] = field(default_factory=list)
+    token_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,20 @@
 confirm form (project, tags, naming-conflict choice); the form's POST starts an import job and
 redirects to its progress page, which lists every file's result. Signing in is the workspace
 token (as CGC asks its users to log in); it is then kept in an HttpOnly cookie.
+
+Both forms are protected against cross-site submission. The sign-in form (login CSRF: another
+site signing the browser into the attacker's account, whose projects then receive the victim's
+imports) carries an HMAC of a random pre-session cookie (SameSite=Strict, so a cross-site POST
+arrives without it), and a cross-site ``Origin``/``Sec-Fetch-Site`` is refused outright. The
+confirm form carries an HMAC of the fetched manifest's id and the signed-in user, and the
+manifest can only be confirmed by the user who fetched it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +35,7 @@ from htan_cds.workspace.store import CONFLICT_POLICIES, ItemRequest, new_id
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "hcds_ws_token"
+PRE_COOKIE = "hcds_ws_signin"
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
@@ -55,9 +64,37 @@ def _error(request: Request, exc: sb_errors.SbApiError) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
-def _csrf(ctx: WorkspaceContext, manifest_id: str) -> str:
+def _csrf(ctx: WorkspaceContext, manifest_id: str, user: User) -> str:
     key = ctx.home.secret_key()
-    return hmac.new(key, f"import-redirect:{manifest_id}".encode(), hashlib.sha256).hexdigest()
+    text = f"import-redirect:{manifest_id}:{user.username}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _signin_mac(ctx: WorkspaceContext, pre: str) -> str:
+    return hmac.new(ctx.home.secret_key(), f"signin:{pre}".encode(), hashlib.sha256).hexdigest()
+
+
+def _signin_page(ctx: WorkspaceContext, url: str, status: int, error: str | None) -> Response:
+    """The sign-in form with a fresh pre-session cookie and the HMAC of it."""
+    pre = secrets.token_urlsafe(24)
+    page = _page("signin.html", status, url=url, error=error, csrf=_signin_mac(ctx, pre))
+    page.set_cookie(
+        PRE_COOKIE, pre, httponly=True, samesite="strict", max_age=3600, path="/import-redirect"
+    )
+    return page
+
+
+def _cross_site(request: Request) -> bool:
+    """True when the browser says the request comes from another site (Fetch Metadata, or an
+    ``Origin`` whose host is not this server's)."""
+    if request.headers.get("sec-fetch-site", "") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    from urllib.parse import urlsplit
+
+    return urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower()
 
 
 def _cookie_user(ctx: WorkspaceContext, request: Request) -> User | None:
@@ -79,18 +116,20 @@ def import_redirect(request: Request) -> Response:
         user = _request_user(ctx, request)
         if user is None:
             if _wants_html(request):
-                return _page("signin.html", 200, url=url, error=None)
+                return _signin_page(ctx, url, 200, None)
             raise sb_errors.unauthorized("Sign in (a workspace token) to import a manifest.")
         text = fetch_manifest_text(url, ctx.settings)
         rows = parse_manifest(text, ctx.settings)
     except sb_errors.SbApiError as exc:
         return _error(request, exc)
-    manifest_id = ctx.store.save_redirect_manifest(url, [r.to_json() for r in rows])
+    manifest_id = ctx.store.save_redirect_manifest(
+        url, [r.to_json() for r in rows], owner=user.username
+    )
     projects = ctx.store.list_projects(owner=user.username, limit=1000)[0]
     return _page(
         "confirm.html",
         manifest_id=manifest_id,
-        csrf=_csrf(ctx, manifest_id),
+        csrf=_csrf(ctx, manifest_id, user),
         source_url=url,
         rows=rows[:_PREVIEW_ROWS],
         total=len(rows),
@@ -115,12 +154,18 @@ async def signin(request: Request) -> Response:
     url = str(form.get("URL") or "")
     if not url:
         return _error(request, sb_errors.bad_request("The URL field (a manifest URL) is required."))
+    pre = request.cookies.get(PRE_COOKIE, "")
+    mac = str(form.get("csrf") or "")
+    if _cross_site(request) or not pre or not hmac.compare_digest(mac, _signin_mac(ctx, pre)):
+        # Login CSRF: only this server's own, freshly served sign-in form may sign a browser in.
+        return _signin_page(ctx, url, 403, "This sign-in form has expired; sign in again.")
     if ctx.auth.user(token) is None:
-        return _page("signin.html", 401, url=url, error="This token is not valid here.")
+        return _signin_page(ctx, url, 401, "This token is not valid here.")
     response = RedirectResponse(
         f"/import-redirect/drs/csv?URL={quote(url, safe='')}", status_code=303
     )
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600)
+    response.delete_cookie(PRE_COOKIE, path="/import-redirect")
     return response
 
 
@@ -132,18 +177,20 @@ async def confirm(request: Request) -> Response:
     field = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
     manifest_id = field.get("manifest_id", "")
     try:
-        if not hmac.compare_digest(field.get("csrf", ""), _csrf(ctx, manifest_id)):
+        token = field.get("token") or request.cookies.get(COOKIE) or ""
+        user = ctx.auth.user(token)
+        if user is None:
+            raise sb_errors.unauthorized("Sign in with a valid workspace token to import.")
+        if _cross_site(request) or not hmac.compare_digest(
+            field.get("csrf", ""), _csrf(ctx, manifest_id, user)
+        ):
             raise sb_errors.SbApiError(403, sb_errors.BAD_REQUEST, "The form has expired; reload.")
-        saved = ctx.store.get_redirect_manifest(manifest_id)
+        saved = ctx.store.get_redirect_manifest(manifest_id, owner=user.username)
         if saved is None:
             raise sb_errors.not_found("This manifest is unknown; export again.", 9202)
         _, rows, existing_job = saved
         if existing_job:
             return RedirectResponse(f"/import-redirect/jobs/{existing_job}", status_code=303)
-        token = field.get("token") or request.cookies.get(COOKIE) or ""
-        user = ctx.auth.user(token)
-        if user is None:
-            raise sb_errors.unauthorized("Sign in with a valid workspace token to import.")
         conflict = field.get("conflict_resolution", "SKIP").upper()
         if conflict not in CONFLICT_POLICIES:
             raise sb_errors.bad_request(f"Unknown naming-conflict choice {conflict!r}.")

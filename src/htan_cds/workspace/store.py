@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL,
     conflict_resolution TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '[]',
-    created_on TEXT NOT NULL, started_on TEXT, finished_on TEXT
+    created_on TEXT NOT NULL, started_on TEXT, finished_on TEXT, token_id TEXT
 );
 CREATE TABLE IF NOT EXISTS job_items (
     job_id TEXT NOT NULL REFERENCES jobs(id), idx INTEGER NOT NULL,
@@ -103,6 +103,9 @@ class WorkspaceStore:
         # last commits, which resume re-does (items are recorded after their files).
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._con.execute("PRAGMA table_info(jobs)")}
+        if "token_id" not in columns:  # a workspace made before jobs recorded their token
+            self._con.execute("ALTER TABLE jobs ADD COLUMN token_id TEXT")
 
     @classmethod
     def open(cls, home: DataHome) -> WorkspaceStore:
@@ -321,13 +324,18 @@ class WorkspaceStore:
         tags: Sequence[str],
         conflict: str,
         job_id: str | None = None,
+        token_id: str | None = None,
     ) -> ImportJob:
-        """Persist a new ``PENDING`` job with its items (all in one transaction)."""
+        """Persist a new ``PENDING`` job with its items (all in one transaction).
+
+        ``token_id`` is the submitting token: the job runs with that token's grants.
+        """
         job_id = job_id or new_id(16)
         with self._tx() as con:
             con.execute(
-                "INSERT INTO jobs VALUES (?, ?, 'PENDING', ?, ?, ?, NULL, NULL)",
-                [job_id, owner, conflict, json.dumps(list(tags)), now_iso()],
+                "INSERT INTO jobs (id, owner, state, conflict_resolution, tags, created_on, "
+                "token_id) VALUES (?, ?, 'PENDING', ?, ?, ?, ?)",
+                [job_id, owner, conflict, json.dumps(list(tags)), now_iso(), token_id],
             )
             con.executemany(
                 "INSERT INTO job_items (job_id, idx, drs_uri, name, project, metadata) "
@@ -358,6 +366,7 @@ class WorkspaceStore:
             started_on=r["started_on"],
             finished_on=r["finished_on"],
             items=[item_from_row(i) for i in items],
+            token_id=r["token_id"],
         )
 
     def list_jobs(self, owner: str | None = None) -> list[ImportJob]:
@@ -422,8 +431,10 @@ class WorkspaceStore:
 
     # -- import-redirect manifests ------------------------------------------------------------
 
-    def save_redirect_manifest(self, source_url: str, rows: list[dict[str, Any]]) -> str:
-        """Keep a fetched manifest until the user confirms it; return its id."""
+    def save_redirect_manifest(
+        self, source_url: str, rows: list[dict[str, Any]], owner: str | None = None
+    ) -> str:
+        """Keep a fetched manifest (fetched by ``owner``) until confirmed; return its id."""
         mid = new_id(16)
         with self._tx() as con:
             # Fetched manifests nobody confirmed within a day are dropped.
@@ -432,17 +443,17 @@ class WorkspaceStore:
                 [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))],
             )
             con.execute(
-                "INSERT INTO redirect_manifests VALUES (?, NULL, ?, ?, ?, NULL)",
-                [mid, source_url, json.dumps(rows), now_iso()],
+                "INSERT INTO redirect_manifests VALUES (?, ?, ?, ?, ?, NULL)",
+                [mid, owner, source_url, json.dumps(rows), now_iso()],
             )
         return mid
 
     def get_redirect_manifest(
-        self, mid: str
+        self, mid: str, owner: str | None = None
     ) -> tuple[str, list[dict[str, Any]], str | None] | None:
-        """``(source_url, rows, job_id)`` of a fetched manifest, or None."""
+        """``(source_url, rows, job_id)`` of a fetched manifest (of ``owner`` when given)."""
         rows = self._query("SELECT * FROM redirect_manifests WHERE id = ?", [mid])
-        if not rows:
+        if not rows or (owner is not None and rows[0]["owner"] != owner):
             return None
         r = rows[0]
         return r["source_url"], json.loads(r["rows"]), r["job_id"]
