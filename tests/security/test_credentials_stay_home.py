@@ -8,6 +8,7 @@ token, a passport, the Gen3 API key or an access token obtained with it, or an A
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -155,3 +156,22 @@ def test_gen3_key_without_issuer_is_refused(tmp_path: Path) -> None:
     creds.write_text(json.dumps({"api_key": "not-a-jwt", "key_id": "k1"}))
     with pytest.raises(UsageError, match="names no issuer"):
         run_import(["drs://127.0.0.1:9/x"], tmp_path / "d", ImportOptions(gen3_credentials=creds))
+
+
+def test_remote_image_reads_keep_headers_on_their_origin() -> None:
+    """``htan-cds info/preview`` read ranges with the AccessURL's headers: a redirect to
+    another host gets only ``Range``."""
+    import time
+
+    from htan_cds.errors import HtanCdsError
+    from htan_cds.imaging.remote import HttpRangeFile
+
+    with Hostile() as evil, FaultServer() as legit:
+        legit.redirect_to, legit.redirect_what = evil.url, "data"
+        legit.add("o", payload("o", 5000))
+        url = f"{legit.url}/data/o?exp={int(time.time()) + 600}"
+        headers = {"X-Fault-Token": "secret-o", "Authorization": f"Bearer {TOKEN}"}
+        with contextlib.suppress(HtanCdsError):
+            HttpRangeFile(url, headers=headers).close()
+        assert evil.seen and evil.seen[0].headers.get("Range") == "bytes=0-0"
+        assert evil.leaked("secret-o", TOKEN) == []

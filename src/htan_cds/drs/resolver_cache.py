@@ -21,7 +21,8 @@ import aiohttp
 
 from htan_cds.drs.prefixes import PrefixEntry
 from htan_cds.drs.uri import DRS_API_PATH, is_loopback_host
-from htan_cds.errors import UnknownPrefix
+from htan_cds.errors import DrsError, UnknownPrefix
+from htan_cds.net.bounded import read_capped
 
 IDENTIFIERS_URL = os.environ.get("HTAN_CDS_IDENTIFIERS_URL", "https://resolver.api.identifiers.org")
 N2T_URL = os.environ.get("HTAN_CDS_N2T_URL", "https://n2t.net")
@@ -130,10 +131,11 @@ class CompactResolver:
             async with session.get(url, timeout=aiohttp.ClientTimeout(total=15)) as resp:
                 if resp.status != 200:
                     return None
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+                data = json.loads(await read_capped(resp, 1 << 20, "identifiers.org answer"))
+        except (aiohttp.ClientError, TimeoutError, ValueError, DrsError):
             return None
-        resources = (data.get("payload") or {}).get("resolvedResources") or []
+        payload = data.get("payload") if isinstance(data, dict) else None
+        resources = payload.get("resolvedResources") if isinstance(payload, dict) else None
         for res in resources if isinstance(resources, list) else []:
             if not isinstance(res, dict):
                 continue

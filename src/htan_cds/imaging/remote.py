@@ -8,16 +8,19 @@ LRU of blocks, and counts every byte it receives so callers can report it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 
 from htan_cds.errors import AccessDenied, HtanCdsError, ImagingError
+from htan_cds.net.origins import origin
 
 # IFDs of a pyramid are scattered over the file, one small read each: small blocks keep the
 # bytes near what tifffile asks for while costing almost no extra requests (measured: 64 KiB
@@ -26,6 +29,7 @@ DEFAULT_BLOCK_SIZE = 16 * 1024
 DEFAULT_CACHE_BLOCKS = 1024  # 16 MiB with the default block size
 # Reads at least this many blocks long bypass the cache (tiles are read once, exactly).
 _DIRECT_BLOCKS = 4
+_MAX_REDIRECTS = 8
 
 
 def _length(headers: httpx.Headers) -> int:
@@ -58,11 +62,13 @@ class HttpRangeFile(io.RawIOBase):
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._own_client = client is None
+        # The caller's headers (AccessURL headers, a bearer token) are for ``url``'s origin:
+        # redirects are followed by hand and drop them when they lead elsewhere (httpx would
+        # drop only Authorization).
+        self._headers = dict(headers or {})
         # Byte offsets refer to the stored file: never let a server compress the ranges.
         self._client = client or httpx.Client(
-            headers={"Accept-Encoding": "identity", **dict(headers or {})},
-            timeout=timeout,
-            follow_redirects=True,
+            headers={"Accept-Encoding": "identity"}, timeout=timeout, follow_redirects=False
         )
         self.size = self._probe_size()
 
@@ -80,9 +86,7 @@ class HttpRangeFile(io.RawIOBase):
         chunks: list[bytes] = []
         received = 0
         try:
-            with self._client.stream(
-                "GET", self.url, headers={"Range": f"bytes={start}-{stop - 1}"}
-            ) as response:
+            with self._stream(start, stop) as response:
                 status, headers = response.status_code, response.headers
                 if status in (401, 403):
                     raise AccessDenied(
@@ -108,6 +112,23 @@ class HttpRangeFile(io.RawIOBase):
             with self._count_lock:
                 self.bytes_received += received
         return status, headers, b"".join(chunks)[:limit]
+
+    @contextlib.contextmanager
+    def _stream(self, start: int, stop: int) -> Iterator[httpx.Response]:
+        """A ranged GET, redirects followed by hand: another origin gets only ``Range``."""
+        url = self.url
+        headers = {**self._headers, "Range": f"bytes={start}-{stop - 1}"}
+        for _hop in range(_MAX_REDIRECTS + 1):
+            with self._client.stream("GET", url, headers=headers) as response:
+                location = response.headers.get("location")
+                if not response.is_redirect or not location:
+                    yield response
+                    return
+                target = urljoin(url, location)
+            if origin(target) != origin(url):
+                headers = {"Range": headers["Range"]}
+            url = target
+        raise ImagingError(f"{self._display()}: more than {_MAX_REDIRECTS} redirects")
 
     def _get(self, start: int, stop: int) -> bytes:
         """Bytes [start, stop) in one ranged GET."""
