@@ -25,6 +25,7 @@ import duckdb
 
 from htan_cds.catalog.sources.files import build_from_files
 from htan_cds.config import DataHome
+from htan_cds.units import format_size
 
 
 def generate(folder: Path, map_rows: int, imaging_rows: int) -> list[Path]:
@@ -90,7 +91,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="catalog-build-bench-"))
     paths = generate(root, args.map_rows, args.imaging_rows)
-    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in paths)
+    sizes = ", ".join(f"{p.name} {format_size(p.stat().st_size)}" for p in paths)
     print(f"tables: {sizes}")
     ours = []
     ours_cpu = []

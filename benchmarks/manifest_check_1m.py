@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from htan_cds.units import format_size
+
 CSV_PEER = (
     "import csv, sys\n"
     "n = sum(1 for _ in csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))\n"
@@ -76,9 +78,9 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(big, args.rows, compact=args.compact)
         generate(small, max(args.rows // 10, 1), compact=args.compact)
-        size_mb = big.stat().st_size / 1e6
         print(
-            f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - t0:.1f} s"
+            f"generated {args.rows:,} rows ({format_size(big.stat().st_size)}) "
+            f"in {time.perf_counter() - t0:.1f} s"
         )
         tools = {
             "htan-cds manifest check": [*htan, str(big), "--json"],

@@ -65,6 +65,7 @@ def test_summary_participants_biospecimens(small_catalog: Catalog) -> None:
         "samples": 3,
         "files": 6,
         "total_size": 550,
+        "files_without_size": 0,
     }
     flt = FileFilter(center=["HTAN OHSU"])
     assert small_catalog.participants(flt)["HTAN_Participant_ID"].tolist() == [

@@ -263,7 +263,7 @@ class Catalog:
         self._remember("facets", flt, result)
         return {k: list(v) for k, v in result.items()}
 
-    def summary(self, flt: FileFilter | None = None) -> dict[str, int]:
+    def summary(self, flt: FileFilter | None = None) -> dict[str, int | None]:
         """``participants``, ``samples``, ``files`` and ``total_size`` of the matching files."""
         flt = flt or FileFilter()
         cached = self._recall("summary", flt)
@@ -274,14 +274,15 @@ class Catalog:
             if stored:
                 import json
 
-                summary: dict[str, int] = json.loads(stored)
+                summary: dict[str, int | None] = json.loads(stored)
                 self._remember("summary", flt, summary)
                 return dict(summary)
         where, params = where_clause(flt)
         sql = (
             "SELECT count(DISTINCT HTAN_Participant_ID), "
             "(SELECT count(DISTINCT b) FROM (SELECT unnest(biospecimen_ids) AS b "
-            f"FROM files f WHERE {where})), count(*), coalesce(sum(size), 0) "
+            f"FROM files f WHERE {where})), count(*), sum(size), "
+            "count(*) FILTER (WHERE size IS NULL) "
             f"FROM files f WHERE {where}"
         )
         with self.cursor() as cur:
@@ -291,7 +292,9 @@ class Catalog:
             "participants": int(row[0]),
             "samples": int(row[1]),
             "files": int(row[2]),
-            "total_size": int(row[3]),
+            # Unknown sizes (exports without File_Size) are counted, never added as 0.
+            "total_size": None if row[3] is None else int(row[3]),
+            "files_without_size": int(row[4]),
         }
         self._remember("summary", flt, result)
         return dict(result)

@@ -67,15 +67,3 @@ def emit_json(payload: Any) -> None:
     )
     sys.stdout.buffer.write(data + b"\n")
     sys.stdout.flush()
-
-
-def human_size(size: Any) -> str:
-    """Bytes as a short binary-unit figure (``1.5 GB``); '' for NULL/NaN."""
-    if size is None or size != size:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(size)

@@ -16,10 +16,10 @@ from htan_cds.cli._common import (
     data_home,
     emit_json,
     err_console,
-    human_size,
     out_console,
 )
 from htan_cds.errors import UsageError
+from htan_cds.units import format_size, summary_size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,6 +139,14 @@ def _join_list(value: Any) -> str:
 
 
 # -- find / facets / sql ------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    """A table cell: missing values (None, NaN, pandas.NA) are blank, never ``<NA>``."""
+    import pandas as pd
+
+    missing = value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    return "" if missing else str(value)
+
+
 _TABLE_COLUMNS = ("name", "HTAN_Data_File_ID", "HTAN_Center", "assay", "level", "size", "drs_uri")
 
 
@@ -169,8 +177,8 @@ def find(
     shown = frame if limit is not None else frame.head(50)
     table = Table(*_TABLE_COLUMNS, show_lines=False)
     for record in shown[list(_TABLE_COLUMNS)].itertuples(index=False):
-        values = [str(v) if v is not None else "" for v in record]
-        values[5] = human_size(record[5])
+        values = [_cell(v) for v in record]
+        values[5] = format_size(record[5])
         table.add_row(*values)
     out_console.print(table)
     more = len(frame) - len(shown)
@@ -208,7 +216,7 @@ def facets(
         out_console.print(table)
     err_console.print(
         f"{summary['files']:,} files, {summary['participants']} participants, "
-        f"{summary['samples']} biospecimens, {human_size(summary['total_size'])}"
+        f"{summary['samples']} biospecimens, {summary_size(summary)}"
     )
 
 
@@ -399,6 +407,8 @@ def catalog_build(
             from htan_cds.cli.idc import describe_idc
 
             describe_idc(result["idc"])
+        for hint in result.get("hints", []):
+            err_console.print(f"hint: {hint}", highlight=False, soft_wrap=True)
 
 
 def catalog_export(

@@ -6,8 +6,9 @@ from typing import Any
 
 import typer
 
-from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, human_size
+from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console
 from htan_cds.errors import UsageError
+from htan_cds.units import summary_size
 
 
 def demo(
@@ -87,7 +88,7 @@ def demo(
         err_console.print(
             f"Demo commons in {home.root}: {summary['participants']} participants, "
             f"{summary['samples']} biospecimens, {summary['files']:,} files, "
-            f"{human_size(summary['total_size'])} ({elapsed:.1f} s)"
+            f"{summary_size(summary)} ({elapsed:.1f} s)"
         )
     if no_serve:
         return

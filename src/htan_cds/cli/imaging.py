@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, out_console
+from htan_cds.units import format_size
 
 if TYPE_CHECKING:
     from htan_cds.imaging.model import ImageInfo
@@ -26,13 +27,7 @@ ChannelsCsvOpt = typer.Option(
 
 
 def _size(value: int | None) -> str:
-    if value is None:
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024  # type: ignore[assignment]
-    return str(value)
+    return format_size(value)
 
 
 def _catalog_channel_table(ctx: typer.Context, source: str) -> Path | None:

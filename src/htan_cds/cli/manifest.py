@@ -49,9 +49,11 @@ def _progress(reader: Any, label: str) -> Iterator[Any]:
     if size is None or size < 8 * 1024 * 1024:
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-    columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    from htan_cds.transfer.progress import BytesColumn
+
+    columns = (BarColumn(), BytesColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task(label, total=size)
         yield lambda: progress.update(task, completed=reader.bytes_read() or 0)

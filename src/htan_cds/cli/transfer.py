@@ -9,14 +9,7 @@ import typer
 
 from htan_cds.cli._common import emit_json, err_console
 from htan_cds.errors import UsageError
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
+from htan_cds.units import format_rate, format_size
 
 
 def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
@@ -33,7 +26,7 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
         table.add_column(col, justify="right" if col != "status" else "left")
     for status, count in data["by_status"].items():
         if count:
-            table.add_row(status, str(count), _human(data["bytes_by_status"][status]))
+            table.add_row(status, str(count), format_size(data["bytes_by_status"][status]))
     err_console.print(table)
     for row in data["files"]:
         if row["status"] == "failed":
@@ -159,12 +152,12 @@ def import_command(
     if as_json:
         emit_json(report.to_dict())
     elif not quiet:
-        rate = _human(summary["rate_bytes_per_s"]) + "/s"
+        rate = format_rate(summary["rate_bytes_per_s"])
         err_console.print(
             f"{summary['done']} done ({summary['verified']} verified, "
             f"{summary['unverified']} unverified), "
             f"{summary['skipped']} skipped, {summary['failed']} failed; "
-            f"{_human(summary['bytes_fetched'])} fetched in {summary['elapsed_s']:.1f}s "
+            f"{format_size(summary['bytes_fetched'])} fetched in {summary['elapsed_s']:.1f}s "
             f"({rate}) into {report.destination}",
             highlight=False,
         )

@@ -9,13 +9,16 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
+
+from htan_cds.units import format_rate, format_size
 
 EventKind = Literal["plan", "start", "bytes", "done", "skipped", "failed"]
 _SHOWN_ACTIVE = 3
@@ -36,6 +39,22 @@ class ProgressEvent:
     error: str | None = None
 
 
+class BytesColumn(ProgressColumn):
+    """``12.0 MiB/1.5 GiB`` in the one unit system (rich's own columns mix in decimal MB/s)."""
+
+    def render(self, task: Task) -> Text:
+        total = format_size(task.total) if task.total is not None else "?"
+        return Text(f"{format_size(task.completed)}/{total}", style="progress.download")
+
+
+class RateColumn(ProgressColumn):
+    """The transfer rate, ``45.2 MiB/s``."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(format_rate(speed) if speed else "?", style="progress.data.speed")
+
+
 class RichProgress:
     """A progress callback drawing total bytes, rate, ETA, files done/failed and the largest
     active files."""
@@ -45,8 +64,8 @@ class RichProgress:
         self.progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(bar_width=28),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
+            BytesColumn(),
+            RateColumn(),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,

@@ -87,7 +87,7 @@ def _table(request: Request, catalog: Catalog, table: str) -> dict[str, Any]:
     if table == "files":
         return queries.files_page(catalog, selection, page, portal_state(request).authority)
     # The summary's counts are these tables' totals (and cheap: cube or memo).
-    total = int(catalog.summary(flt)[table])
+    total = int(catalog.summary(flt)[table] or 0)
     if table == "participants":
         return queries.participants_page(catalog, selection, page, total)
     return queries.samples_page(catalog, selection, page, total)

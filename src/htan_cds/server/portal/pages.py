@@ -27,6 +27,7 @@ from htan_cds.server.portal import queries
 from htan_cds.server.portal.api import file_record
 from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
 from htan_cds.server.portal.state import portal_state, use_catalog
+from htan_cds.units import format_size, summary_size
 
 PORTAL_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PORTAL_DIR / "static"
@@ -57,15 +58,9 @@ templates = Jinja2Templates(directory=str(PORTAL_DIR / "templates"))
 
 
 def human_size(value: Any) -> str:
-    """Bytes as a short human figure (``1.5 GB``); decimal units, as the CDS portal shows."""
-    if value is None:
-        return "—"
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} PB"  # pragma: no cover - unreachable, keeps mypy happy
+    """Bytes in the one unit system of htan-cds (IEC: KiB, MiB, GiB; see :mod:`htan_cds.units`),
+    ``unknown`` when the size is not known."""
+    return format_size(value)
 
 
 def thousands(value: Any) -> str:
@@ -90,6 +85,7 @@ def asset(path: str) -> str:
 
 
 templates.env.filters["human_size"] = human_size
+templates.env.filters["summary_size"] = summary_size
 templates.env.filters["thousands"] = thousands
 templates.env.globals["asset"] = asset
 templates.env.globals["version"] = __version__
@@ -102,11 +98,33 @@ def _explore_link(**facets: str) -> str:
 templates.env.globals["explore_link"] = _explore_link
 
 
+# Catalog sources (``commons_meta.source``) whose files were generated, not collected: the demo
+# (``demo seed=N``) and the metadata-only scale catalogs (``synthetic scale=…``).
+_SYNTHETIC_SOURCES = ("demo", "synthetic")
+
+
+def _synthetic_source(request: Request) -> str | None:
+    """The catalog's source when its data are synthetic (every page then says so)."""
+    lease = portal_state(request).lease
+
+    def compute() -> str | None:
+        try:
+            with lease.use() as catalog:
+                source = catalog.get_meta("source") or ""
+        except HtanCdsError:
+            return None
+        return source if source.startswith(_SYNTHETIC_SOURCES) else None
+
+    found: str | None = lease.remember("synthetic_source", compute)
+    return found
+
+
 def _render(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
+    base = {"page": name.removesuffix(".html"), "synthetic_source": _synthetic_source(request)}
     response: HTMLResponse = templates.TemplateResponse(
-        request, name, {"page": name.removesuffix(".html"), **context}, status_code=status
+        request, name, {**base, **context}, status_code=status
     )
     return response
 

@@ -64,13 +64,14 @@ def _rows(cur: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def summary(catalog: Catalog, selection: Selection) -> dict[str, int]:
+def summary(catalog: Catalog, selection: Selection) -> dict[str, int | None]:
     """``participants``, ``samples``, ``files`` and ``total_size`` of the selected files."""
     where, params = selection
     sql = (
         "SELECT count(DISTINCT f.HTAN_Participant_ID), "
         "(SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
-        f"FROM files f WHERE {where})), count(*), coalesce(sum(f.size), 0) "
+        f"FROM files f WHERE {where})), count(*), sum(f.size), "
+        "count(*) FILTER (WHERE f.size IS NULL) "
         f"FROM files f WHERE {where}"
     )
     with catalog.cursor() as cur:
@@ -80,7 +81,9 @@ def summary(catalog: Catalog, selection: Selection) -> dict[str, int]:
         "participants": int(row[0]),
         "samples": int(row[1]),
         "files": int(row[2]),
-        "total_size": int(row[3]),
+        # Unknown sizes (exports without File_Size) are counted, never added as 0.
+        "total_size": None if row[3] is None else int(row[3]),
+        "files_without_size": int(row[4]),
     }
 
 
@@ -147,7 +150,7 @@ def participants_page(
     where, params = selection
     sql = (
         "WITH m AS (SELECT f.HTAN_Participant_ID AS pid, any_value(f.atlas_name) AS atlas_name, "
-        "count(*) AS files, coalesce(sum(f.size), 0) AS total_size "
+        "count(*) AS files, sum(f.size) AS total_size "
         f"FROM files f WHERE {where} AND f.HTAN_Participant_ID IS NOT NULL GROUP BY 1) "
         "SELECT m.pid AS HTAN_Participant_ID, coalesce(p.atlas_name, m.atlas_name) AS atlas_name, "
         "p.HTAN_Center, p.Tissue_or_Organ_of_Origin, p.Primary_Diagnosis, p.Gender, "
@@ -167,7 +170,7 @@ def samples_page(catalog: Catalog, selection: Selection, page: Page, total: int)
         "WITH u AS (SELECT unnest(f.biospecimen_ids) AS bid, f.HTAN_Participant_ID AS pid, "
         f"f.size FROM files f WHERE {where}), "
         "m AS (SELECT bid, any_value(pid) AS pid, count(*) AS files, "
-        "coalesce(sum(size), 0) AS total_size FROM u WHERE bid IS NOT NULL GROUP BY 1) "
+        "sum(size) AS total_size FROM u WHERE bid IS NOT NULL GROUP BY 1) "
         "SELECT m.bid AS HTAN_Biospecimen_ID, "
         "coalesce(b.HTAN_Participant_ID, m.pid) AS HTAN_Participant_ID, b.Biospecimen_Type, "
         "b.Tissue_or_Organ_of_Origin, b.Preservation_Method, m.files, m.total_size "
@@ -207,7 +210,7 @@ def landing_overview(catalog: Catalog) -> list[dict[str, Any]]:
     sql = (
         "SELECT f.atlas_name AS atlas, any_value(f.HTAN_Center) AS center, "
         "count(DISTINCT f.HTAN_Participant_ID) AS participants, count(*) AS files, "
-        "coalesce(sum(f.size), 0) AS total_size, "
+        "sum(f.size) AS total_size, "
         "list(DISTINCT f.assay ORDER BY f.assay) FILTER (WHERE f.assay IS NOT NULL) AS assays "
         "FROM files f WHERE f.atlas_name IS NOT NULL GROUP BY 1 ORDER BY files DESC, atlas"
     )

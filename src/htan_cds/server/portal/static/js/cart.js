@@ -3,7 +3,7 @@
 // redirect are ordinary browser navigation).
 
 import { clearCart, isEmpty, loadCart, onCartChange, refreshSummary, removeId } from "./cart-store.js";
-import { copyText, el, fetchJson, formatInt, formatSize, toast } from "./util.js";
+import { copyText, el, fetchJson, formatInt, formatSize, formatTotal, toast } from "./util.js";
 
 const PAGE_SIZE = 25;
 const table = document.getElementById("cart-table");
@@ -49,7 +49,7 @@ async function renderSummary(cart, seq) {
   if (seq !== refreshSeq) return summary;
   document.getElementById("cart-files").textContent = formatInt(summary.files);
   const size = document.getElementById("cart-size");
-  size.textContent = formatSize(summary.total_size);
+  size.textContent = formatTotal(summary);
   size.title = `${formatInt(summary.total_size)} bytes`;
   document.getElementById("cart-participants").textContent = formatInt(summary.participants);
   document.getElementById("cart-samples").textContent = formatInt(summary.samples);

@@ -3,7 +3,7 @@
 // so any view can be shared as a link and the back button undoes a selection.
 
 import { addFilter, addIds, refreshSummary } from "./cart-store.js";
-import { copyText, el, fetchJson, formatInt, formatSize, toast } from "./util.js";
+import { copyText, el, fetchJson, formatInt, formatSize, formatTotal, toast } from "./util.js";
 
 const FILTER_KEYS = ["atlas", "center", "organ", "diagnosis", "assay", "level", "format", "release", "access", "participant", "biospecimen", "text"];
 const TABS = ["participants", "samples", "files"];
@@ -241,7 +241,7 @@ function renderSummary(summary) {
   document.getElementById("summary-samples").textContent = formatInt(summary.samples);
   document.getElementById("summary-files").textContent = formatInt(summary.files);
   const size = document.getElementById("summary-size");
-  size.textContent = formatSize(summary.total_size);
+  size.textContent = formatTotal(summary);
   size.title = `${formatInt(summary.total_size)} bytes`;
   document.getElementById("count-participants").textContent = formatInt(summary.participants);
   document.getElementById("count-samples").textContent = formatInt(summary.samples);

@@ -1,17 +1,38 @@
 // Small helpers shared by the portal's pages: formatting, fetch, DOM building, toasts, copying.
 
-const SIZE_UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
+// One unit system everywhere (htan_cds/units.py is the Python twin; tests/test_units.py holds
+// them to the same answers): IEC binary units, 1 KiB = 1024 bytes; unknown sizes say so.
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
-/** Bytes as a short decimal figure ("1.5 GB"), the way the CDS portal shows sizes. */
+/** A whole number of bytes, or null when missing or not a number. */
+function knownSize(bytes) {
+  if (bytes === null || bytes === undefined || bytes === "" || typeof bytes === "boolean") return null;
+  const value = Number(bytes);
+  return Number.isFinite(value) ? Math.trunc(value) : null;
+}
+
+/** Bytes as a short IEC figure ("512 B", "1.5 KiB", "133.1 MiB"); "unknown" when not known. */
 export function formatSize(bytes) {
-  if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "—";
-  let value = Number(bytes);
+  const size = knownSize(bytes);
+  if (size === null) return "unknown";
+  let value = size;
   let unit = 0;
-  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
-    value /= 1000;
+  while (Math.abs(value) >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${SIZE_UNITS[unit]}`;
+  return unit === 0 ? `${size} B` : `${value.toFixed(1)} ${SIZE_UNITS[unit]}`;
+}
+
+/** The size of a summary's files: "1.2 GiB", "at least 1.2 GiB (3 files of unknown size)",
+ * or "unknown" (summary: total_size, files, files_without_size). */
+export function formatTotal(summary) {
+  const files = summary.files || 0;
+  const without = summary.files_without_size || 0;
+  if (knownSize(summary.total_size) === null || (files && without >= files)) return "unknown";
+  const shown = formatSize(summary.total_size);
+  if (!without) return shown;
+  return `at least ${shown} (${NUMBER.format(without)} file${without === 1 ? "" : "s"} of unknown size)`;
 }
 
 const NUMBER = new Intl.NumberFormat("en-US");
