@@ -151,4 +151,48 @@ def build_from_files(home: DataHome, paths: list[Path]) -> dict[str, Any]:
                 f"cannot build from these files: {first}",
                 hint="check the columns hold what ISB-CGC's tables hold (strings for ids/URIs)",
             ) from exc
-    return {**counts, "seconds": round(time.perf_counter() - started, 3)}
+        hints = build_hints(con, tables, counts)
+    return {**counts, "hints": hints, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _rows_in(con: Any, table: str, where: str = "") -> int:
+    row = con.execute(f"SELECT count(*) FROM {table} {where}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def build_hints(con: Any, tables: dict[str, str], counts: dict[str, int]) -> list[str]:
+    """What a user needs to know when a build from exports came out empty or partial: which
+    table was missing or matched nothing (one sentence each, naming the ISB-CGC table)."""
+    hints: list[str] = []
+    map_rows = _rows_in(con, tables["drs_map"])
+    image_rows = _rows_in(con, tables["imaging"])
+    if counts["files"] == 0:
+        if map_rows == 0:
+            given = ", ".join(role for role in tables if _rows_in(con, tables[role])) or "none"
+            hints.append(
+                "no DRS map among these files (tables recognised: "
+                f"{given}): catalog files come from a table with a drs_uri column — ISB-CGC's "
+                "gc_drs_map_current or cds_drs_map_rN, or a manifest with name,drs_uri columns; "
+                "add one to --from-files"
+            )
+        else:
+            hints.append(f"the DRS map's {map_rows:,} rows have no drs_uri value")
+    if counts["files"] and image_rows and counts["imaging"] == 0:
+        hints.append(
+            f"{image_rows:,} imaging metadata rows matched no file of the DRS map (joined on "
+            "entityId, else on the file's base name): is the DRS map from the same release?"
+        )
+    channel_rows = _rows_in(con, tables["channels"])
+    if counts["imaging"] and channel_rows and counts["channels"] == 0:
+        hints.append(
+            f"{channel_rows:,} channel metadata rows matched no image "
+            "(joined on Channel_Metadata_Filename)"
+        )
+    if counts["files"]:
+        unknown = _rows_in(con, "files", "WHERE size IS NULL")
+        if unknown:
+            hints.append(
+                f"{unknown:,} of {counts['files']:,} files have no size in these exports (a DRS "
+                "map carries none; imaging metadata's File_Size gives it): shown as unknown"
+            )
+    return hints
