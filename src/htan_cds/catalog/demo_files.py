@@ -12,11 +12,18 @@ import gzip
 import io
 import logging
 import random
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from htan_cds.catalog.demo_data import GENES, MARKERS
+
+
+def _ome_uuid(seed: int, *parts: object) -> str:
+    # tifffile's default OME UUID is a fresh uuid1: one from the seed keeps rebuilds identical.
+    name = " ".join(str(p) for p in ("htan-cds demo", seed, *parts))
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
 
 def write_image(
@@ -89,6 +96,7 @@ def _fallback_ome_tiff(
         "PhysicalSizeXUnit": "µm",
         "PhysicalSizeY": physical_size_um,
         "PhysicalSizeYUnit": "µm",
+        "UUID": _ome_uuid(seed, width, height, len(channel_names)),
     }
     with tifffile.TiffWriter(path, bigtiff=False, ome=True) as tif:
         opts: dict[str, Any] = {"tile": (tile, tile), "compression": "zlib"}
@@ -129,7 +137,11 @@ def write_mask(path: str, width: int, height: int, seed: int) -> None:
     inside = (yy - cy) ** 2 + (xx - cx) ** 2 < radius**2
     border = ((yy % cell) == 0) | ((xx % cell) == 0)
     mask = np.where(inside & ~border, labels, 0).astype(np.uint32)
-    metadata = {"axes": "YX", "Channel": {"Name": ["cell_mask"]}}
+    metadata = {
+        "axes": "YX",
+        "Channel": {"Name": ["cell_mask"]},
+        "UUID": _ome_uuid(seed, "mask", width, height),
+    }
     with tifffile.TiffWriter(path, ome=True) as tif:
         tif.write(mask, tile=(256, 256), compression="zlib", metadata=metadata)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -268,10 +269,13 @@ def _write_pyramid(
         "resolutionunit": "CENTIMETER",
         "predictor": compression is not None,
     }
+    # tifffile names each OME document with a fresh time-based uuid1 unless told otherwise: a
+    # UUID from the seed and shape keeps the same seed's file byte-identical on every build.
+    metadata = {**metadata, "UUID": synthetic_ome_uuid(seed, width, height, nplanes, layout)}
     description: bytes | None = None
     if layout == "pages":
         # The older layout: the OME-XML describes level 0 only, so write it ourselves.
-        ome = tifffile.OmeXml()
+        ome = tifffile.OmeXml(UUID=metadata["UUID"])
         h0, w0 = shapes[0]
         stored = (1, 1, 1, h0, w0, 3) if rgb else (nplanes, 1, 1, h0, w0, 1)
         shape0 = (h0, w0, 3) if rgb else (nplanes, h0, w0)
@@ -302,6 +306,13 @@ def _write_pyramid(
                 tif.write(data, resolution=(res, res), **extra, **options)
     except OSError as exc:
         raise ImagingError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def synthetic_ome_uuid(seed: int, *parts: object) -> str:
+    """The OME ``UUID`` attribute of a synthetic file (``urn:uuid:…``), a function of its seed
+    and shape, so that rebuilding from the same seed gives the same bytes."""
+    name = " ".join(str(p) for p in ("htan-cds synthetic", seed, *parts))
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
 
 def write_synthetic_ome_tiff(
