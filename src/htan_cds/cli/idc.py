@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from htan_cds.cli._common import emit_json, err_console, human_size
+from htan_cds.cli._common import emit_json, err_console
 from htan_cds.config import DataHome
+from htan_cds.units import format_size
 
 
 def build_idc(home: DataHome, json_out: bool) -> None:
@@ -25,6 +26,6 @@ def describe_idc(result: dict[str, Any]) -> None:
     err_console.print(
         f"IDC {result['idc_release']} (idc-index-data {result['idc_index_data']}): "
         f"{result['files']:,} series of {result['participants']:,} participants in "
-        f"{result['collections']} HTAN collections, {human_size(result['bytes'])} "
+        f"{result['collections']} HTAN collections, {format_size(result['bytes'])} "
         f"({result['seconds']:.2f} s)"
     )
