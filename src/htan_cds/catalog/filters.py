@@ -2,7 +2,9 @@
 
 A :class:`FileFilter` is a set of facets, each a list of accepted values (OR within a facet,
 AND across facets). Values are normalised so users can type what they see in the HTAN portal or
-a shorter form: ``--level 2`` means ``Level 2``, ``--center HTAPP`` means ``HTAN HTAPP``.
+a shorter form: ``--level 2`` means ``Level 2``, ``--center HTAPP`` means ``HTAN HTAPP``; the
+catalog then maps every spelling to the stored ones (:mod:`htan_cds.catalog.resolve`).
+``marker`` selects images whose channels carry every marker given (AND, like ``text``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class FileFilter:
     source: list[str] | None = None
     text: list[str] | None = None
     drs_ids: list[str] | None = None
+    marker: list[str] | None = None
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> FileFilter:
@@ -120,11 +123,53 @@ def where_clause(flt: FileFilter, alias: str = "f") -> tuple[str, list[Any]]:
         parts.append(f"list_has_any({alias}.biospecimen_ids, ?::VARCHAR[])")
         params.append(list(flt.biospecimen))
     for text in flt.text or []:
-        # Each text term must match one of the human-facing identifiers or names.
+        # Each text term must match one of the human-facing identifiers or names, or be a
+        # marker of the image's channels (what imaging users search for first).
+        marker_sql, marker_params = marker_clause(text, alias)
         parts.append(
             f"({alias}.name ILIKE ? OR {alias}.HTAN_Data_File_ID ILIKE ? "
             f"OR {alias}.Filename ILIKE ? OR {alias}.HTAN_Participant_ID ILIKE ? "
-            f"OR {alias}.assay ILIKE ?)"
+            f"OR {alias}.assay ILIKE ? OR {marker_sql})"
         )
-        params.extend([f"%{text}%"] * 5)
+        params.extend([*[f"%{text}%"] * 5, *marker_params])
+    for marker in flt.marker or []:
+        marker_sql, marker_params = marker_clause(marker, alias)
+        parts.append(marker_sql)
+        params.extend(marker_params)
     return (" AND ".join(parts) if parts else "TRUE"), params
+
+
+def _marker_key_sql(column: str) -> str:
+    return f"regexp_replace(lower({column}), '[^a-z0-9]', '', 'g')"
+
+
+def channel_match_sql(marker: str, table: str = "c") -> tuple[str, list[Any]]:
+    """``(sql, params)`` true for a ``channels`` row whose name or target is ``marker``.
+
+    Case, spaces and punctuation are ignored (``PD-1`` is ``pd1``); a name also matches by its
+    first ``_``-separated part (``DNA_1`` is a ``DNA`` channel), and a marker ending in a digit
+    matches its isoforms' one-letter suffix (``CD8`` finds ``CD8A``/``CD8a``, ``CD3`` finds
+    ``CD3E``) but never a longer number (``CD4`` does not find ``CD45``).
+    """
+    from htan_cds.catalog.vocabulary import fold
+
+    # The SQL's shape never depends on the value (values are only ever bound): a key that
+    # cannot match binds an impossible value instead of dropping its clause.
+    key = fold(marker) or "\x00"
+    isoform = f"{key}[a-z]" if key[-1].isdigit() else r"[^\s\S]"
+    ors: list[str] = []
+    params: list[Any] = []
+    for column in (f"{table}.Channel_Name", f"{table}.Target"):
+        full = _marker_key_sql(column)
+        first_part = f"split_part({column}, '_', 1)"
+        ors.append(f"{full} = ?")
+        ors.append(f"{_marker_key_sql(first_part)} = ?")
+        ors.append(f"regexp_full_match({full}, ?)")
+        params.extend([key, key, isoform])
+    return "(" + " OR ".join(ors) + ")", params
+
+
+def marker_clause(marker: str, alias: str = "f") -> tuple[str, list[Any]]:
+    """``(sql, params)`` selecting files (alias ``alias``) with a channel that is ``marker``."""
+    match, params = channel_match_sql(marker)
+    return f"{alias}.drs_id IN (SELECT c.drs_id FROM channels c WHERE {match})", params

@@ -55,7 +55,7 @@ def manifest_frame(catalog: Catalog, flt: FileFilter) -> pd.DataFrame:
 
 def manifest_table(catalog: Catalog, flt: FileFilter) -> Any:
     """:func:`manifest_frame` as an Arrow table (no pandas conversion: faster for big ones)."""
-    where, params = where_clause(flt)
+    where, params = where_clause(catalog.resolve(flt).filter)
     with catalog.cursor() as cur:
         sql = _RANKED.format(
             where=where,

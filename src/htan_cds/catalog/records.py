@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
+
+_T = TypeVar("_T")
+
+
+class Memo:
+    """Answers remembered by key, at most ``size`` of them (oldest dropped), when enabled.
+
+    A read-only DuckDB file cannot change while open, so a read-only catalog may remember.
+    """
+
+    def __init__(self, enabled: bool, size: int = 512) -> None:
+        self.enabled = enabled
+        self.size = size
+        self._values: dict[tuple[str, ...], Any] = {}
+
+    def get(self, key: tuple[str, ...], compute: Callable[[], _T]) -> _T:
+        """The value remembered under ``key``, else ``compute()`` (remembered if enabled)."""
+        if self.enabled and key in self._values:
+            found: _T = self._values[key]
+            return found
+        value = compute()
+        if self.enabled:
+            if len(self._values) >= self.size:
+                self._values.pop(next(iter(self._values)))
+            self._values[key] = value
+        return value
+
+
+def filter_key(kind: str, flt: Any) -> tuple[str, str]:
+    """A memo key for ``kind`` of a FileFilter (its constrained facets, sorted)."""
+    return (kind, repr(sorted(flt.to_dict().items())))
 
 
 def applied_version_ro(con: Any) -> int:

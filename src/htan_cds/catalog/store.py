@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, where_clause
 from htan_cds.catalog.readonly import check_read_only
 from htan_cds.catalog.records import (
+    Memo,
     applied_version_ro,
     clean_record,
+    filter_key,
     frame_of,
     limit_clause,
     sql_literal,
@@ -22,6 +24,10 @@ from htan_cds.errors import CatalogError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from htan_cds.catalog.resolve import Resolution
+
+_T = TypeVar("_T")
 
 DEFAULT_AUTHORITY = "127.0.0.1:8000"
 LOCAL_ID_PREFIX = "dg.HCDS"
@@ -77,7 +83,7 @@ class Catalog:
         self._authority: str | None = None
         # A read-only DuckDB file cannot change while open (writers are locked out), so
         # answers can be remembered per filter.
-        self._memo: dict[tuple[str, str], Any] = {}
+        self._memo = Memo(enabled=read_only, size=_MEMO_MAX)
         self._columns: set[str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -160,6 +166,17 @@ class Catalog:
             self._authority = self.get_meta("drs_authority", DEFAULT_AUTHORITY) or DEFAULT_AUTHORITY
         return self._authority
 
+    def resolve(self, flt: FileFilter | None) -> Resolution:
+        """``flt`` with typed facet values mapped to stored spellings (``he`` -> ``H&E``), and
+        the values nothing matches, with the closest ones (see :mod:`~htan_cds.catalog.resolve`).
+        """
+        from htan_cds.catalog.resolve import Resolution, needs_resolving, resolve_filter
+
+        flt = flt or FileFilter()
+        if not needs_resolving(flt):
+            return Resolution(flt)
+        return self._memo.get(filter_key("resolve", flt), lambda: resolve_filter(self, flt))
+
     # -- queries ---------------------------------------------------------------------------
     def find(
         self,
@@ -175,7 +192,7 @@ class Catalog:
         ``columns`` narrows the result to those ``files`` columns (``drs_uri`` and ``drs_id``
         always included): a page of a large catalog is several times faster with few columns.
         """
-        where, params = where_clause(flt or FileFilter())
+        where, params = where_clause(self.resolve(flt).filter)
         order = self._order_by(sort, descending)
         page = limit_clause(limit, offset)
         select = _FILE_SELECT if columns is None else self._narrow_select(columns)
@@ -208,7 +225,7 @@ class Catalog:
 
     def count(self, flt: FileFilter | None = None) -> int:
         """How many files match ``flt``."""
-        where, params = where_clause(flt or FileFilter())
+        where, params = where_clause(self.resolve(flt).filter)
         with self.cursor() as cur:
             row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
         return int(row[0]) if row else 0
@@ -219,10 +236,11 @@ class Catalog:
         A facet's counts apply every *other* constraint of ``flt`` (the usual faceted-search
         rule, so a selected facet still shows its alternatives).
         """
-        flt = flt or FileFilter()
-        cached = self._recall("facets", flt)
-        if cached is not None:
-            return {k: list(v) for k, v in cached.items()}
+        flt = self.resolve(flt).filter
+        counted = self._memo.get(filter_key("facets", flt), lambda: self._facets(flt))
+        return {k: list(v) for k, v in counted.items()}
+
+    def _facets(self, flt: FileFilter) -> dict[str, list[tuple[str, int]]]:
         cube = self._cube_usable(flt)
         source, counter = ("facet_cube f", "sum(n)") if cube else ("files f", "count(*)")
         parts: list[str] = []
@@ -260,23 +278,21 @@ class Catalog:
                 result[str(facet)].append((str(value), int(n)))
         for values in result.values():
             values.sort(key=lambda item: (-item[1], item[0]))
-        self._remember("facets", flt, result)
-        return {k: list(v) for k, v in result.items()}
+        return result
 
     def summary(self, flt: FileFilter | None = None) -> dict[str, int | None]:
         """``participants``, ``samples``, ``files`` and ``total_size`` of the matching files."""
-        flt = flt or FileFilter()
-        cached = self._recall("summary", flt)
-        if cached is not None:
-            return dict(cached)
+        flt = self.resolve(flt).filter
+        return dict(self._memo.get(filter_key("summary", flt), lambda: self._summary(flt)))
+
+    def _summary(self, flt: FileFilter) -> dict[str, int | None]:
         if flt.is_empty() and self._cube_usable(flt):
             stored = self.get_meta("summary")
             if stored:
                 import json
 
                 summary: dict[str, int | None] = json.loads(stored)
-                self._remember("summary", flt, summary)
-                return dict(summary)
+                return summary
         where, params = where_clause(flt)
         sql = (
             "SELECT count(DISTINCT HTAN_Participant_ID), "
@@ -296,8 +312,7 @@ class Catalog:
             "total_size": None if row[3] is None else int(row[3]),
             "files_without_size": int(row[4]),
         }
-        self._remember("summary", flt, result)
-        return dict(result)
+        return result
 
     def get_file(self, drs_id: str) -> dict[str, Any] | None:
         """One file's row (with ``drs_uri``, ``imaging`` and ``channels``) or ``None``."""
@@ -318,7 +333,7 @@ class Catalog:
         self, flt: FileFilter | None = None, limit: int | None = None, offset: int = 0
     ) -> pd.DataFrame:
         """Participants with at least one matching file (all participants when unfiltered)."""
-        flt = flt or FileFilter()
+        flt = self.resolve(flt).filter
         sql = "SELECT p.* FROM participants p"
         params: list[Any] = []
         if not flt.is_empty():
@@ -335,7 +350,7 @@ class Catalog:
         self, flt: FileFilter | None = None, limit: int | None = None, offset: int = 0
     ) -> pd.DataFrame:
         """Biospecimens of matching files (all biospecimens when unfiltered)."""
-        flt = flt or FileFilter()
+        flt = self.resolve(flt).filter
         sql = "SELECT b.* FROM biospecimens b"
         params: list[Any] = []
         if not flt.is_empty():
@@ -435,25 +450,21 @@ class Catalog:
         self.set_meta("summary", "")
         self.set_meta("summary", json.dumps(self.summary()))
 
-    def _recall(self, kind: str, flt: FileFilter) -> Any:
-        if not self.read_only:
-            return None
-        return self._memo.get((kind, repr(sorted(flt.to_dict().items()))))
+    def remembered(self, key: tuple[str, ...], compute: Callable[[], _T]) -> _T:
+        """``compute()``, remembered under ``key`` while the catalog is open read-only."""
+        return self._memo.get(key, compute)
 
-    def _remember(self, kind: str, flt: FileFilter, value: Any) -> None:
-        if not self.read_only:
-            return
-        if len(self._memo) >= _MEMO_MAX:
-            self._memo.pop(next(iter(self._memo)))
-        self._memo[(kind, repr(sorted(flt.to_dict().items())))] = value
-
-    def _cube_usable(self, flt: FileFilter) -> bool:
-        """The cube answers filters on facet columns only, and only if it is current."""
-        if flt.participant or flt.biospecimen or flt.text or flt.drs_ids:
-            return False
+    def cube_current(self) -> bool:
+        """True when the facet cube counts the files as they are now."""
         with self.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM files").fetchone()
         return self.get_meta("facet_cube_files") == str(row[0] if row else 0)
+
+    def _cube_usable(self, flt: FileFilter) -> bool:
+        """The cube answers filters on facet columns only, and only if it is current."""
+        if flt.participant or flt.biospecimen or flt.text or flt.drs_ids or flt.marker:
+            return False
+        return self.cube_current()
 
     # -- helpers ---------------------------------------------------------------------------
     def _require_writable(self) -> None:

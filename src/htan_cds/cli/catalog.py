@@ -18,6 +18,7 @@ from htan_cds.cli._common import (
     err_console,
     out_console,
 )
+from htan_cds.cli._filters import report_unmatched
 from htan_cds.errors import UsageError
 from htan_cds.units import format_size, summary_size
 
@@ -48,7 +49,14 @@ ReleaseOpt = typer.Option(None, "--release", help="Data release, e.g. 'Release 5
 FormatOpt = typer.Option(None, "--format", help="File format, e.g. OME-TIFF, csv.")
 AccessOpt = typer.Option(None, "--access", help="open or controlled.")
 SourceOpt = typer.Option(None, "--source", help="Where the bytes are: CDS, IDC or local.")
-TextOpt = typer.Option(None, "--text", help="Substring of name, file id, participant or assay.")
+TextOpt = typer.Option(
+    None, "--text", help="Substring of name, file id, participant or assay, or a channel marker."
+)
+MarkerOpt = typer.Option(
+    None,
+    "--marker",
+    help="Images with a channel of this marker, e.g. CD8 (case-insensitive; repeat: all of them).",
+)
 
 
 # (parameter name, option) of each facet, in the order the commands list them.
@@ -66,6 +74,7 @@ _FACETS: tuple[tuple[str, Any], ...] = (
     ("access", AccessOpt),
     ("source", SourceOpt),
     ("text", TextOpt),
+    ("marker", MarkerOpt),
 )
 
 
@@ -162,9 +171,19 @@ def find(
 ) -> None:
     """Find files by facets; print a table, CSV or JSON."""
     with _open(ctx) as catalog:
+        resolution = catalog.resolve(flt)
         frame = catalog.find(flt, sort=sort, descending=descending, limit=limit)
+    report_unmatched(resolution, json_out)
     if json_out:
-        emit_json({"filter": flt.to_dict(), "count": len(frame), "files": _records(frame)})
+        emit_json(
+            {
+                "filter": flt.to_dict(),
+                "matched": resolution.filter.to_dict(),
+                "unmatched": [u.to_dict() for u in resolution.unmatched],
+                "count": len(frame),
+                "files": _records(frame),
+            }
+        )
         return
     if csv_out:
         frame = frame.copy()
@@ -194,12 +213,16 @@ def facets(
 ) -> None:
     """File counts per facet value under the given filters (a facet ignores its own filter)."""
     with _open(ctx) as catalog:
+        resolution = catalog.resolve(flt)
         counts = catalog.facets(flt)
         summary = catalog.summary(flt)
+    report_unmatched(resolution, json_out)
     if json_out:
         emit_json(
             {
                 "filter": flt.to_dict(),
+                "matched": resolution.filter.to_dict(),
+                "unmatched": [u.to_dict() for u in resolution.unmatched],
                 "summary": summary,
                 "facets": {
                     k: [{"value": v, "count": n} for v, n in values] for k, values in counts.items()
@@ -267,7 +290,9 @@ def manifest_create(
     from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
 
     with _open(ctx) as catalog:
-        table = manifest_table(catalog, flt)
+        resolution = catalog.resolve(flt)
+        table = manifest_table(catalog, resolution.filter)
+    report_unmatched(resolution, json_out)
     prepared = prepare_manifest(table)
     n_uris = table.column("n_uris").to_pylist()
     several = [i for i, n in enumerate(n_uris) if n > 1]
@@ -282,6 +307,8 @@ def manifest_create(
         "output": str(output) if output else None,
         "format": manifest_format,
         "filter": flt.to_dict(),
+        "matched": resolution.filter.to_dict(),
+        "unmatched": [u.to_dict() for u in resolution.unmatched],
         "rows": int(written),
         "total_size": sum(v or 0 for v in table.column("size").to_pylist()),
         "ids_with_several_uris": len(several),

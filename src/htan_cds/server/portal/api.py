@@ -48,14 +48,20 @@ def request_filter(request: Request) -> FileFilter:
 def api_summary(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Participants, samples, files and total size under the filter."""
     flt = request_filter(request)
+    resolution = catalog.resolve(flt)
     # The catalog's summary: answered from its facet cube or memo when it can.
-    return {"filter": flt.to_dict(), **catalog.summary(flt)}
+    return {
+        "filter": flt.to_dict(),
+        "unmatched": [u.to_dict() for u in resolution.unmatched],
+        **catalog.summary(resolution.filter),
+    }
 
 
 @router.get("/facets")
 def api_facets(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Every sidebar facet with its values and file counts under the *other* selections."""
-    flt = request_filter(request)
+    # Selected values in the catalog's spelling, so "assay=he" ticks the H&E box.
+    flt = catalog.resolve(request_filter(request)).filter
     counts = catalog.facets(flt)
     facets = []
     for name, label in FACETS:
@@ -82,7 +88,7 @@ def _table(request: Request, catalog: Catalog, table: str) -> dict[str, Any]:
     page = parse_page(
         table, params.get("sort"), params.get("order"), params.get("offset"), params.get("limit")
     )
-    flt = request_filter(request)
+    flt = catalog.resolve(request_filter(request)).filter
     selection = where_clause(flt)
     if table == "files":
         return queries.files_page(catalog, selection, page, portal_state(request).authority)
@@ -166,7 +172,7 @@ async def api_cart_summary(request: Request, catalog: Catalog = CatalogDep) -> d
     """Participants, samples, files and total size of the cart."""
     cart, _ = await _cart_body(request)
     # DuckDB work leaves the event loop free, like the sync routes' thread pool does.
-    result: dict[str, Any] = await run_in_threadpool(queries.summary, catalog, cart.where())
+    result: dict[str, Any] = await run_in_threadpool(queries.summary, catalog, cart.where(catalog))
     return result
 
 
@@ -179,6 +185,6 @@ async def api_cart_files(request: Request, catalog: Catalog = CatalogDep) -> dic
     )
     authority = portal_state(request).authority
     result: dict[str, Any] = await run_in_threadpool(
-        queries.files_page, catalog, cart.where(), page, authority
+        queries.files_page, catalog, cart.where(catalog), page, authority
     )
     return result

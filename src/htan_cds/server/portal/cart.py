@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -21,6 +21,9 @@ from htan_cds.server.portal.params import filter_from_json
 # Explicit ids are the only part that grows with the user's clicking; bound it generously.
 MAX_CART_IDS = 200_000
 MAX_CART_FILTERS = 100
+
+if TYPE_CHECKING:
+    from htan_cds.catalog import Catalog
 
 Selection = tuple[str, list[Any]]
 
@@ -71,12 +74,16 @@ class Cart:
         """True when nothing was ever added (removals alone select nothing)."""
         return not self.filters and not self.ids
 
-    def where(self) -> Selection:
-        """``(sql, params)`` over table alias ``f`` selecting the files in the cart."""
+    def where(self, catalog: Catalog | None = None) -> Selection:
+        """``(sql, params)`` over table alias ``f`` selecting the files in the cart.
+
+        With ``catalog``, each filter's values are first mapped to the catalog's spellings
+        (:meth:`Catalog.resolve`), as the explorer that added them did.
+        """
         alternatives: list[str] = []
         params: list[Any] = []
         for flt in self.filters:
-            sql, fparams = where_clause(flt)
+            sql, fparams = where_clause(catalog.resolve(flt).filter if catalog else flt)
             alternatives.append(f"({sql})")
             params.extend(fparams)
         if self.ids:

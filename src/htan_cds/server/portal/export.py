@@ -63,7 +63,7 @@ def _write_manifest_file(
 ) -> int:
     if cart.is_empty():
         raise UsageError("the cart is empty; add files in the Data Explorer first")
-    files = queries.iter_files(catalog, cart.where(), portal_state(request).authority)
+    files = queries.iter_files(catalog, cart.where(catalog), portal_state(request).authority)
     tmp = dest.with_name(dest.name + ".part")
     count = write_cart_manifest(files, tmp, fmt)
     os.replace(tmp, dest)

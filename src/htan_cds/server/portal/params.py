@@ -29,7 +29,7 @@ FACETS: list[tuple[str, str]] = [
 ]
 FACET_NAMES = frozenset(name for name, _ in FACETS)
 # Filters that are not sidebar facets but may still arrive in a shared link or a cart.
-_EXTRA_FILTERS = frozenset({"participant", "biospecimen", "text", "drs_ids"})
+_EXTRA_FILTERS = frozenset({"participant", "biospecimen", "text", "drs_ids", "marker"})
 FILTER_NAMES = FACET_NAMES | _EXTRA_FILTERS
 
 DEFAULT_PAGE_SIZE = 25

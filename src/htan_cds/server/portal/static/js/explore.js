@@ -5,7 +5,7 @@
 import { addFilter, addIds, refreshSummary } from "./cart-store.js";
 import { copyText, el, fetchJson, formatInt, formatSize, formatTotal, toast } from "./util.js";
 
-const FILTER_KEYS = ["atlas", "center", "organ", "diagnosis", "assay", "level", "format", "release", "access", "participant", "biospecimen", "text"];
+const FILTER_KEYS = ["atlas", "center", "organ", "diagnosis", "assay", "level", "format", "release", "access", "participant", "biospecimen", "marker", "text"];
 const TABS = ["participants", "samples", "files"];
 const FACET_SEARCH_MIN = 7; // facets with more values get a search box
 
@@ -48,6 +48,7 @@ const DEFAULT_SORT = { files: "name", participants: "HTAN_Participant_ID", sampl
 const ui = {
   facetList: document.getElementById("facet-list"),
   active: document.getElementById("active-filters"),
+  unmatched: document.getElementById("unmatched"),
   table: document.getElementById("results-table"),
   caption: document.getElementById("results-caption"),
   panel: document.getElementById("table-panel"),
@@ -235,8 +236,29 @@ function renderActiveFilters() {
 
 // ---- summary and tables ---------------------------------------------------------------------
 
+// A typed value nothing matches (e.g. ?assay=cycf): say so and offer the closest values.
+function renderUnmatched(items) {
+  const lines = items.map((item) => {
+    const what = item.facet === "marker" ? "No image has a channel for marker" : `No ${item.facet} matches`;
+    const swap = (value) => () => {
+      const values = (state.filters[item.facet] || []).map((v) => (v === item.value ? value : v));
+      setFilter(item.facet, [...new Set(values)]);
+    };
+    return el(
+      "p",
+      {},
+      `${what} “${item.value}”.`,
+      item.closest.length ? " Closest: " : null,
+      ...item.closest.map((value) => el("button", { type: "button", class: "chip chip--suggest", onclick: swap(value) }, value)),
+    );
+  });
+  ui.unmatched.replaceChildren(...lines);
+  ui.unmatched.hidden = lines.length === 0;
+}
+
 function renderSummary(summary) {
   lastSummary = summary;
+  renderUnmatched(summary.unmatched || []);
   document.getElementById("summary-participants").textContent = formatInt(summary.participants);
   document.getElementById("summary-samples").textContent = formatInt(summary.samples);
   document.getElementById("summary-files").textContent = formatInt(summary.files);
