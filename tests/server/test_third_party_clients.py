@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from htan_cds.server.tokens import TokenStore
-from tests._servers import ServerProcess, start_server
+from tests._servers import ServerProcess, self_signed_cert, start_server
 from tests.server._catalog import SampleCommons
 from tests.server._venvs import venv
 
@@ -37,48 +37,10 @@ def drs_cli_python() -> Path:
     return venv("drs-cli", ["drs-cli==0.2.3", "pydantic<2", "requests"])
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def tls_server(commons: SampleCommons, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``htan-cds serve`` over https (self-signed) on the test commons; yields its base URL."""
-    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
+    cert, key = self_signed_cert(tmp_path_factory.mktemp("tls"))
     tls = ("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
     with start_server(commons.home.root, *tls, scheme="https") as server:
         yield server.url

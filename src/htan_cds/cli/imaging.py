@@ -11,6 +11,7 @@ from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, 
 from htan_cds.units import format_size
 
 if TYPE_CHECKING:
+    from htan_cds.drs.bundles import BundleNotFile
     from htan_cds.imaging.model import ImageInfo
 
 SourceArg = typer.Argument(..., help="Local path, http(s) URL or DRS URI of an image.")
@@ -127,6 +128,39 @@ def _print_info(info: ImageInfo) -> None:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
+def _print_bundle(source: str, bundle: BundleNotFile, as_json: bool) -> None:
+    """``info`` on a DRS bundle: its members (name and DRS URI; nested ones inline)."""
+    obj = bundle.bundle
+    members = [m.as_dict() for m in bundle.members]
+    if as_json:
+        emit_json(
+            {
+                "source": source,
+                "bundle": True,
+                "id": obj.id,
+                "name": obj.name,
+                "self_uri": obj.self_uri,
+                "members": members,
+            }
+        )
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    out_console.print(
+        f"[bold]{'source':>16}[/]  {escape(source)}\n[bold]{'bundle':>16}[/]  "
+        f"{escape(obj.name or obj.id)} ({len(members)} members; `htan-cds import` fetches them)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(title="members", title_justify="left")
+    table.add_column("name")
+    table.add_column("drs_uri")
+    for member in bundle.members:
+        table.add_row(escape(member.name), escape(member.uri or "-"))
+    out_console.print(table)
+
+
 def info_command(
     ctx: typer.Context,
     source: str = SourceArg,
@@ -135,10 +169,15 @@ def info_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Show an image's metadata (OME-XML, pyramid, tiles, channels) without downloading it."""
+    from htan_cds.drs.bundles import BundleNotFile
     from htan_cds.imaging.info import read_image_info
 
     channels_csv = channels_csv or _catalog_channel_table(ctx, source)
-    info = read_image_info(source, token=token, channels_csv=channels_csv)
+    try:
+        info = read_image_info(source, token=token, channels_csv=channels_csv)
+    except BundleNotFile as bundle:
+        _print_bundle(source, bundle, as_json)
+        return
     if as_json:
         payload = info.to_dict()
         payload["catalog_row"] = info.to_catalog_row()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -51,6 +52,9 @@ def _root(
     ),
 ) -> None:
     ctx.obj = CliState(home=home, debug=debug)
+    if home is not None:
+        # Library defaults (e.g. the [drs] settings of info/preview) read the same data home.
+        os.environ[HOME_ENV] = str(home)
 
 
 for _area in _AREAS:

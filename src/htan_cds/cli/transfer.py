@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from htan_cds.cli._common import emit_json, err_console
+from htan_cds.cli._common import emit_json, err_console, state
 from htan_cds.errors import UsageError
 from htan_cds.units import format_rate, format_size
 
@@ -30,11 +31,15 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
     err_console.print(table)
     for row in data["files"]:
         if row["status"] == "failed":
-            err_console.print(f"[red]failed[/] {row['drs_uri']}: {row['error']}", highlight=False)
+            err_console.print(
+                f"[red]failed[/] {escape(row['drs_uri'])}: {escape(str(row['error']))}",
+                highlight=False,
+            )
     return 0
 
 
 def import_command(
+    ctx: typer.Context,
     sources: list[str] = typer.Argument(
         ...,
         metavar="SOURCE...",
@@ -133,6 +138,12 @@ def import_command(
         gen3_credentials=gen3_credentials,
         s3_endpoint=s3_endpoint,
     )
+    from htan_cds.settings import drs_settings
+
+    settings = drs_settings(state(ctx).home)  # [drs.prefixes], [drs.endpoints] of the home
+    options.registry = settings.registry
+    options.endpoints = settings.endpoints
+    options.public_cloud = settings.public_cloud
     if to.lower().startswith("cgc:"):
         # cgc: hands the rows to CGC's own bulk DRS import (workspace area), same report.
         from htan_cds.workspace.cgc_destination import cgc_runner
@@ -163,7 +174,10 @@ def import_command(
         )
         for item in report.files:
             if item.status.value == "failed":
-                err_console.print(f"[red]failed[/] {item.drs_uri}: {item.error}", highlight=False)
+                err_console.print(
+                    f"[red]failed[/] {escape(item.drs_uri)}: {escape(str(item.error))}",
+                    highlight=False,
+                )
     if not report.ok:
         raise typer.Exit(1)
 

@@ -18,20 +18,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from pydantic import ValidationError
 
+from htan_cds.drs.access_calls import AccessCalls, normalise_bulk
+from htan_cds.drs.access_methods import PublicCloud, routes
+from htan_cds.drs.bundles import BundleNotFile
 from htan_cds.drs.credentials import Credentials, origin
-from htan_cds.drs.models import (
-    AccessMethod,
-    AccessURL,
-    BulkAccessResponse,
-    BulkObjectsResponse,
-    DrsObject,
-    DrsServiceInfo,
-)
+from htan_cds.drs.endpoints import EndpointMap
+from htan_cds.drs.models import AccessMethod, BulkObjectsResponse, DrsObject, DrsServiceInfo
 from htan_cds.drs.passport_plan import PassportPlan
 from htan_cds.drs.prefixes import PrefixRegistry, default_registry
 from htan_cds.drs.resolver_cache import CompactResolver
@@ -39,10 +35,19 @@ from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.drs.uri import DrsUri, encode_object_id, normalize_drs_uri, parse_drs_uri
 from htan_cds.errors import AccessDenied, DrsError, HtanCdsError, UnknownPrefix
 from htan_cds.net.bounded import DEFAULT_JSON_CAP, read_capped
+from htan_cds.net.environment import ssl_context
 from htan_cds.net.guard import OutboundGuard
 from htan_cds.net.redirects import follow_redirects
+from htan_cds.syncapi import run_sync
 
-__all__ = ["Credentials", "DrsClient", "base_url_of", "choose_access_method", "resolve_access"]
+__all__ = [
+    "Credentials",
+    "DrsClient",
+    "base_url_of",
+    "choose_access_method",
+    "resolve_access",
+    "resolve_access_async",
+]
 
 # Access method types whose URLs this client can fetch, best first.
 FETCHABLE_TYPES: tuple[str, ...] = ("https", "s3", "gs", "ftp", "file")
@@ -60,37 +65,18 @@ class _HostState:
 
 
 def base_url_of(obj: DrsObject) -> str:
-    """The DRS API base URL of the server an object came from (from its ``self_uri``)."""
+    """The default DRS API base URL of the server an object came from (its ``self_uri``'s
+    host; :meth:`DrsClient.base_url_of` also applies ``[drs.endpoints]``)."""
     return parse_drs_uri(obj.self_uri).server_base_url()
 
 
-def _normalise_bulk(data: Any) -> Any:
-    # Gen3 indexd says "resolved_drs_objects"; the spec says "resolved_drs_object".
-    if isinstance(data, dict):
-        if "resolved_drs_object" not in data and "resolved_drs_objects" in data:
-            data["resolved_drs_object"] = data.pop("resolved_drs_objects")
-        data.setdefault("summary", {})
-    return data
-
-
 def choose_access_method(obj: DrsObject) -> AccessMethod | None:
-    """The best access method to fetch: https first; ``available: false`` ones last."""
-    methods = [m for m in obj.access_methods or [] if m.type in FETCHABLE_TYPES]
-    if not methods:
-        return None
-
-    def rank(m: AccessMethod) -> tuple[int, int, int]:
-        usable_now = 0 if m.access_url is not None and m.access_url.url.startswith("http") else 1
-        return (
-            1 if m.available is False else 0,
-            FETCHABLE_TYPES.index(m.type),
-            usable_now,
-        )
-
-    return sorted(methods, key=rank)[0]
+    """The method of the object's first route (see :mod:`htan_cds.drs.access_methods`)."""
+    found, _ = routes(obj)
+    return found[0].method if found else None
 
 
-class DrsClient:
+class DrsClient(AccessCalls):
     """Resolve DRS URIs and access URLs over one pooled aiohttp session.
 
     Use as ``async with DrsClient(...) as client``. ``per_host`` bounds concurrent API requests
@@ -111,9 +97,13 @@ class DrsClient:
         resolver: aiohttp.abc.AbstractResolver | None = None,
         max_json_bytes: int = DEFAULT_JSON_CAP,
         api_timeout: float | None = None,
+        endpoints: EndpointMap | None = None,
+        public_cloud: PublicCloud | None = None,
     ) -> None:
         self.credentials = credentials or Credentials()
         self.registry = (registry or default_registry()).copy()
+        self.endpoints = endpoints.copy() if endpoints is not None else EndpointMap()
+        self.public_cloud = public_cloud or PublicCloud.from_env()
         self.compact_resolver = compact_resolver or CompactResolver()
         self.retry = retry or RetryPolicy()
         self.per_host = per_host
@@ -146,14 +136,15 @@ class DrsClient:
                 connector = self.guard.connector(self._resolver, ttl_dns_cache=300)
             else:
                 connector = aiohttp.TCPConnector(
-                    limit=0, ttl_dns_cache=300, resolver=self._resolver
+                    limit=0, ttl_dns_cache=300, resolver=self._resolver, ssl=ssl_context()
                 )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=self.timeout),
-                # A guarded session connects only where the guard says: no proxy from the
+                # Like the rest of the user's machine: HTTPS_PROXY/HTTP_PROXY/NO_PROXY. A
+                # guarded session connects only where the guard says: no proxy from the
                 # environment may take the connection elsewhere.
-                trust_env=False,
+                trust_env=self.guard is None,
             )
         return self._session
 
@@ -162,6 +153,18 @@ class DrsClient:
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
+
+    def base_url(self, uri: DrsUri) -> str:
+        """The DRS API base URL for a hostname-based URI (``[drs.endpoints]`` applied)."""
+        return self.endpoints.base_url(uri)
+
+    def base_url_of(self, obj: DrsObject) -> str:
+        """The DRS API base URL of the server an object came from (``self_uri``'s host,
+        compact forms mapped through the prefix registry, then ``[drs.endpoints]``)."""
+        try:
+            return self.base_url(normalize_drs_uri(obj.self_uri, self.registry))
+        except HtanCdsError as exc:
+            raise DrsError(f"object {obj.id!r} has an unusable self_uri: {exc}") from exc
 
     def _limit(self, origin: str) -> asyncio.Semaphore:
         sem = self._limits.get(origin)
@@ -280,7 +283,7 @@ class DrsClient:
             except HtanCdsError as exc:
                 out[uri] = exc if isinstance(exc, DrsError) else DrsError(str(exc))
                 continue
-            groups[norm.server_base_url()].append((uri, norm))
+            groups[self.base_url(norm)].append((uri, norm))
         # A token given without hosts goes to the one host resolved here, or nowhere.
         self.credentials.bind_default(groups)
         results = await asyncio.gather(
@@ -359,7 +362,7 @@ class DrsClient:
                 self._hosts[base_url].bulk_objects = False
             return {}
         try:
-            bulk = BulkObjectsResponse.model_validate(_normalise_bulk(data))
+            bulk = BulkObjectsResponse.model_validate(normalise_bulk(data))
         except ValidationError:
             return {}
         by_id: dict[str, DrsObject] = {}
@@ -382,116 +385,29 @@ class DrsClient:
                 out[uri] = self._error(errors[oid], None, f"resolving {norm}")
         return out
 
-    async def access_url(
-        self, obj: DrsObject, method: AccessMethod | None = None, *, base_url: str | None = None
-    ) -> AccessURL:
-        """An URL (plus headers) to GET the object's bytes; calls ``/access`` only when needed."""
-        method = method or choose_access_method(obj)
-        if method is None:
-            raise DrsError(f"{obj.self_uri} has no access method this client can fetch")
-        if method.access_url is not None:
-            return method.access_url
-        if not method.access_id:
-            raise DrsError(f"{obj.self_uri}: access method {method.type} has no URL and no id")
-        return await self.fetch_access_url(obj, method.access_id, base_url=base_url)
 
-    async def fetch_access_url(
-        self, obj: DrsObject, access_id: str, *, base_url: str | None = None
-    ) -> AccessURL:
-        """Ask the server for a fresh URL for ``access_id`` (after expiry too)."""
-        base = base_url or base_url_of(obj)
-        url = f"{base}/objects/{encode_object_id(obj.id)}/access/{quote(access_id, safe='')}"
-        passports = await self.passport_plan.for_access(base, obj, access_id)
-        if passports:
-            status, data = await self.request(
-                "POST", url, json={"passports": passports}, base_url=base
-            )
-        else:
-            status, data = await self.request("GET", url, base_url=base)
-        if status != 200:
-            raise self._error(status, data, f"access URL for {obj.self_uri}")
-        try:
-            return AccessURL.model_validate(data)
-        except ValidationError as exc:
-            raise DrsError(f"access URL for {obj.self_uri}: not an AccessURL") from exc
+async def resolve_access_async(
+    drs_uri: str, token: str | None = None, *, home: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """Resolve one DRS URI (any form) to an URL and the headers to GET its bytes, with the data
+    home's ``[drs.prefixes]``, ``[drs.endpoints]`` and public cloud endpoints."""
+    from htan_cds.settings import drs_settings
 
-    async def access_urls_bulk(
-        self, objects: Sequence[DrsObject]
-    ) -> dict[str, AccessURL | DrsError]:
-        """Access URLs for many objects (keyed by object id); bulk ``POST /objects/access``
-        when service-info offers bulk, else per object. Objects with a URL inline cost nothing."""
-        out: dict[str, AccessURL | DrsError] = {}
-        need: dict[str, list[tuple[DrsObject, str]]] = defaultdict(list)
-        for obj in objects:
-            method = choose_access_method(obj)
-            if method is None:
-                out[obj.id] = DrsError(f"{obj.self_uri} has no fetchable access method")
-            elif method.access_url is not None:
-                out[obj.id] = method.access_url
-            elif method.access_id:
-                need[base_url_of(obj)].append((obj, method.access_id))
-            else:
-                out[obj.id] = DrsError(f"{obj.self_uri}: access method has no URL and no id")
-        for base, items in need.items():
-            info = await self.service_info(base)
-            limit = info.max_bulk_request_length() if info else None
-            if limit and limit > 1 and self._hosts[base].bulk_access and len(items) > 1:
-                for i in range(0, len(items), limit):
-                    out.update(await self._bulk_access(base, items[i : i + limit]))
-            missing = [(o, a) for o, a in items if o.id not in out]
-
-            async def one(o: DrsObject, a: str, base: str = base) -> AccessURL | DrsError:
-                try:
-                    return await self.fetch_access_url(o, a, base_url=base)
-                except DrsError as exc:
-                    return exc
-
-            got = await asyncio.gather(*(one(o, a) for o, a in missing))
-            out.update({o.id: g for (o, _), g in zip(missing, got, strict=True)})
-        return out
-
-    async def _bulk_access(
-        self, base: str, items: Sequence[tuple[DrsObject, str]]
-    ) -> dict[str, AccessURL | DrsError]:
-        plans = [await self.passport_plan.for_access(base, o, a) for o, a in items]
-        if len({tuple(p) for p in plans}) > 1:
-            return {}  # different passports per object: the caller asks one by one
-        body: dict[str, Any] = {
-            "bulk_object_access_ids": [
-                {"bulk_object_id": o.id, "bulk_access_ids": [a]} for o, a in items
-            ]
-        }
-        if plans and plans[0]:
-            body["passports"] = plans[0]
-        try:
-            status, data = await self.request(
-                "POST", f"{base}/objects/access", json=body, base_url=base
-            )
-        except DrsError:
-            return {}
-        if status != 200:
-            if status in (404, 405, 501):
-                self._hosts[base].bulk_access = False
-            return {}
-        try:
-            bulk = BulkAccessResponse.model_validate(_normalise_bulk(data))
-        except ValidationError:
-            return {}
-        out: dict[str, AccessURL | DrsError] = {}
-        for item in bulk.resolved_drs_object_access_urls:
-            if item.drs_object_id:
-                out[item.drs_object_id] = AccessURL(url=item.url, headers=item.headers)
-        return out
+    settings = drs_settings(home)
+    # The token is bound to the URI's own host (the only one this call talks to).
+    async with DrsClient(
+        credentials=Credentials(token=token),
+        registry=settings.registry,
+        endpoints=settings.endpoints,
+        public_cloud=settings.public_cloud,
+    ) as client:
+        obj = await client.resolve(drs_uri)
+        if obj.is_bundle:
+            raise BundleNotFile(obj)
+        access = await client.access_url(obj)
+        return access.url, access.header_dict()
 
 
 def resolve_access(drs_uri: str, token: str | None = None) -> tuple[str, dict[str, str]]:
-    """Synchronously resolve one DRS URI to an URL and the headers to GET its bytes."""
-
-    async def _run() -> tuple[str, dict[str, str]]:
-        # The token is bound to the URI's own host (the only one this call talks to).
-        async with DrsClient(credentials=Credentials(token=token)) as client:
-            obj = await client.resolve(drs_uri)
-            access = await client.access_url(obj)
-            return access.url, access.header_dict()
-
-    return asyncio.run(_run())
+    """Sync :func:`resolve_access_async` (works inside a running event loop too)."""
+    return run_sync(lambda: resolve_access_async(drs_uri, token))

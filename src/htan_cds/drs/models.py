@@ -43,17 +43,44 @@ class Checksum(_Model):
     type: str
 
 
+# An AccessURL's headers come from a peer: at most this many, each at most this long.
+MAX_ACCESS_HEADERS = 64
+MAX_ACCESS_HEADER_CHARS = 16 * 1024
+
+
 class AccessURL(_Model):
+    """An URL to GET the bytes and the headers to send with every byte request.
+
+    DRS 1.5 types ``headers`` as a list of ``"Name: value"`` strings, but its own example, the
+    GA4GH starter kit and other servers send a JSON object ``{"Name": "value"}``
+    (ga4gh/data-repository-service-schemas issue #307); fence's bulk access model even declares
+    one string. All three are accepted.
+    """
+
     url: str
-    headers: list[str] | None = None
+    headers: list[str] | dict[str, str] | str | None = None
 
     def header_dict(self) -> dict[str, str]:
-        """The ``headers`` list (``"Name: value"`` strings) as a dict."""
+        """The headers as a dict, whichever shape they came in (bounded; CR/LF refused)."""
+        raw = self.headers
+        pairs: list[tuple[str, str]] = []
+        if isinstance(raw, str):
+            raw = [raw]
+        if isinstance(raw, dict):
+            pairs = [(str(k), str(v)) for k, v in raw.items()]
+        elif isinstance(raw, list):
+            for line in raw:
+                name, sep, value = str(line).partition(":")
+                if sep:
+                    pairs.append((name, value))
         out: dict[str, str] = {}
-        for line in self.headers or []:
-            name, sep, value = line.partition(":")
-            if sep:
-                out[name.strip()] = value.strip()
+        for name, value in pairs[:MAX_ACCESS_HEADERS]:
+            name, value = name.strip(), value.strip()
+            if not name or len(name) + len(value) > MAX_ACCESS_HEADER_CHARS:
+                continue
+            if any(c in name + value for c in "\r\n\x00") or " " in name:
+                continue  # header injection: never sent
+            out[name] = value
         return out
 
 
@@ -65,7 +92,8 @@ class Authorizations(_Model):
 
 
 class AccessMethod(_Model):
-    type: AccessMethodType
+    # Servers write other types too (indexd: the URL scheme, e.g. "az"): kept, not refused.
+    type: AccessMethodType | str
     access_url: AccessURL | None = None
     access_id: str | None = None
     cloud: str | None = None
@@ -86,7 +114,9 @@ class DrsObject(_Model):
     self_uri: str
     size: int
     created_time: datetime
-    checksums: list[Checksum] = Field(min_length=1)
+    # DRS requires one, but indexd answers [] for records without hashes: such files import
+    # unverified instead of failing to parse.
+    checksums: list[Checksum] = Field(default_factory=list)
     name: str | None = None
     updated_time: datetime | None = None
     version: str | None = None

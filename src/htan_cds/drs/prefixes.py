@@ -70,10 +70,23 @@ def _split_host(value: str) -> tuple[str, int | None]:
     return value, None
 
 
+# Production compact-id hosts of Terra's DRS Hub (DataBiosphere/terra-drs-hub
+# service/src/main/resources/application.yml, profile "prod", drshub.compactIdHosts); Gen3
+# commons keep the prefix in their ids (dg.XXXX/<uuid>), Terra Data Repo does not.
+_BUILTIN: tuple[PrefixEntry, ...] = (
+    PrefixEntry("dg.4DFC", CRDC_HOST),
+    PrefixEntry("dg.4503", "gen3.biodatacatalyst.nhlbi.nih.gov"),
+    PrefixEntry("dg.ANV0", "gen3.theanvil.io"),
+    PrefixEntry("dg.F82A1A", "data.kidsfirstdrc.org"),
+    PrefixEntry("drs.ANV0", "data.terra.bio", id_template="{accession}"),
+)
+
+
 def builtin_registry() -> PrefixRegistry:
     """The prefixes htan-cds knows without configuration."""
     registry = PrefixRegistry()
-    registry.register(PrefixEntry("dg.4DFC", CRDC_HOST))
+    for entry in _BUILTIN:
+        registry.register(entry)
     return registry
 
 

@@ -110,7 +110,8 @@ class CompactResolver:
             if entry is None:
                 raise UnknownPrefix(
                     f"no DRS host known for compact prefix {prefix!r}",
-                    hint="identifiers.org and n2t.net had no DRS resolver for it",
+                    hint="identifiers.org and n2t.net had no DRS resolver for it; "
+                    "add it under [drs.prefixes] in config.toml",
                 )
             data = self._load()
             data[prefix.lower()] = {

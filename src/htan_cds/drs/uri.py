@@ -33,6 +33,20 @@ _CRDC_PREFIX_RE = re.compile(r"^dg\.[A-Za-z0-9]+$", re.IGNORECASE)
 _UNRESERVED_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 _NAMESPACE_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 _PORT_RE = re.compile(r"^[0-9]{1,5}$")
+# prefix:accession without a scheme; a prefix of two or more characters (one letter is a Windows
+# drive), optionally after a provider code, and an accession that does not look like a port.
+_BARE_COMPACT_RE = re.compile(
+    r"^(?:[A-Za-z0-9._-]+/)?[A-Za-z][A-Za-z0-9._-]+:(?![0-9]{1,5}(?:/|$))[^:/][^:]*$"
+)
+
+
+def _strip_repeated_prefix(prefix: str, accession: str) -> str:
+    """``dg.4DFC/<uuid>`` for an accession written as ``dg.4DFC/dg.4DFC/<uuid>`` (any case):
+    the prefix belongs in the id once, never doubled."""
+    head = prefix.lower() + "/"
+    while accession.lower().startswith(head):
+        accession = accession[len(head) :]
+    return accession
 
 
 class DrsUriKind(StrEnum):
@@ -148,10 +162,16 @@ def parse_drs_uri(text: str) -> DrsUri:
         raise InvalidDrsUri("empty DRS URI")
     if raw[:6].lower() != SCHEME:
         first, sep, rest = raw.partition("/")
-        if sep and _CRDC_PREFIX_RE.match(first) and "/" not in rest:
-            return _parse_crdc(first, rest, text, bare=True)
+        if sep and _CRDC_PREFIX_RE.match(first):
+            rest = _strip_repeated_prefix(first, rest)
+            if "/" not in rest:
+                return _parse_crdc(first, rest, text, bare=True)
         if "://" in raw:
             raise InvalidDrsUri(f"{text!r} is not a DRS URI (scheme must be drs://)")
+        if _BARE_COMPACT_RE.match(raw) and not any(c.isspace() for c in raw):
+            # "prefix:accession" without a scheme (DRS 1.5 compact identifiers as
+            # identifiers.org writes them): read as drs://prefix:accession.
+            return _parse_compact(raw, text)
         raise InvalidDrsUri(f"{text!r} is not a DRS URI (expected drs://host/id or dg.XXXX/id)")
     body = raw[6:]
     if not body:
@@ -179,8 +199,10 @@ def parse_drs_uri(text: str) -> DrsUri:
         return _parse_compact(body, text)
     if not sep or not path:
         raise InvalidDrsUri(f"{text!r} has no object id (expected drs://host/id)")
-    if _CRDC_PREFIX_RE.match(authority) and "/" not in path:
-        return _parse_crdc(authority, path, text, bare=False)
+    if _CRDC_PREFIX_RE.match(authority):
+        path = _strip_repeated_prefix(authority, path)
+        if "/" not in path:
+            return _parse_crdc(authority, path, text, bare=False)
     return _hostname(authority, None, path, text)
 
 
@@ -247,7 +269,11 @@ def normalize_drs_uri(value: str | DrsUri, registry: PrefixRegistry | None = Non
             hint="add it under [drs.prefixes] in config.toml",
         )
     # The registry's spelling of the prefix is canonical: ids are case-sensitive on servers.
-    object_id = entry.object_id(entry.prefix, uri.accession)
+    accession = uri.accession
+    if "{prefix}" in entry.id_template:
+        # "dg.4DFC:dg.4DFC/<uuid>" repeats the prefix that the template adds again.
+        accession = _strip_repeated_prefix(entry.prefix, accession)
+    object_id = entry.object_id(entry.prefix, accession)
     return DrsUri(kind=DrsUriKind.HOSTNAME, object_id=object_id, host=entry.host, port=entry.port)
 
 

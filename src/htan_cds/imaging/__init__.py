@@ -16,7 +16,9 @@ _EXPORTS = {
     "Channel": "htan_cds.imaging.model",
     "Level": "htan_cds.imaging.model",
     "read_image_info": "htan_cds.imaging.info",
+    "read_image_info_async": "htan_cds.imaging.info",
     "render_preview": "htan_cds.imaging.preview",
+    "render_preview_async": "htan_cds.imaging.preview",
     "thumbnail_path": "htan_cds.imaging.thumbnails",
     "ensure_thumbnail": "htan_cds.imaging.thumbnails",
 }

@@ -137,3 +137,18 @@ def read_image_info(
     if channels_csv is not None:
         join_channels(info, read_channel_table(channels_csv), source=os.fspath(channels_csv))
     return info
+
+
+async def read_image_info_async(
+    source: Source,
+    *,
+    token: str | None = None,
+    channels_csv: Source | None = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> ImageInfo:
+    """:func:`read_image_info` for async code: the blocking range reads run in a thread."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        read_image_info, source, token=token, channels_csv=channels_csv, block_size=block_size
+    )

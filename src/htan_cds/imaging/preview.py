@@ -221,3 +221,24 @@ def render_preview(
     return render(
         source, channels=channels, max_size=max_size, token=token, channels_csv=channels_csv
     ).image
+
+
+async def render_preview_async(
+    source: str | os.PathLike[str],
+    *,
+    channels: Sequence[str] | None = None,
+    max_size: int = 1024,
+    token: str | None = None,
+    channels_csv: str | os.PathLike[str] | None = None,
+) -> Image.Image:
+    """:func:`render_preview` for async code: the reads and decoding run in a thread."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        render_preview,
+        source,
+        channels=channels,
+        max_size=max_size,
+        token=token,
+        channels_csv=channels_csv,
+    )

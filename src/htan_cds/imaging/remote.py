@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 import httpx
 
 from htan_cds.errors import AccessDenied, HtanCdsError, ImagingError
+from htan_cds.net.environment import ssl_context
 from htan_cds.net.origins import origin
 
 # IFDs of a pyramid are scattered over the file, one small read each: small blocks keep the
@@ -68,7 +69,11 @@ class HttpRangeFile(io.RawIOBase):
         self._headers = dict(headers or {})
         # Byte offsets refer to the stored file: never let a server compress the ranges.
         self._client = client or httpx.Client(
-            headers={"Accept-Encoding": "identity"}, timeout=timeout, follow_redirects=False
+            headers={"Accept-Encoding": "identity"},
+            timeout=timeout,
+            follow_redirects=False,
+            # HTTPS_PROXY/NO_PROXY via httpx's trust_env; CA bundle as for every client here.
+            verify=ssl_context(),
         )
         self.size = self._probe_size()
 

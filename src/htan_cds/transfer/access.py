@@ -13,17 +13,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from htan_cds.drs.client import DrsClient, choose_access_method
+from htan_cds.drs.access_methods import RouteKind
+from htan_cds.drs.client import DrsClient
 from htan_cds.drs.models import AccessURL, DrsObject
 from htan_cds.errors import DrsError
 
 BATCH = 64
 
 
-def needs_access_call(obj: DrsObject) -> bool:
-    """True when the object's best access method has an id but no inline URL."""
-    method = choose_access_method(obj)
-    return method is not None and method.access_url is None and bool(method.access_id)
+def needs_access_call(client: DrsClient, obj: DrsObject) -> bool:
+    """True when the object's first route is an ``/access`` call."""
+    found, _ = client.routes(obj)
+    return bool(found) and found[0].kind is RouteKind.ACCESS_ID
 
 
 class AccessPrefetcher:
@@ -50,7 +51,7 @@ class AccessPrefetcher:
 
     async def first_url(self, key: str, obj: DrsObject) -> AccessURL:
         """The URL to start fetching ``obj`` (known as ``key``) with."""
-        if key not in self._position or not needs_access_call(obj):
+        if key not in self._position or not needs_access_call(self.client, obj):
             return await self.client.access_url(obj)
         async with self._lock:
             if key not in self._cache:
@@ -72,7 +73,7 @@ class AccessPrefetcher:
             if other in self._asked:
                 continue
             loaded = self._load(other)
-            if loaded is not None and needs_access_call(loaded):
+            if loaded is not None and needs_access_call(self.client, loaded):
                 batch.append((other, loaded))
                 self._asked.add(other)
         self._scan = i

@@ -15,7 +15,10 @@ from htan_cds.drs.client import Credentials, DrsClient
 from htan_cds.drs.models import DrsObject
 from htan_cds.drs.resolver_cache import CompactResolver
 from htan_cds.errors import DrsError, HtanCdsError
+from htan_cds.settings import drs_settings
+from htan_cds.syncapi import run_sync
 from htan_cds.transfer.access import AccessPrefetcher
+from htan_cds.transfer.bundles import expand as expand_bundles
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
 from htan_cds.transfer.download import download_verified
 from htan_cds.transfer.fetch import AccessSource, FetchContext
@@ -93,9 +96,16 @@ class _Run:
         items: list[_Item] = []
         for start in range(0, len(rows), WINDOW):
             window = await self._resolve_window(client, rows[start : start + WINDOW])
+            members = expand_bundles(window)
+            while members:  # bundles become their members, level by level
+                more = await self._resolve_window(client, members)
+                window.extend(more)
+                members = expand_bundles(more)
             self.plan_paths(window)
             for item in window:
-                if item.obj is not None:
+                if item.bundle:
+                    self.ledger.finish(item.row.drs_uri, "bundle", error=item.error)
+                elif item.obj is not None:
                     item.size = item.obj.size
                 item.obj = None
             items.extend(window)
@@ -153,6 +163,7 @@ class _Run:
             checksum=kw.pop("checksum", None),
             status=status,
             row_number=item.row.row_number or None,
+            bundle=item.row.bundle,
             **kw,
         )
         kind = {"done": "done", "skipped": "skipped", "failed": "failed"}[status.value]
@@ -299,7 +310,7 @@ async def bind_token(client: DrsClient, rows: list[SourceRow]) -> None:
     hosts: set[str] = set()
     for row in rows:
         try:
-            hosts.add((await client.normalize(row.drs_uri)).server_base_url())
+            hosts.add(client.base_url(await client.normalize(row.drs_uri)))
         except HtanCdsError:
             continue  # the row fails on its own later, with its reason
     client.credentials.bind_default(hosts)
@@ -336,9 +347,12 @@ async def import_async(
         resolver.n2t_url = opts.n2t_url
     run = _Run(destination, opts, progress)
     try:
+        settings = drs_settings() if None in (opts.registry, opts.endpoints) else None
         async with DrsClient(
             credentials=credentials,
-            registry=opts.registry,
+            registry=opts.registry or (settings.registry if settings else None),
+            endpoints=opts.endpoints or (settings.endpoints if settings else None),
+            public_cloud=opts.public_cloud or (settings.public_cloud if settings else None),
             compact_resolver=resolver,
             retry=opts.retry,
             per_host=opts.host_limit,
@@ -385,6 +399,12 @@ async def import_async(
                     if item.duplicate:
                         results[i] = run._result(item, FileStatus.SKIPPED, error=item.error)
                         continue
+                    if item.bundle:
+                        # Its members are entries of their own; the bundle is reported only
+                        # when some members could not be (the reasons are in its error).
+                        if item.error:
+                            results[i] = run._result(item, FileStatus.FAILED, error=item.error)
+                        continue
                     results[i] = await run.process_within(item, ctx, opts.item_timeout)
 
             await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
@@ -407,7 +427,9 @@ def run_import(
     """Import a manifest (path, ``-``), DRS URIs or manifest rows into ``dest`` (a folder or
     ``s3://bucket/prefix``); ``progress`` receives :class:`ProgressEvent` values.
 
-    Files end ``done`` (fetched and verified), ``skipped`` (already there, or a conflict) or
-    ``failed`` (with the reason); a file with wrong bytes is never left under its final name.
+    Files end ``done`` (fetched; ``verified`` says whether a declared checksum proved the
+    bytes), ``skipped`` (already there, or a conflict) or ``failed`` (with the reason); a file
+    with wrong bytes is never left under its final name. Works inside a running event loop
+    (Jupyter) too; async code should ``await import_async(...)``.
     """
-    return asyncio.run(import_async(source, dest, options, progress))
+    return run_sync(lambda: import_async(source, dest, options, progress))

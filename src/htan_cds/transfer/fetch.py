@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from htan_cds.drs.client import DrsClient, base_url_of, choose_access_method
+from htan_cds.drs.access_methods import RouteKind
+from htan_cds.drs.client import DrsClient
 from htan_cds.drs.models import AccessURL, DrsObject
 from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.errors import AccessDenied, DrsError, TransferError
@@ -62,7 +63,9 @@ class FetchContext:
 
 
 class AccessSource:
-    """The current access URL of one object; refreshed once for all parts when it expires."""
+    """The current access URL of one object, from its current route; refreshed once for all
+    parts when it expires, and moved on to the next route when this one cannot serve the bytes
+    (every route's failure is kept for the error)."""
 
     def __init__(
         self,
@@ -76,17 +79,33 @@ class AccessSource:
         self._first = first
         self.obj = obj
         self._current: AccessURL | None = None
+        self._route = 0
         self._lock = asyncio.Lock()
         self.refreshes = 0
+        self.reasons: list[str] = []
 
     async def get(self) -> AccessURL:
         """The URL to use now (resolving it on first use)."""
         if self._current is None:
             async with self._lock:
                 if self._current is None:
-                    first = self._first or self.client.access_url
-                    self._current = await first(self.obj)
+                    await self._start()
+        assert self._current is not None
         return self._current
+
+    async def _start(self) -> None:
+        if self._first is not None:
+            try:
+                self._current = await self._first(self.obj)
+                return
+            except DrsError as exc:
+                found, _ = self.client.routes(self.obj)
+                if found:
+                    self.reasons.append(f"{found[0].describe()}: {exc}")
+                self._route = 1
+        self._route, self._current = await self.client.first_route_url(
+            self.obj, self._route, self.reasons
+        )
 
     async def refresh(self, stale: AccessURL) -> AccessURL:
         """A fresh URL after ``stale`` was refused; other parts reuse one refresh."""
@@ -96,22 +115,40 @@ class AccessSource:
             self.refreshes += 1
             if self.refreshes > _MAX_REFRESHES * 4:
                 raise AccessDenied(f"{self.obj.self_uri}: access keeps being refused")
-            method = choose_access_method(self.obj)
-            if method is not None and method.access_id:
-                self._current = await self.client.fetch_access_url(self.obj, method.access_id)
-            else:
+            found, _ = self.client.routes(self.obj)
+            route = found[self._route] if self._route < len(found) else None
+            if route is not None and route.kind is RouteKind.ACCESS_ID:
+                self._current = await self.client.route_url(self.obj, route)
+            elif route is not None and route.kind is RouteKind.INLINE:
                 # The URL came inline with the object: resolving again yields a fresh one.
                 self.obj = await self.client.resolve(self.obj.self_uri)
-                self._current = await self.client.access_url(self.obj)
+                self._route, self._current = await self.client.first_route_url(self.obj)
+            else:
+                self._current = stale  # a public bucket URL does not expire
+            return self._current
+
+    async def next_route(self, failed: AccessURL, reason: str) -> AccessURL:
+        """Give up the route ``failed`` came from (for ``reason``) and take the next one;
+        raises :class:`~htan_cds.drs.access_calls.NoRoute` naming every reason when none is left."""
+        async with self._lock:
+            if self._current is not None and self._current is not failed:
+                return self._current  # another part moved on already
+            found, _ = self.client.routes(self.obj)
+            if self._route < len(found):
+                self.reasons.append(f"{found[self._route].describe()}: {reason}")
+            self._route, self._current = await self.client.first_route_url(
+                self.obj, self._route + 1, self.reasons
+            )
             return self._current
 
 
 async def _headers(ctx: FetchContext, access: AccessURL, obj: DrsObject) -> dict[str, str]:
+    # The AccessURL's own headers go with every byte request (DRS 1.5 AccessURL.headers).
     headers = access.header_dict()
     # Our bearer token goes only to the DRS host itself (same origin), never to a third-party
     # signed URL (S3 rejects requests carrying both a signature and an Authorization header).
     if "Authorization" not in headers:
-        base = base_url_of(obj)
+        base = ctx.client.base_url_of(obj)
         if origin(access.url) == origin(base):
             headers.update(await ctx.client.auth_headers(base))
     return headers
@@ -134,13 +171,15 @@ async def fetch_range(
     received = 0
     last_error = "no attempt"
     while pos < end:
-        if attempt >= ctx.retry.attempts:
-            raise TransferError(
-                f"{source.obj.self_uri}: gave up after {attempt} tries: {last_error}"
-            )
         access = await source.get()
-        if not access.url.startswith(("http://", "https://")):
-            raise TransferError(f"{source.obj.self_uri}: cannot fetch {access.url.split(':')[0]}:")
+        if attempt >= ctx.retry.attempts:
+            # This route cannot serve the bytes: the next one may (NoRoute names every reason).
+            await source.next_route(access, f"gave up after {attempt} tries: {last_error}")
+            attempt = refreshes = 0
+            continue
+        if not access.url.lower().startswith(("http://", "https://")):
+            await source.next_route(access, f"{access.url.split(':')[0]}: is not fetchable")
+            continue
         headers = await _headers(ctx, access, source.obj)
         ranged = not (whole and pos == 0)
         if ranged:
@@ -157,10 +196,9 @@ async def fetch_range(
                 if status in _EXPIRED_STATUS:
                     refreshes += 1
                     if refreshes > _MAX_REFRESHES:
-                        raise AccessDenied(
-                            f"{source.obj.self_uri}: byte server answered {status}",
-                            status_code=status,
-                        )
+                        await source.next_route(access, f"byte server answered HTTP {status}")
+                        attempt = refreshes = 0
+                        continue
                     ctx.refreshes += 1
                     await source.refresh(access)
                     continue
@@ -178,10 +216,9 @@ async def fetch_range(
                     if not crange.startswith(f"bytes {pos}-"):
                         raise RangeUnsupported(f"unexpected Content-Range {crange!r}")
                 elif status != 200:
-                    raise DrsError(
-                        f"{source.obj.self_uri}: byte server answered HTTP {status}",
-                        status_code=status,
-                    )
+                    await source.next_route(access, f"byte server answered HTTP {status}")
+                    attempt = refreshes = 0
+                    continue
                 got = await _read_body(loop, ctx, resp, partial, pos, end, source.key)
                 received += got
                 progressed = got > 0

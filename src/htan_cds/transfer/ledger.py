@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 
 LEDGER_NAME = "ledger.sqlite"
 # "verified": in place and a declared checksum matched; "done": in place, nothing could verify it.
-STATUSES = ("pending", "resolved", "partial", "verified", "done", "skipped", "failed")
+# "bundle": a bundle whose members are rows of their own.
+STATUSES = ("pending", "resolved", "partial", "verified", "done", "skipped", "failed", "bundle")
 FINISHED = ("verified", "done")
 _COLUMNS = (
     "drs_uri, object_json, path, size, part_size, status, checksum_type, checksum, error, "

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from htan_cds.drs.access_methods import PublicCloud
 from htan_cds.drs.credentials import Credentials
+from htan_cds.drs.endpoints import EndpointMap
 from htan_cds.drs.prefixes import PrefixRegistry
 from htan_cds.drs.retry import RetryPolicy
 from htan_cds.errors import UsageError
@@ -73,7 +75,10 @@ class ImportOptions:
     # Fail files no declared checksum could verify (instead of "done, unverified").
     require_verified: bool = False
     state_dir: Path | None = None
+    # None: read from the data home's config.toml (htan_cds.settings.drs_settings).
     registry: PrefixRegistry | None = None
+    endpoints: EndpointMap | None = None
+    public_cloud: PublicCloud | None = None
     identifiers_url: str | None = None
     n2t_url: str | None = None
     prefix_cache: Path | None = None

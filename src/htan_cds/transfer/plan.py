@@ -12,7 +12,7 @@ from pathlib import Path
 from htan_cds.drs.models import DrsObject
 from htan_cds.errors import HtanCdsError, TransferError
 from htan_cds.transfer.destinations import Destination
-from htan_cds.transfer.layout import Layout
+from htan_cds.transfer.layout import MISSING, Layout, safe_name
 from htan_cds.transfer.ledger import Ledger
 from htan_cds.transfer.source import SourceRow
 from htan_cds.transfer.staging import numbered_path, partial_path
@@ -28,6 +28,7 @@ class Item:
     path: str | None = None
     duplicate: bool = False
     obj: DrsObject | None = None  # only while the item is being resolved or fetched
+    bundle: bool = False  # a bundle: its members are items of their own
 
 
 def plan_paths(
@@ -43,7 +44,7 @@ def plan_paths(
     paths of this run. A name two URIs share gets ``_2``, ``_3``… for the later one.
     """
     for item in items:
-        if item.obj is None:
+        if item.obj is None or item.bundle:
             continue
         uri = item.row.drs_uri
         entry = ledger.get(uri)
@@ -65,6 +66,9 @@ def plan_paths(
         except HtanCdsError as exc:
             item.error = str(exc)  # this row only: the others are planned as usual
             continue
+        if item.row.folder:
+            # DEST/<bundle name>/<member name>: each folder name made safe like any name.
+            path = "/".join([*(safe_name(f, MISSING) for f in item.row.folder), path])
         n = 1
         candidate = path
         while (taken.get(candidate) or claimed.get(candidate, uri)) != uri:

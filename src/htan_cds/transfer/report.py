@@ -36,6 +36,8 @@ class FileResult:
     bytes_fetched: int = 0
     row_number: int | None = None
     verified: bool = False
+    # The manifest's bundle URI this file is a member of (None for files named directly).
+    bundle: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the contract fields first."""

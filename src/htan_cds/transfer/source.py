@@ -23,6 +23,11 @@ class SourceRow:
     name: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     row_number: int = 0
+    # For members of a bundle: the folders (bundle names) above the member, the URI of the
+    # manifest's bundle it came from, and the URIs of every enclosing bundle (cycle check).
+    folder: tuple[str, ...] = ()
+    bundle: str | None = None
+    ancestors: frozenset[str] = frozenset()
 
 
 def _iter_manifest(source: Path | IO[str]) -> Iterator[Any]:
