@@ -250,7 +250,8 @@ def _serve(spec_path: str, port: int) -> None:
             "name": o["name"],
             "size": o["size"],
             "created_time": "2024-01-01T00:00:00Z",
-            "checksums": [
+            "checksums": o.get("checksums")
+            or [
                 {"type": "sha-256", "checksum": o["sha256"]},
                 {"type": "md5", "checksum": o["md5"]},
             ],

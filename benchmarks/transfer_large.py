@@ -1,8 +1,10 @@
-"""4 large objects from a local commons: htan-cds import (verifying sha-256) vs curl one by one
-and aria2c -x8 (neither verifies). Bytes come from nginx; DRS resolution from a separate process.
+"""4 large objects from a local commons: htan-cds import (verifying the declared checksum) vs curl
+one by one and aria2c -x8 (neither verifies). Bytes come from nginx; DRS resolution from a
+separate process.
 
     python benchmarks/transfer_large.py            # 4 x 1 GiB (about a minute)
     python benchmarks/transfer_large.py --small    # 4 x 256 MiB
+    python benchmarks/transfer_large.py --small --checksum crc32c  # server declares only crc32c
 Big files are deleted afterwards.
 """
 
@@ -19,16 +21,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+import google_crc32c
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from transfer_common import DrsServer, Nginx, run_measured
 
 MiB = 1 << 20
 
 
-def _make(path: Path, size: int, seed: int) -> tuple[str, str]:
+def _make(path: Path, size: int, seed: int) -> tuple[str, str, str]:
     # Random blocks, varied per file and offset, written once; digests computed on the way.
     block = os.urandom(16 * MiB)
     sha, md5 = hashlib.sha256(), hashlib.md5()
+    crc = 0
     with path.open("wb") as fh:
         written = 0
         i = 0
@@ -38,9 +43,10 @@ def _make(path: Path, size: int, seed: int) -> tuple[str, str]:
             fh.write(piece)
             sha.update(piece)
             md5.update(piece)
+            crc = google_crc32c.extend(crc, piece)
             written += len(piece)
             i += 1
-    return sha.hexdigest(), md5.hexdigest()
+    return sha.hexdigest(), md5.hexdigest(), f"{crc:08x}"
 
 
 def _sync() -> None:
@@ -59,6 +65,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--part-size", default="64MiB")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--checksum",
+        choices=("sha256", "crc32c"),
+        default="sha256",
+        help="what the DRS server declares: sha-256 + md5 (default), or only crc32c",
+    )
     args = parser.parse_args()
     size = (256 if args.small else 1024) * MiB
     work = Path(tempfile.mkdtemp(prefix="bench-large-", dir="/tmp"))
@@ -68,19 +80,21 @@ def main() -> None:
     try:
         objects = []
         for i in range(args.count):
-            sha, md5 = _make(src / f"big{i}.bin", size, i)
-            objects.append(
-                {"id": f"big{i}", "name": f"big{i}.bin", "size": size, "sha256": sha, "md5": md5}
-            )
+            sha, md5, crc = _make(src / f"big{i}.bin", size, i)
+            obj = {"id": f"big{i}", "name": f"big{i}.bin", "size": size, "sha256": sha, "md5": md5}
+            if args.checksum == "crc32c":
+                obj["checksums"] = [{"type": "crc32c", "checksum": crc}]
+            objects.append(obj)
         nginx = Nginx(src)
         for o in objects:
             o["url"] = f"{nginx.url}/{o['name']}"
         drs = DrsServer(objects, work)
         total = size * args.count
+        label = f"htan-cds import ({'sha-256' if args.checksum == 'sha256' else 'crc32c'} verified)"
         results: dict[str, list[float]] = {
             "curl (sequential)": [],
             "aria2c -x8": [],
-            "htan-cds import (sha-256 verified)": [],
+            label: [],
         }
         urls = work / "urls.txt"
         urls.write_text("\n".join(o["url"] for o in objects) + "\n")
@@ -144,7 +158,8 @@ def main() -> None:
             assert rc == 0, "import failed"
             summary = json.loads(report.read_text())["summary"]
             assert summary["done"] == args.count
-            results["htan-cds import (sha-256 verified)"].append(dt)
+            assert summary["verified"] == args.count, "not every file was verified"
+            results[label].append(dt)
             rss = max(rss, peak)
             reread = summary["bytes_reread"]
             _drop_outputs(out)
@@ -157,7 +172,7 @@ def main() -> None:
         print(f"  median of {args.rounds} rounds (wall time includes process start)")
         for name, secs in medians.items():
             print(f"  {name:36s} {secs:6.2f} s  {total / secs / MiB:7.1f} MiB/s")
-        ours = medians["htan-cds import (sha-256 verified)"]
+        ours = medians[label]
         best_peer = min(v for k, v in medians.items() if not k.startswith("htan"))
         print(f"  ratio vs faster peer (throughput): {best_peer / ours:.2f}")
         print(

@@ -99,3 +99,28 @@ def test_unknown_prefix_hint_names_the_config_section_intact(
     assert result.returncode != 0
     assert "[drs.prefixes]" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_manifest_commands_read_drs_prefixes_from_config(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[drs.prefixes]\n"dg.LAB7" = "drs.lab.example.org"\n')
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,drs_uri\na.tif,dg.LAB7/abc-1\nb.tif,dg.lab7:dg.LAB7/abc-2\n")
+    check = run_cli("manifest", "check", str(manifest), "--json", home=home)
+    assert "unknown" not in check.stdout.lower(), check.stdout
+    out = tmp_path / "cgc.csv"
+    convert = run_cli(
+        "manifest", "convert", str(manifest), "--to", "cgc", "--fix", "-o", str(out), home=home
+    )
+    assert convert.returncode == 0, convert.stderr
+    text = out.read_text()
+    assert "drs://drs.lab.example.org/dg.LAB7/abc-1" in text
+    assert "drs://drs.lab.example.org/dg.LAB7/abc-2" in text
+    # Without the section the prefix is unknown, and the hint names the section intact.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    plain = run_cli("manifest", "check", str(manifest), home=bare)
+    assert plain.returncode == 1 and "[drs.prefixes]" in plain.stdout + plain.stderr

@@ -10,11 +10,14 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from htan_cds.cli._common import JsonOption, emit_json, err_console
+
+if TYPE_CHECKING:
+    from htan_cds.drs.prefixes import PrefixRegistry
 
 manifest_app = typer.Typer(
     name="manifest",
@@ -69,17 +72,29 @@ def _tapped(rows: Iterable[Any], checker: Any, tick: Any) -> Iterator[Any]:
 
 
 def _print_findings(findings: list[Any], total: int) -> None:
+    from rich.markup import escape
+
+    # Messages quote manifest cells and name config sections ("[drs.prefixes]"): text, not
+    # markup.
     for finding in findings[:_SHOWN]:
         where = "file" if finding.row is None else f"row {finding.row}"
         colour = "red" if finding.severity == "error" else "yellow"
         err_console.print(
             f"  {where:>10}  [{colour}]{finding.severity:7}[/] {finding.code:22} "
-            f"{finding.column or '-':10} {finding.message}",
+            f"{escape(finding.column or '-'):10} {escape(finding.message)}",
             highlight=False,
             soft_wrap=True,
         )
     if total > _SHOWN:
         err_console.print(f"  … {total - _SHOWN} more findings (see --json)", highlight=False)
+
+
+def _prefixes() -> PrefixRegistry:
+    """The data home's prefix registry (built-ins plus ``[drs.prefixes]`` of config.toml; the
+    root callback has put ``--home`` into HTAN_CDS_HOME)."""
+    from htan_cds.settings import drs_settings
+
+    return drs_settings().registry
 
 
 @manifest_app.command("check")
@@ -100,7 +115,7 @@ def check(
     from htan_cds.manifest.checks import FILE_ID_COLUMNS
 
     fmt = _input_format(fmt)
-    checker = Checker(max_per_code=max_findings)
+    checker = Checker(registry=_prefixes(), max_per_code=max_findings)
     with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
         # Column batches skip building a row object per line: the million-row path.
         for batch in reader.iter_columns(FILE_ID_COLUMNS):
@@ -113,9 +128,11 @@ def check(
         payload = {"file": reader.label, **report.to_dict()}
         emit_json(payload)
     else:
+        from rich.markup import escape
+
         verdict = "[green]ok[/]" if report.ok else "[red]has errors[/]"
         err_console.print(
-            f"{reader.label}: {report.format}, {report.rows} rows, {report.errors} errors, "
+            f"{escape(reader.label)}: {report.format}, {report.rows} rows, {report.errors} errors, "
             f"{report.warnings} warnings — {verdict}",
             highlight=False,
             soft_wrap=True,
@@ -164,8 +181,9 @@ def convert(
         )
     if output == "-" and as_json:
         raise UsageError("--json prints to stdout; give -o a file to use it")
-    checker = Checker()
-    repairer = Repairer() if fix else None
+    registry = _prefixes()
+    checker = Checker(registry=registry)
+    repairer = Repairer(registry=registry) if fix else None
     with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
         rows: Iterator[Any] = _tapped(reader, checker, tick)
         if repairer is not None:
