@@ -40,7 +40,7 @@ SELECT full_uri AS drs_uri, name, drs_id, HTAN_Data_File_ID, n_uris, atlas_name,
                 AND NOT regexp_full_match(name, '{device_re}'), FALSE) AS plain_name,
        array_to_string(biospecimen_ids, ',') AS biospecimen, assay, level,
        array_to_string(HTAN_Parent_Data_File_ID, ',') AS parent_data_file_id,
-       size, md5
+       size, md5, source, collection_id, HTAN_Participant_ID, SeriesInstanceUID
 FROM ranked WHERE pick = 1
 ORDER BY HTAN_Data_File_ID NULLS LAST, drs_id
 """

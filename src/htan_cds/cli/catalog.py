@@ -277,7 +277,7 @@ def manifest_create(
     ctx: typer.Context,
     flt: FileFilter,
     manifest_format: str = typer.Option(
-        "cgc", "--format", help="Manifest format: cgc, cds-portal, htan-portal, gen3."
+        "cgc", "--format", help="Manifest format: cgc, cds-portal, htan-portal, gen3, s5cmd."
     ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write here (default stdout)."),
     json_out: bool = JsonOption,
@@ -287,22 +287,19 @@ def manifest_create(
     Note: ``--format`` is the manifest format here; filter by file format with ``--file-format``.
     """
     from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table, prepare_manifest
+    from htan_cds.catalog.mixed import write_mixed
     from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
 
     with _open(ctx) as catalog:
         resolution = catalog.resolve(flt)
         table = manifest_table(catalog, resolution.filter)
     report_unmatched(resolution, json_out)
-    prepared = prepare_manifest(table)
+    if output is None and json_out:
+        raise UsageError("--json reports on the written file; give -o FILE")
+    mixed = write_mixed(table, manifest_format, output, prepare_manifest, write_manifest)
+    written = mixed.rows
     n_uris = table.column("n_uris").to_pylist()
     several = [i for i, n in enumerate(n_uris) if n > 1]
-    if output is None:
-        if json_out:
-            raise UsageError("--json reports on the written file; give -o FILE")
-        written = write_manifest(prepared.rows, sys.stdout, manifest_format)
-    else:
-        with output.open("w", newline="") as fh:
-            written = write_manifest(prepared.rows, fh, manifest_format)
     report = {
         "output": str(output) if output else None,
         "format": manifest_format,
@@ -321,13 +318,26 @@ def manifest_create(
             }
             for i in several
         ],
-        "findings": [f.to_dict() for f in prepared.findings],
+        "findings": [f.to_dict() for f in mixed.findings],
+        "companions": mixed.companions,
+        "not_written": mixed.not_written,
     }
     if json_out:
         emit_json(report)
         return
     if output is not None:
         err_console.print(f"wrote {written:,} rows to {output} ({manifest_format})")
+    for extra in mixed.companions:
+        err_console.print(
+            f"wrote {extra['rows']:,} IDC series to {extra['output']} ({extra['format']})"
+        )
+    if mixed.not_written:
+        first = mixed.not_written[0]
+        err_console.print(
+            f"{len(mixed.not_written):,} rows not written ({first['source']}: "
+            f"{first['reason']}); --json lists them",
+            highlight=False,
+        )
     if len(several):
         err_console.print(
             f"{len(several)} HTAN Data File IDs map to several DRS URIs; kept one each "
