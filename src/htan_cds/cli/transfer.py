@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -36,6 +37,15 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
                 highlight=False,
             )
     return 0
+
+
+def _series_lookup(ctx: typer.Context) -> Any:
+    """IDC series metadata (for DEST/<collection>/<participant>/<series>/) from the catalog of
+    the data home, else the installed idc-index-data."""
+    from htan_cds.catalog.sources.idc import series_lookup
+    from htan_cds.cli._common import data_home
+
+    return series_lookup(data_home(ctx, create=False))
 
 
 def import_command(
@@ -91,6 +101,12 @@ def import_command(
     s3_endpoint: str | None = typer.Option(
         None, "--s3-endpoint", help="S3-compatible endpoint URL for s3:// destinations."
     ),
+    bucket_endpoint: str | None = typer.Option(
+        None,
+        "--bucket-endpoint",
+        envvar="HTAN_CDS_BUCKET_ENDPOINT",
+        help="Endpoint for s3:// bucket prefixes in SOURCE (IDC series; default AWS S3).",
+    ),
     cgc_url: str | None = typer.Option(
         None,
         "--cgc-url",
@@ -137,6 +153,8 @@ def import_command(
         passport_hosts=tuple(passport_host) or None,
         gen3_credentials=gen3_credentials,
         s3_endpoint=s3_endpoint,
+        bucket_endpoint=bucket_endpoint,
+        series_lookup=_series_lookup(ctx),
     )
     from htan_cds.settings import drs_settings
 

@@ -18,6 +18,7 @@ from htan_cds.errors import DrsError, HtanCdsError
 from htan_cds.settings import drs_settings
 from htan_cds.syncapi import run_sync
 from htan_cds.transfer.access import AccessPrefetcher
+from htan_cds.transfer.buckets import endpoint_of, expand_bucket_rows, is_bucket_row
 from htan_cds.transfer.bundles import expand as expand_bundles
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
 from htan_cds.transfer.download import download_verified
@@ -61,6 +62,8 @@ class _Run:
         self._lock_fd = lock_state(self.state)
         self.ledger = Ledger(self.state / LEDGER_NAME)
         self.layout = Layout(options.layout)
+        # Bucket-prefix rows (IDC series) that could not be listed: URI -> reason.
+        self.bucket_errors: dict[str, str] = {}
         self.report = ImportReport(destination=dest.url, dry_run=options.dry_run)
         self.prefetcher: AccessPrefetcher | None = None
         self._first_row: dict[str, _Item] = {}
@@ -130,6 +133,9 @@ class _Run:
                 item.error = f"duplicate of row {first_row[row.drs_uri].row.row_number}"
                 continue
             first_row[row.drs_uri] = item
+            if row.drs_uri in self.bucket_errors:
+                item.error = self.bucket_errors[row.drs_uri]
+                continue
             entry = self.ledger.get(row.drs_uri)
             if entry is not None and entry.object_json:
                 item.obj = DrsObject.model_validate_json(entry.object_json)
@@ -147,6 +153,27 @@ class _Run:
                     item.error = str(result)
         self.ledger.commit()
         return items
+
+    async def expand_buckets(self, client: DrsClient, rows: list[SourceRow]) -> list[SourceRow]:
+        """One row per object under each bucket-prefix row (IDC series), listed anonymously;
+        their objects are recorded as resolved (see :mod:`htan_cds.transfer.buckets`)."""
+        if not any(is_bucket_row(r) for r in rows):
+            return rows
+        opts = self.options
+        expanded, objects, errors = await expand_bucket_rows(
+            client.session,
+            rows,
+            endpoint_of(opts.bucket_endpoint),
+            opts.series_lookup,
+            opts.request_timeout,
+        )
+        for uri, obj in objects.items():
+            self.ledger.record_resolution(uri, obj.model_dump_json(), obj.size)
+        self.ledger.commit()
+        failed = {r.row_number: r for r in rows if r.row_number in errors and is_bucket_row(r)}
+        for number, row in failed.items():
+            self.bucket_errors[row.drs_uri] = errors[number]
+        return [*expanded, *failed.values()]
 
     def plan_paths(self, items: list[_Item]) -> None:
         plan_paths(items, self.ledger, self.layout, self._claimed, self._taken)
@@ -362,6 +389,7 @@ async def import_async(
         ) as client:
             if credentials.pending:
                 await bind_token(client, rows)
+            rows = await run.expand_buckets(client, rows)
             items = await run.resolve(client, rows)
             run.plan_paths(items)
             if opts.check_free_space and not opts.dry_run:

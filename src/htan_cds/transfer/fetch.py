@@ -147,7 +147,8 @@ async def _headers(ctx: FetchContext, access: AccessURL, obj: DrsObject) -> dict
     headers = access.header_dict()
     # Our bearer token goes only to the DRS host itself (same origin), never to a third-party
     # signed URL (S3 rejects requests carrying both a signature and an Authorization header).
-    if "Authorization" not in headers:
+    # Objects that are not DRS objects (bucket-prefix rows: IDC series) are fetched anonymously.
+    if "Authorization" not in headers and obj.self_uri.startswith("drs://"):
         base = ctx.client.base_url_of(obj)
         if origin(access.url) == origin(base):
             headers.update(await ctx.client.auth_headers(base))

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from htan_cds.drs.access_methods import PublicCloud
 from htan_cds.drs.credentials import Credentials
@@ -15,6 +16,9 @@ from htan_cds.drs.retry import RetryPolicy
 from htan_cds.errors import UsageError
 from htan_cds.net.bounded import DEFAULT_JSON_CAP
 from htan_cds.net.guard import OutboundGuard
+
+if TYPE_CHECKING:
+    from htan_cds.transfer.buckets import SeriesLookup
 
 MiB = 1 << 20
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?)?\s*$", re.IGNORECASE)
@@ -65,6 +69,12 @@ class ImportOptions:
     # Total seconds one file may take (fetch and verify); None: no limit (the CLI's default).
     item_timeout: float | None = None
     s3_endpoint: str | None = None
+    # Where bucket-prefix rows (IDC series, s3://bucket/<uuid>/*) are listed and fetched,
+    # anonymously: None is HTAN_CDS_BUCKET_ENDPOINT or AWS (see transfer.buckets).
+    bucket_endpoint: str | None = None
+    # crdc_series_uuid -> series metadata (collection_id, HTAN_Participant_ID,
+    # SeriesInstanceUID) for the DEST/<collection>/<participant>/<series>/ layout.
+    series_lookup: SeriesLookup | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_attempts: int = 3
     # Digests verified while downloading when the object declares them (hashlib names), and

@@ -31,6 +31,18 @@ class Item:
     bundle: bool = False  # a bundle: its members are items of their own
 
 
+_ROW_LAYOUTS: dict[str, Layout] = {}
+
+
+def _layout_for(row: SourceRow, layout: Layout) -> Layout:
+    """The run's layout, or the row's own when the run keeps the default ``{name}``."""
+    if row.layout is None or layout.template != "{name}":
+        return layout
+    if row.layout not in _ROW_LAYOUTS:
+        _ROW_LAYOUTS[row.layout] = Layout(row.layout)
+    return _ROW_LAYOUTS[row.layout]
+
+
 def plan_paths(
     items: list[Item],
     ledger: Ledger,
@@ -62,7 +74,7 @@ def plan_paths(
             }
         )
         try:
-            path = layout.render(values)
+            path = _layout_for(item.row, layout).render(values)
         except HtanCdsError as exc:
             item.error = str(exc)  # this row only: the others are planned as usual
             continue

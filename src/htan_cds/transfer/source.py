@@ -28,6 +28,9 @@ class SourceRow:
     folder: tuple[str, ...] = ()
     bundle: str | None = None
     ancestors: frozenset[str] = frozenset()
+    # The layout this row's objects take when the run keeps the default ``{name}`` (an IDC
+    # series' objects go to <collection>/<participant>/<series>/, see transfer.buckets).
+    layout: str | None = None
 
 
 def _iter_manifest(source: Path | IO[str]) -> Iterator[Any]:
@@ -90,6 +93,8 @@ def read_source(source: str | Path | Iterable[Any]) -> list[SourceRow]:
             return _from_text(sys.stdin.read())
         path = Path(text_source)
         if not path.exists():
+            if isinstance(source, str) and source.strip().startswith("s3://"):
+                return [SourceRow(drs_uri=source.strip(), row_number=1)]  # a bucket prefix
             if isinstance(source, str) and _looks_like_uris([source]):
                 return [SourceRow(drs_uri=source.strip(), row_number=1)]
             raise UsageError(f"manifest {path} not found (and it is not a DRS URI)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,53 @@ def _replace_rows(con: Any, collections: list[dict[str, Any]], index: IdcIndex) 
     )
     con.execute("DROP TABLE _idc_coll")
     con.execute("DROP TABLE _idc_old")
+
+
+def series_lookup(home: DataHome | None) -> Callable[[list[str]], dict[str, dict[str, str]]]:
+    """A lookup ``crdc_series_uuid -> {collection_id, HTAN_Participant_ID, SeriesInstanceUID,
+    StudyInstanceUID}`` for the import's series layout: the catalog of ``home`` first, then
+    the installed ``idc-index-data`` (series the catalog lacks); unknown uuids are left out."""
+
+    def lookup(uuids: list[str]) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        wanted = sorted(set(uuids))
+        if home is not None and home.catalog_path.exists():
+            with Catalog.open(home, read_only=True) as catalog, catalog.cursor() as cur:
+                found.update(_lookup_rows(cur, "files", "HTAN_Participant_ID", wanted))
+        missing = [u for u in wanted if u not in found]
+        if missing:
+            try:
+                index = installed_index()
+            except UsageError:
+                return found
+            import duckdb
+
+            con = duckdb.connect()
+            try:
+                table = f"read_parquet({_literal(index.series)})"
+                found.update(_lookup_rows(con, table, "PatientID", missing))
+            finally:
+                con.close()
+        return found
+
+    return lookup
+
+
+def _lookup_rows(
+    con: Any, table: str, participant: str, uuids: list[str]
+) -> dict[str, dict[str, str]]:
+    rows = con.execute(
+        f"SELECT crdc_series_uuid, collection_id, {participant}, SeriesInstanceUID, "
+        f"StudyInstanceUID FROM {table} WHERE crdc_series_uuid IN "
+        "(SELECT unnest(?::VARCHAR[]))",
+        [uuids],
+    ).fetchall()
+    return {
+        str(r[0]): {
+            "collection_id": str(r[1]),
+            "HTAN_Participant_ID": str(r[2]),
+            "SeriesInstanceUID": str(r[3]),
+            "StudyInstanceUID": str(r[4] or ""),
+        }
+        for r in rows
+    }
