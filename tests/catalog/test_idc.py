@@ -178,3 +178,91 @@ def test_without_the_extra_one_line_error(home: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "htan-cds[idc]" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _collection_dois() -> dict[str, str]:
+    """collection_id -> DOI of its original data, straight from collections_index."""
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT collection_id, s.source_doi FROM "
+        f"(SELECT collection_id, unnest(sources) AS s FROM "
+        f"read_parquet('{_parquet('collections_index')}') WHERE lower(program_id) = 'htan' "
+        f"OR starts_with(collection_id, 'htan_')) WHERE s.source_type = 'original_data'"
+    ).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+@pytest.mark.parametrize("fmt", ["text", "bibtex", "csl-json"])
+def test_cite_gives_each_collection_doi_once(mixed_home: Path, fmt: str) -> None:
+    dois = _collection_dois()
+    result = run_cli("cite", "--format", fmt, home=mixed_home)
+    assert result.returncode == 0, result.stderr
+    for doi in dois.values():
+        assert result.stdout.lower().count(f"doi.org/{doi.lower()}") >= 1
+        if fmt == "bibtex":
+            assert result.stdout.count(f"doi = {{{doi}}}") == 1
+        if fmt == "csl-json":
+            items = json.loads(result.stdout)
+            assert [i["DOI"] for i in items].count(doi) == 1
+    if fmt == "text":
+        assert result.stdout.count("DOI: https://doi.org/") == len(dois)
+    # The demo's files have no recorded citation: said, not hidden.
+    assert "no citation recorded" in result.stderr and "local" in result.stderr
+
+
+def test_cite_a_manifest_and_a_participant(mixed_home: Path, tmp_path: Path) -> None:
+    dois = _collection_dois()
+    manifest = tmp_path / "wustl.s5cmd"
+    made = run_cli(
+        "manifest",
+        "create",
+        "--center",
+        "WUSTL",
+        "--format",
+        "s5cmd",
+        "-o",
+        str(manifest),
+        home=mixed_home,
+    )
+    assert made.returncode == 0, made.stderr
+    out = _json("cite", "--manifest", str(manifest), home=mixed_home)
+    assert [c["doi"] for c in out["collections"]] == [dois["htan_wustl"]]
+    assert out["collections"][0]["files"] == sum(
+        1 for line in manifest.read_text().splitlines() if line.startswith("cp ")
+    )
+    bad = run_cli("cite", "--format", "ris", home=mixed_home)
+    assert bad.returncode == 2 and "unknown citation format" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_manifest_create_mixed_sources(mixed_home: Path, tmp_path: Path) -> None:
+    pid = "HTA9_1"
+    found = _json("find", "--participant", pid, home=mixed_home)
+    by_source: dict[str, int] = {}
+    for f in found["files"]:
+        by_source[f["source"]] = by_source.get(f["source"], 0) + 1
+    assert by_source.get("IDC") and by_source.get("local")
+    out = tmp_path / "cart.csv"
+    report = _json("manifest", "create", "--participant", pid, "-o", str(out), home=mixed_home)
+    assert report["rows"] == by_source["local"] and not report["not_written"]
+    [companion] = report["companions"]
+    lines = [
+        ln for ln in Path(companion["output"]).read_text().splitlines() if ln.startswith("cp ")
+    ]
+    assert companion["rows"] == len(lines) == by_source["IDC"]
+    assert all(f"htan_ohsu/{pid}/" in ln for ln in lines)
+    # s5cmd output: the DRS rows are named as not written, with the reason.
+    s5 = _json(
+        "manifest",
+        "create",
+        "--participant",
+        pid,
+        "--format",
+        "s5cmd",
+        "-o",
+        str(tmp_path / "only.s5cmd"),
+        home=mixed_home,
+    )
+    assert s5["rows"] == by_source["IDC"]
+    assert len(s5["not_written"]) == by_source["local"]
+    assert all("s5cmd" in r["reason"] for r in s5["not_written"])

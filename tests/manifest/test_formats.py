@@ -232,7 +232,7 @@ def test_writer_refuses_to_drop_a_late_metadata_column() -> None:
 
 
 def test_bigquery_is_read_only_and_names_are_listed() -> None:
-    assert set(format_names()) == {"cgc", "cds-portal", "htan-portal", "gen3", "bigquery"}
+    assert set(format_names()) == {"cgc", "cds-portal", "htan-portal", "gen3", "bigquery", "s5cmd"}
     assert "bigquery" not in format_names(writable=True)
     with pytest.raises(ManifestError, match="not written"):
         write_manifest([], io.StringIO(), "bigquery")

@@ -352,6 +352,9 @@ def register(app: typer.Typer) -> None:
     app.command("sql")(sql)
     _register_catalog_commands(app)
     app.add_typer(catalog_app, name="catalog")
+    from htan_cds.cli.cite import cite
+
+    app.command("cite")(cite)
     try:
         from htan_cds.cli.manifest import manifest_app  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # the manifest area has not published its sub-app yet

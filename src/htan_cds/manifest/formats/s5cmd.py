@@ -51,7 +51,11 @@ def _parse(line: str) -> tuple[str, str, str] | str:
         return f"cannot split the line ({exc})"
     if not words or words[0].lower() not in COMMANDS:
         return "not an s5cmd cp/sync command"
-    args = [w for w in words[1:] if not w.startswith("-")]
+    # Options (``--show-progress``, ``--sp``) come before the source; the destination may
+    # itself start with "-".
+    args = words[1:]
+    while args and args[0].startswith("-"):
+        args = args[1:]
     if len(args) != 2:
         return f"expected '{words[0]} s3://bucket/prefix/* DEST', got {len(args)} arguments"
     source, dest = args
