@@ -45,6 +45,11 @@ def collect(catalog: Catalog, flt: FileFilter) -> dict[str, Any]:
     license_url, source, idc_release, HTAN_Center, files, bytes``.
     """
     where, params = where_clause(flt)
+    return collect_where(catalog, where, params)
+
+
+def collect_where(catalog: Catalog, where: str, params: list[Any]) -> dict[str, Any]:
+    """:func:`collect` for a ready SQL condition over table alias ``f`` (the portal's cart)."""
     with catalog.cursor() as cur:
         rows = cur.execute(_CITED.format(where=where), params)
         names = [d[0] for d in rows.description]

@@ -139,9 +139,12 @@ def api_file(
 
 def file_record(catalog: Catalog, drs_id: str, authority: str) -> dict[str, Any] | None:
     """:meth:`Catalog.get_file` with the DRS URI naming this server for files it serves."""
+    from htan_cds.catalog.links import viewer_links
+
     record = catalog.get_file(drs_id)
     if record is not None:
         record["drs_uri"] = queries.local_drs_uri(catalog, drs_id, authority)
+        record["viewer_links"] = viewer_links(record)
     return record
 
 
@@ -174,6 +177,17 @@ async def api_cart_summary(request: Request, catalog: Catalog = CatalogDep) -> d
     # DuckDB work leaves the event loop free, like the sync routes' thread pool does.
     result: dict[str, Any] = await run_in_threadpool(queries.summary, catalog, cart.where(catalog))
     return result
+
+
+@router.post("/cart/citations")
+async def api_cart_citations(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
+    """Citations and DOIs of the collections behind the cart (see :mod:`htan_cds.catalog.cite`)."""
+    from htan_cds.catalog.cite import collect_where, render_text
+
+    cart, _ = await _cart_body(request)
+    where, params = cart.where(catalog)
+    result = await run_in_threadpool(collect_where, catalog, where, params)
+    return {**result, "text": render_text(result["collections"])}
 
 
 @router.post("/cart/files")

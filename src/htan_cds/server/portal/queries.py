@@ -36,6 +36,7 @@ FILE_FIELDS = (
     "Tissue_or_Organ_of_Origin",
     "Primary_Diagnosis",
     "biospecimen_ids",
+    "source",
 )
 _DRS_URI_SQL = "coalesce(f.drs_uri, 'drs://' || ?::VARCHAR || '/' || f.drs_id)"
 _FILE_SELECT = ", ".join(

@@ -149,12 +149,35 @@ async function loadPage(seq = refreshSeq) {
   );
 }
 
+// Citations of the collections behind the cart (IDC series carry a DOI each collection).
+async function renderCitations(cart, seq) {
+  const box = document.getElementById("cart-citations");
+  if (!box) return;
+  const result = isEmpty(cart)
+    ? { collections: [] }
+    : await fetchJson("/api/cart/citations", { method: "POST", body: JSON.stringify({ cart }) });
+  if (seq !== refreshSeq) return;
+  box.replaceChildren(
+    ...result.collections.map((c) =>
+      el(
+        "li",
+        { class: "citation", dataset: { doi: c.doi || "" } },
+        c.citation || c.title || c.collection_id,
+        " ",
+        c.doi ? el("a", { href: `https://doi.org/${c.doi}`, rel: "noopener noreferrer" }, `doi:${c.doi}`) : "",
+        c.license ? ` (${c.license})` : "",
+      ),
+    ),
+  );
+  document.getElementById("cart-citations-empty").hidden = result.collections.length > 0;
+}
+
 async function refresh() {
   const seq = ++refreshSeq;
   const cart = loadCart();
   renderSources(cart);
   try {
-    await Promise.all([renderSummary(cart, seq), loadPage(seq)]);
+    await Promise.all([renderSummary(cart, seq), loadPage(seq), renderCitations(cart, seq)]);
   } catch (error) {
     toast(`Could not load the cart: ${error.message}`, "error");
   }
