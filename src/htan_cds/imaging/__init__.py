@@ -21,6 +21,8 @@ _EXPORTS = {
     "render_preview_async": "htan_cds.imaging.preview",
     "thumbnail_path": "htan_cds.imaging.thumbnails",
     "ensure_thumbnail": "htan_cds.imaging.thumbnails",
+    "open_array": "htan_cds.imaging.array",
+    "open_pyramid": "htan_cds.imaging.array",
 }
 
 __all__ = sorted(_EXPORTS)

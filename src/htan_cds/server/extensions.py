@@ -12,4 +12,6 @@ MOUNTS: list[str] = [
     "htan_cds.imaging.server:mount",
     "htan_cds.server.session:mount",
     "htan_cds.server.iiif_routes:mount",
+    "htan_cds.server.named_bytes:mount",
+    "htan_cds.server.portal.viewer_page:mount",
 ]

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from htan_cds.errors import HtanCdsError
 from htan_cds.imaging.display import default_color, dtype_limits
@@ -86,11 +89,14 @@ def channels_document(app: Any, item: OpenImage, drs_id: str, service_id: str) -
     ranges = ReaderCache.ranges(item)
     low, high = dtype_limits(reader.dtype)
     count = reader.channel_count
+    integer = np.issubdtype(reader.dtype, np.integer)
     channels = []
     if not reader.rgb:
         for i in range(count):
             ch = info.channels[i] if i < len(info.channels) else None
             auto = ranges[i] if i < len(ranges) else (low, high)
+            if integer:  # whole pixel values: sliders and URLs stay readable
+                auto = (float(math.floor(auto[0])), float(math.ceil(auto[1])))
             channels.append(
                 {
                     "index": i,

@@ -9,9 +9,18 @@ const FILTER_KEYS = ["atlas", "center", "organ", "diagnosis", "assay", "level", 
 const TABS = ["participants", "samples", "files"];
 const FACET_SEARCH_MIN = 7; // facets with more values get a search box
 
+const VIEWABLE = /\.(ome\.tiff?|tiff?|svs|png|jpe?g)$/i; // images the IIIF viewer opens
+
+function fileNameCell(r) {
+  const link = el("a", { href: `/file/${encodeId(r.drs_id)}` }, r.name);
+  if (!VIEWABLE.test(r.name || "")) return link;
+  const view = el("a", { href: `/view/${encodeId(r.drs_id)}`, class: "view-link", title: "Open in the deep-zoom viewer" }, "View");
+  return el("span", {}, link, " · ", view);
+}
+
 const COLUMNS = {
   files: [
-    { key: "name", label: "File Name", render: (r) => el("a", { href: `/file/${encodeId(r.drs_id)}` }, r.name) },
+    { key: "name", label: "File Name", render: fileNameCell },
     { key: "HTAN_Data_File_ID", label: "HTAN Data File ID" },
     { key: "atlas_name", label: "Study / Atlas" },
     { key: "HTAN_Participant_ID", label: "Participant" },
