@@ -17,7 +17,7 @@ colour and added; the sum is clipped to 8 bits. RGB images (H&E, SVS) ignore all
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +103,13 @@ def _split(params: Mapping[str, str], key: str) -> list[str] | None:
     return value.split(",") if value.strip() else []
 
 
+def _needs_auto(position: int, lows: list[str], highs: list[str]) -> bool:
+    """True unless both ends of the channel's range were given."""
+    low = _number(lows[position], "min") if position < len(lows) else None
+    high = _number(highs[position], "max") if position < len(highs) else None
+    return low is None or high is None
+
+
 def default_color(info: ImageInfo, index: int, position: int, count: int) -> tuple[int, int, int]:
     """The OME-XML colour of channel ``index`` (white only when shown alone), else the palette."""
     channels = _channels(info)
@@ -111,9 +118,12 @@ def default_color(info: ImageInfo, index: int, position: int, count: int) -> tup
 
 
 def displays_from_params(
-    params: Mapping[str, str], info: ImageInfo, ranges: Sequence[Range]
+    params: Mapping[str, str], info: ImageInfo, auto: Callable[[list[int]], Mapping[int, Range]]
 ) -> list[ChannelDisplay]:
-    """The channels to composite, from the extension's query parameters (see module doc)."""
+    """The channels to composite, from the extension's query parameters (see module doc).
+
+    ``auto(indexes)`` gives the automatic ranges of the selected channels (computed lazily).
+    """
     selectors = _split(params, "channels")
     channels = _channels(info)
     if selectors is None:
@@ -128,6 +138,7 @@ def displays_from_params(
     for name, values in (("colors", colors), ("min", lows), ("max", highs)):
         if len(values) > len(indexes):
             raise ImageRequestError(f"{name} has {len(values)} values for {len(indexes)} channels")
+    ranges = auto([i for p, i in enumerate(indexes) if _needs_auto(p, lows, highs)])
     out = []
     for position, index in enumerate(indexes):
         color = (
@@ -135,7 +146,7 @@ def displays_from_params(
             if position < len(colors) and colors[position].strip()
             else default_color(info, index, position, len(indexes))
         )
-        auto_low, auto_high = ranges[index] if index < len(ranges) else (0.0, 1.0)
+        auto_low, auto_high = ranges.get(index, (0.0, 1.0))
         low = _number(lows[position], "min") if position < len(lows) else None
         high = _number(highs[position], "max") if position < len(highs) else None
         out.append(

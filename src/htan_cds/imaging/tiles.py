@@ -140,44 +140,56 @@ def render_region(
 
 
 class AutoRanges:
-    """Per-image automatic display ranges, computed once (thread-safe) from the smallest level.
+    """Per-image automatic display ranges, each channel computed once (thread-safe) from the
+    smallest level when first needed, so a first view of a 40-channel image pays only for the
+    channels it shows.
 
-    ``load()`` may return ranges kept from an earlier run (or None); ``save(ranges)`` keeps
-    freshly computed ones.
+    ``load()`` may return ranges kept from an earlier run (channel index -> range, or None);
+    ``save(ranges)`` keeps what is known after new ones were computed.
     """
 
     def __init__(
         self,
-        load: Callable[[], list[Range] | None] | None = None,
-        save: Callable[[list[Range]], None] | None = None,
+        load: Callable[[], dict[int, Range] | None] | None = None,
+        save: Callable[[dict[int, Range]], None] | None = None,
     ) -> None:
         self._lock = threading.Lock()
-        self._value: list[Range] | None = None
+        self._known: dict[int, Range] | None = None
         self._load, self._save = load, save
 
-    def get(self, reader: Reader) -> list[Range]:
-        """The ranges of every channel (RGB: of each sample)."""
-        if self._value is not None:
-            return self._value
+    def get(self, reader: Reader, channels: Sequence[int] | None = None) -> dict[int, Range]:
+        """Ranges of ``channels`` (default: every channel; RGB images: the 3 samples)."""
+        wanted = list(range(_range_count(reader))) if channels is None or reader.rgb else channels
         with self._lock:
-            if self._value is None:
-                cached = self._load() if self._load else None
-                self._value = cached if cached is not None else compute_ranges(reader)
-                if cached is None and self._save:
-                    self._save(self._value)
-        return self._value
+            if self._known is None:
+                self._known = (self._load() if self._load else None) or {}
+            missing = [c for c in dict.fromkeys(wanted) if c not in self._known]
+            if missing:
+                self._known.update(compute_ranges(reader, missing))
+                if self._save:
+                    self._save(dict(self._known))
+            return {c: self._known[c] for c in wanted if c in self._known}
 
 
-def compute_ranges(reader: Reader) -> list[Range]:
+def _range_count(reader: Reader) -> int:
+    return 3 if reader.rgb else reader.channel_count
+
+
+def compute_ranges(reader: Reader, channels: Sequence[int] | None = None) -> dict[int, Range]:
     """1st/99.5th percentiles per channel over the smallest pyramid level (sampled to at most
-    :data:`AUTO_SAMPLES` per axis, within the cost cap), one channel at a time."""
+    :data:`AUTO_SAMPLES` per axis, within the cost cap), one channel at a time. RGB images
+    give the ranges of their 3 samples (keys 0, 1, 2) whatever ``channels`` says."""
     levels = reader.levels
     index = max(range(len(levels)), key=lambda i: levels[i].downsample)
     level = levels[index]
     step = max(1, math.ceil(max(level.width, level.height) / AUTO_SAMPLES))
-    count = 3 if reader.rgb else reader.channel_count
-    ranges: list[Range] = []
-    for channel in range(1 if reader.rgb else count):
+    wanted = (
+        [0]
+        if reader.rgb
+        else list(channels if channels is not None else range(_range_count(reader)))
+    )
+    ranges: dict[int, Range] = {}
+    for channel in wanted:
         sample_step = step
         while True:
             ys, xs = (0, level.height, sample_step), (0, level.width, sample_step)
@@ -185,5 +197,8 @@ def compute_ranges(reader: Reader) -> list[Range]:
                 break
             sample_step *= 2
         planes = reader.read(index, [channel], ys, xs)
-        ranges.extend(percentile_range(plane) for plane in planes)
+        if reader.rgb:
+            ranges.update(enumerate(percentile_range(plane) for plane in planes))
+        else:
+            ranges[channel] = percentile_range(planes[0])
     return ranges

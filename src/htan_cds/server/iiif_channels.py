@@ -94,7 +94,7 @@ def channels_document(app: Any, item: OpenImage, drs_id: str, service_id: str) -
     if not reader.rgb:
         for i in range(count):
             ch = info.channels[i] if i < len(info.channels) else None
-            auto = ranges[i] if i < len(ranges) else (low, high)
+            auto = ranges.get(i, (low, high))
             if integer:  # whole pixel values: sliders and URLs stay readable
                 auto = (float(math.floor(auto[0])), float(math.ceil(auto[1])))
             channels.append(

@@ -154,14 +154,18 @@ def _image(request: Request, item: OpenImage, identifier: str, parts: list[str])
     params = request.query_params
     z = _int_param(params.get("z"), "z")
     t = _int_param(params.get("t"), "t")
-    ranges = ReaderCache.ranges(item)
     if reader.rgb:
-        pixels = render_region(reader, box, out_w, out_h, None, z=z, t=t, rgb_ranges=ranges)
+        rgb_ranges = None
+        if reader.dtype.name != "uint8":  # 8-bit RGB is shown as stored
+            samples = ReaderCache.ranges(item)
+            rgb_ranges = [samples[k] for k in sorted(samples)]
+        pixels = render_region(reader, box, out_w, out_h, None, z=z, t=t, rgb_ranges=rgb_ranges)
     else:
         from htan_cds.server.iiif_channels import named_info
 
+        info = named_info(request.app, item, record_id(request))
         displays = displays_from_params(
-            params, named_info(request.app, item, record_id(request)), ranges
+            params, info, lambda wanted: ReaderCache.ranges(item, wanted)
         )
         pixels = render_region(reader, box, out_w, out_h, displays, z=z, t=t)
     body = iiif.finish(pixels, req)
@@ -236,10 +240,33 @@ def handle(request: Request) -> Response:
         return _error(404, "the image's bytes cannot be read here")
 
 
+def _preload() -> None:
+    """Import what a first view needs (ome-types alone takes about a second) before it comes."""
+    import importlib
+
+    for name in (
+        "htan_cds.imaging.tiles",
+        "htan_cds.imaging.readers",
+        "htan_cds.imaging.tiff",
+        "htan_cds.imaging.ome",
+        "htan_cds.imaging.display",
+        "ome_types",
+        "imagecodecs",
+        "PIL.JpegImagePlugin",
+        "PIL.PngImagePlugin",
+    ):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a missing optional codec surfaces on the request instead
+            _log.debug("preloading %s failed: %s", name, exc)
+
+
 def mount(app: FastAPI, config: Any) -> None:
     """Add ``GET /iiif/3/...`` to ``app``, with its reader cache and alias index."""
     app.state.image_readers = ReaderCache(config.home)
     app.state.iiif_aliases = _Aliases()
+    # In the background: the server answers at once; a first view finds the modules loaded.
+    threading.Thread(target=_preload, name="iiif-preload", daemon=True).start()
 
     # A plain def: FastAPI runs it in its thread pool, so decoding never blocks the loop.
     def iiif_request(request: Request, path: str) -> Response:

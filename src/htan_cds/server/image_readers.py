@@ -158,19 +158,19 @@ class ReaderCache:
     def _auto_ranges(self, object_key: str) -> AutoRanges:
         path = self._ranges_path(object_key)
 
-        def load() -> list[tuple[float, float]] | None:
+        def load() -> dict[int, tuple[float, float]] | None:
             try:
                 data = json.loads(path.read_text())
-                return [(float(lo), float(hi)) for lo, hi in data["ranges"]]
-            except (OSError, ValueError, KeyError, TypeError):
+                return {int(k): (float(v[0]), float(v[1])) for k, v in data["ranges"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
                 return None
 
-        def save(ranges: list[tuple[float, float]]) -> None:
+        def save(ranges: dict[int, tuple[float, float]]) -> None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
                 with os.fdopen(fd, "w") as fh:
-                    json.dump({"ranges": ranges}, fh)
+                    json.dump({"ranges": {str(k): list(v) for k, v in ranges.items()}}, fh)
                 os.replace(tmp, path)
             except OSError as exc:  # a read-only home only costs a recomputation
                 _log.warning("cannot save display ranges: %s", exc)
@@ -178,6 +178,8 @@ class ReaderCache:
         return AutoRanges(load, save)
 
     @staticmethod
-    def ranges(item: OpenImage) -> list[tuple[float, float]]:
-        """The image's automatic display ranges (computed on first use, then kept)."""
-        return item.ranges.get(item.reader)
+    def ranges(
+        item: OpenImage, channels: list[int] | None = None
+    ) -> dict[int, tuple[float, float]]:
+        """Automatic display ranges of ``channels`` (default all; computed on first use)."""
+        return item.ranges.get(item.reader, channels)

@@ -337,6 +337,7 @@ async function start() {
   state.channels = defaultChannels(doc);
   fromUrl(state.channels);
   status.textContent = doc.rgb ? "" : `${doc.channels.length} channels`;
+  document.getElementById("auto-all").hidden = doc.rgb;
   renderPanel();
   const viewer = OpenSeadragon({
     element: document.getElementById("osd"),
