@@ -16,6 +16,7 @@ colour and added; the sum is clipped to 8 bits. RGB images (H&E, SVS) ignore all
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -160,18 +161,25 @@ def displays_from_params(
 def composite(
     planes: npt.NDArray[Any], displays: Sequence[ChannelDisplay]
 ) -> npt.NDArray[np.uint8]:
-    """Additive false-colour composite of ``planes`` (n, h, w): an (h, w, 3) uint8 image."""
+    """Additive false-colour composite of ``planes`` (n, h, w): an (h, w, 3) uint8 image.
+
+    8- and 16-bit integer planes go through a per-channel lookup table (value -> r, g, b),
+    cached by (pixel type, colour, range); other types are mapped in float32.
+    """
     _, height, width = planes.shape
+    if planes.dtype.kind in "ui" and planes.dtype.itemsize <= 2:
+        acc = np.zeros((3, height, width), dtype=np.uint16)
+        index = planes.view(planes.dtype.str.replace("i", "u"))
+        for plane, display in zip(index, displays, strict=True):
+            for k in range(3):
+                if display.color[k]:  # 1-D gathers: far faster than one (n, 3) table
+                    lut = _lut(planes.dtype.str, display.color[k], display.low, display.high)
+                    acc[k] += lut[plane]
+        np.minimum(acc, 255, out=acc)
+        return np.ascontiguousarray(np.moveaxis(acc.astype(np.uint8), 0, -1))
     out = np.zeros((height, width, 3), dtype=np.float32)
     for plane, display in zip(planes, displays, strict=True):
-        span = display.high - display.low
-        scale = 1.0 / span if span > 0 else 0.0
-        values = plane.astype(np.float32)
-        values -= np.float32(display.low)
-        values *= np.float32(scale)
-        np.clip(values, 0.0, 1.0, out=values)
-        if span <= 0:  # a degenerate range shows what reaches it as full intensity
-            values = (plane >= display.high).astype(np.float32)
+        values = _intensity(plane.astype(np.float32), display.low, display.high)
         for k in range(3):
             if display.color[k]:
                 out[..., k] += values * np.float32(display.color[k] / 255.0)
@@ -179,6 +187,28 @@ def composite(
     out *= 255.0
     out += 0.5
     return out.astype(np.uint8)
+
+
+def _intensity(values: npt.NDArray[np.float32], low: float, high: float) -> npt.NDArray[np.float32]:
+    """[low, high] -> [0, 1], clipped; a degenerate range lights what reaches ``high``."""
+    if high <= low:
+        return (values >= np.float32(high)).astype(np.float32)
+    values = (values - np.float32(low)) * np.float32(1.0 / (high - low))
+    return np.clip(values, 0.0, 1.0, out=values)
+
+
+@functools.lru_cache(maxsize=512)
+def _lut(dtype: str, weight: int, low: float, high: float) -> npt.NDArray[np.uint8]:
+    """value (as its unsigned bit pattern) -> one colour component (0..255) of one channel."""
+    kind = np.dtype(dtype)
+    unsigned = np.dtype(dtype.replace("i", "u"))
+    values = np.arange(2 ** (8 * kind.itemsize), dtype=np.uint32).astype(unsigned).view(kind)
+    intensity = _intensity(values.astype(np.float32), low, high)
+    result: npt.NDArray[np.uint8] = (intensity * np.float32(weight) + np.float32(0.5)).astype(
+        np.uint8
+    )
+    result.flags.writeable = False
+    return result
 
 
 def rgb8(planes: npt.NDArray[Any], ranges: Sequence[Range] | None = None) -> npt.NDArray[np.uint8]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from htan_cds.errors import HtanCdsError
 from htan_cds.imaging.tiles import Box
@@ -196,8 +197,6 @@ def parse_image_request(region: str, size: str, rotation: str, tail: str) -> Ima
 
 def finish(pixels: npt.NDArray[np.uint8], request: ImageRequest) -> bytes:
     """Rotation, quality and format applied to rendered RGB pixels; the encoded image."""
-    from PIL import Image
-
     image = Image.fromarray(pixels)
     if request.rotation.mirror:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)

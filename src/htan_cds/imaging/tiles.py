@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from htan_cds.imaging.display import (
     AUTO_SAMPLES,
@@ -118,8 +119,6 @@ def render_region(
     ``displays`` says how to composite channels; it is ignored for RGB images, which are shown
     as stored (other than 8-bit RGB is stretched per sample with ``rgb_ranges``).
     """
-    from PIL import Image
-
     if reader.rgb:
         planes = read_planes(reader, box, out_w, out_h, [0], z=z, t=t)
         pixels = rgb8(planes, rgb_ranges)
