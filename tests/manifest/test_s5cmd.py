@@ -89,3 +89,21 @@ def test_round_trip(items: list[tuple[str, str, str, str]]) -> None:
     assert again == rows
     if rows:
         assert sniff_format(out.getvalue().splitlines()[:20]) == "s5cmd"
+
+
+def test_check_accepts_bucket_prefixes(tmp_path: pytest.TempPathFactory) -> None:
+    from tests.conftest import run_cli
+
+    path = tmp_path / "idc.s5cmd"  # type: ignore[operator]
+    path.write_text(IDC_PORTAL + "cp s3://idc-open-data/35459457-bd4c-4eef-9579-47f12fc6928e/* .\n")
+    result = run_cli("manifest", "check", str(path), "--json")
+    assert result.stdout, result.stderr
+    report = __import__("json").loads(result.stdout)
+    assert report["format"] == "s5cmd"
+    codes = {f["code"] for f in report["findings"]}
+    assert "uri_not_drs" not in codes and "name_missing" not in codes
+    assert any(f["row"] == 3 for f in report["findings"])  # the repeated series
+    bad = tmp_path / "bad.s5cmd"  # type: ignore[operator]
+    bad.write_text("cp s3://idc-open-data/abc/* .\nrm s3://idc-open-data/x/*\n")
+    flagged = __import__("json").loads(run_cli("manifest", "check", str(bad), "--json").stdout)
+    assert any(f["code"] == "s5cmd_line" and f["row"] == 2 for f in flagged["findings"])

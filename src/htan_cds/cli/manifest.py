@@ -117,6 +117,7 @@ def check(
     fmt = _input_format(fmt)
     checker = Checker(registry=_prefixes(), max_per_code=max_findings)
     with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
+        checker.bucket_urls = reader.format == "s5cmd"
         # Column batches skip building a row object per line: the million-row path.
         for batch in reader.iter_columns(FILE_ID_COLUMNS):
             checker.add_columns(batch)

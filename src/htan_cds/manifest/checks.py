@@ -46,6 +46,7 @@ CODES: dict[str, tuple[str, bool, str]] = {
     "uri_not_canonical": ("warning", True, "full DRS URI written unusually (case, spaces)"),
     "uri_duplicate": ("warning", True, "the same DRS object appears again"),
     "file_id_multiple_uris": ("warning", False, "one HTAN_Data_File_ID has several DRS URIs"),
+    "s5cmd_line": ("warning", False, "an s5cmd manifest line that is not cp/sync of an s3:// URL"),
     "name_missing": ("warning", True, "no file name: one is derived from the DRS id"),
     "name_unsafe": ("error", True, "name is not a safe file name"),
     "name_duplicate": ("warning", True, "two different DRS URIs share one name"),
@@ -180,6 +181,9 @@ class Checker:
         self._pending: list[ManifestRow] = []
         self.rows = 0
         self.compact = 0
+        # s5cmd manifests (IDC series): s3:// prefixes are their URIs, and they name no files
+        # (the objects under a prefix carry their own names). Set once the format is known.
+        self.bucket_urls = False
 
     def _full(self, code: str) -> bool:
         return bool(self._max) and self._counts[code] >= self._max
@@ -268,6 +272,8 @@ class Checker:
 
     def _check_uri(self, uri: str, number: int) -> str:
         """Findings for a URI off the fast path; returns the key used for duplicate checks."""
+        if self.bucket_urls and uri.startswith("s3://"):
+            return uri
         verdict = self._classifier.classify(uri)
         status = verdict.status
         if status is UriStatus.FULL:
@@ -287,6 +293,8 @@ class Checker:
         return verdict.full if verdict.full is not None else uri
 
     def _check_name(self, name: str | None, number: int) -> None:
+        if self.bucket_urls and not name:
+            return
         if name is None or not name.strip():
             self._add(make_finding(number, "name", "name_missing", "no file name"))
         else:

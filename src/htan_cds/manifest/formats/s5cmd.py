@@ -67,8 +67,8 @@ def _parse(line: str) -> tuple[str, str, str] | str:
 def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
     """Rows of an s5cmd manifest; comments, blank lines and a first column-name line skipped.
 
-    A line that is not ``cp``/``sync`` of an ``s3://`` URL is still yielded (its text as the
-    URI, so checks and imports report it on its row) with a warning naming the problem.
+    A line that is not ``cp``/``sync`` of an ``s3://`` URL is still yielded (its whole text as
+    the URI, so checks and imports report it on its row) with a warning naming the problem.
     """
     number = 0
     seen_command = False
@@ -84,8 +84,9 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
         parsed = _parse(line)
         if isinstance(parsed, str):
             ctx.warn(number, "s5cmd_line", f"{parsed}: {line[:120]!r}")
-            found = re.search(r"s3://\S+", line)
-            yield ManifestRow(found.group(0) if found else line, None, {}, number)
+            # The whole line as the URI: it is no bucket prefix, so an import fails this row
+            # (an ``rm s3://…`` line must never turn into a copy).
+            yield ManifestRow(line, None, {}, number)
             continue
         command, source, dest = parsed
         yield ManifestRow(source, None, {"s5cmd_command": command, "destination": dest}, number)
