@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from htan_cds.drs.uri import normalize_drs_uri
 from htan_cds.errors import HtanCdsError
+from htan_cds.settings import drs_settings
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.auth import User, token_from_headers
 from htan_cds.workspace.context import WorkspaceContext
@@ -324,7 +325,7 @@ def parse_import_items(ctx: WorkspaceContext, user: User, raw_items: Any) -> lis
             raise sb_errors.bad_request(f"{where}.drs_uri is required.")
         try:
             # Compact forms (dg.4DFC/<uuid>) are expanded here, as the engine will resolve them.
-            drs_uri = str(normalize_drs_uri(drs_uri.strip()))
+            drs_uri = str(normalize_drs_uri(drs_uri.strip(), drs_settings().registry))
         except HtanCdsError as exc:
             raise sb_errors.bad_request(f"{where}.drs_uri is not a DRS URI: {exc}") from exc
         project_id = raw.get("project")

@@ -243,10 +243,11 @@ class CgcImporter:
 
     def _item(self, row: Any) -> tuple[dict[str, Any], str | None]:
         from htan_cds.drs.uri import normalize_drs_uri
+        from htan_cds.settings import drs_settings
 
         try:
             # CGC takes hostname-based URIs only; compact dg.4DFC forms are expanded first.
-            uri = str(normalize_drs_uri(str(row.drs_uri).strip()))
+            uri = str(normalize_drs_uri(str(row.drs_uri).strip(), drs_settings().registry))
         except HtanCdsError as exc:
             return {}, f"not a DRS URI CGC accepts: {exc}"
         item: dict[str, Any] = {"drs_uri": uri, "project": self.project}
