@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from htan_cds.drs.access_calls import NoRoute
 from htan_cds.drs.access_methods import RouteKind
 from htan_cds.drs.client import DrsClient
 from htan_cds.drs.models import AccessURL, DrsObject
@@ -98,6 +99,8 @@ class AccessSource:
             try:
                 self._current = await self._first(self.obj)
                 return
+            except NoRoute:
+                raise  # every route was tried already, each reason is in it
             except DrsError as exc:
                 found, _ = self.client.routes(self.obj)
                 if found:
