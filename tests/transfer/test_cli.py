@@ -34,7 +34,7 @@ def test_import_json_then_conflicts(srv: FaultServer, tmp_path: Path) -> None:
     # A different file where c0 would go: skipped by default, never overwritten.
     (dest / "c0.bin").write_bytes(b"mine")
     again = run_cli("import", *uris, "--to", str(dest), "--json")
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 3, again.stderr  # a conflict held a file back
     files = {f["drs_uri"]: f for f in json.loads(again.stdout)["files"]}
     assert files[uris[0]]["status"] == "skipped" and "different file" in files[uris[0]]["error"]
     assert (dest / "c0.bin").read_bytes() == b"mine"

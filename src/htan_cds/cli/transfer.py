@@ -10,8 +10,9 @@ import typer
 from rich.markup import escape
 
 from htan_cds.cli._common import emit_json, err_console, state
+from htan_cds.cli.import_summary import quiet_line, summary_lines
 from htan_cds.errors import UsageError
-from htan_cds.units import format_rate, format_size
+from htan_cds.units import format_size
 
 
 def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
@@ -116,7 +117,15 @@ def import_command(
     json_report: Path | None = typer.Option(
         None, "--json-report", help="Write a per-file JSON report here."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress display; one summary line only when a file failed or conflicted.",
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="A line for every file that failed or was held back."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Import the objects of a DRS manifest into a folder or bucket: resolve, fetch in
@@ -177,27 +186,17 @@ def import_command(
             report = run_import(source, to, options, display)
     if json_report is not None:
         report.write_json(json_report)
-    summary = report.summary()
     if as_json:
         emit_json(report.to_dict())
-    elif not quiet:
-        rate = format_rate(summary["rate_bytes_per_s"])
-        err_console.print(
-            f"{summary['done']} done ({summary['verified']} verified, "
-            f"{summary['unverified']} unverified), "
-            f"{summary['skipped']} skipped, {summary['failed']} failed; "
-            f"{format_size(summary['bytes_fetched'])} fetched in {summary['elapsed_s']:.1f}s "
-            f"({rate}) into {report.destination}",
-            highlight=False,
-        )
-        for item in report.files:
-            if item.status.value == "failed":
-                err_console.print(
-                    f"[red]failed[/] {escape(item.drs_uri)}: {escape(str(item.error))}",
-                    highlight=False,
-                )
-    if not report.ok:
-        raise typer.Exit(1)
+    elif quiet:
+        line = quiet_line(report)
+        if line:
+            err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+    else:
+        for line in summary_lines(report, verbose=verbose):
+            err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 def register(app: typer.Typer) -> None:

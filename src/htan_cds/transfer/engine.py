@@ -20,6 +20,7 @@ from htan_cds.syncapi import run_sync
 from htan_cds.transfer.access import AccessPrefetcher
 from htan_cds.transfer.buckets import endpoint_of, expand_bucket_rows, is_bucket_row
 from htan_cds.transfer.bundles import expand as expand_bundles
+from htan_cds.transfer.causes import classify
 from htan_cds.transfer.destinations import Destination, LocalDestination, open_destination
 from htan_cds.transfer.download import download_verified
 from htan_cds.transfer.fetch import AccessSource, FetchContext
@@ -74,6 +75,8 @@ class _Run:
         # decide how many ranged streams one file may use (see :meth:`streams_per_file`).
         self.waiting_files = 0
         self.fetching_files = 0
+        # Set once a write found the disk full: files not started yet are not started.
+        self.halted: str | None = None
 
     def streams_per_file(self) -> int:
         """Connections one file may use now (asked again whenever one of its parts ends).
@@ -151,6 +154,7 @@ class _Run:
                     self.ledger.record_resolution(uri, result.model_dump_json(), result.size)
                 else:
                     item.error = str(result)
+                    item.cause = classify(result)
         self.ledger.commit()
         return items
 
@@ -239,7 +243,9 @@ class _Run:
     async def process(self, item: _Item, ctx: FetchContext) -> FileResult:
         obj = self.load(item.row.drs_uri) if item.size is not None else None
         if obj is None or item.path is None:
-            return self._result(item, FileStatus.FAILED, error=item.error or "not resolved")
+            return self._result(
+                item, FileStatus.FAILED, error=item.error or "not resolved", cause=item.cause
+            )
         uri = item.row.drs_uri
         expected = expected_checksums(
             ((c.type, c.checksum) for c in obj.checksums),
@@ -282,11 +288,11 @@ class _Run:
             fetched, outcome = await self._download(item, obj, expected, ctx)
         except HtanCdsError as exc:
             self.ledger.finish(uri, "failed", error=str(exc))
-            return self._result(item, FileStatus.FAILED, error=str(exc))
+            return self._result(item, FileStatus.FAILED, error=str(exc), cause=classify(exc))
         except (TimeoutError, OSError) as exc:
             msg = f"{type(exc).__name__}: {exc}"
             self.ledger.finish(uri, "failed", error=msg)
-            return self._result(item, FileStatus.FAILED, error=msg)
+            return self._result(item, FileStatus.FAILED, error=msg, cause=classify(exc))
         checked = outcome.checked
         kw: dict[str, Any] = {
             "checksum": checked.value if checked else None,
@@ -308,13 +314,13 @@ class _Run:
             async with asyncio.timeout(timeout):
                 return await self.process(item, ctx)
         except TimeoutError:
-            msg = f"timed out after {timeout:g} s"
+            msg, why = f"timed out after {timeout:g} s", "timeout"
         except (HtanCdsError, OSError) as exc:
             # One hostile row (a path through a symlink out of DEST, a name that cannot be
             # written) fails alone, with its reason; the others go on.
-            msg = str(exc) or type(exc).__name__
+            msg, why = str(exc) or type(exc).__name__, classify(exc)
         self.ledger.finish(item.row.drs_uri, "failed", error=msg)
-        return self._result(item, FileStatus.FAILED, error=msg)
+        return self._result(item, FileStatus.FAILED, error=msg, cause=why)
 
     async def _download(
         self, item: _Item, obj: DrsObject, expected: list[Expected], ctx: FetchContext
@@ -433,7 +439,15 @@ async def import_async(
                         if item.error:
                             results[i] = run._result(item, FileStatus.FAILED, error=item.error)
                         continue
-                    results[i] = await run.process_within(item, ctx, opts.item_timeout)
+                    if run.halted is not None:
+                        # The disk is full: starting more files would only fail them slower.
+                        results[i] = run._result(
+                            item, FileStatus.FAILED, error=run.halted, cause="disk_full"
+                        )
+                        continue
+                    results[i] = done = await run.process_within(item, ctx, opts.item_timeout)
+                    if done.cause == "disk_full" and run.halted is None:
+                        run.halted = f"not started: {done.error}"
 
             await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
             run.report.files = [r for r in results if r is not None]

@@ -25,6 +25,7 @@ class Item:
     row: SourceRow
     size: int | None = None
     error: str | None = None
+    cause: str | None = None  # htan_cds.transfer.causes code of ``error``
     path: str | None = None
     duplicate: bool = False
     obj: DrsObject | None = None  # only while the item is being resolved or fetched
