@@ -78,6 +78,8 @@ def file_lines(report: ImportReport) -> list[str]:
     for f in report.files:
         if f.status is FileStatus.DONE or (f.status is FileStatus.SKIPPED and not f.error):
             continue
+        if f.cause == "dry_run":
+            continue  # the plan lists them with their paths
         out.append(_file_line(f))
     return out
 
@@ -89,12 +91,68 @@ def _file_line(f: FileResult) -> str:
     return f"{f.status.value}{cause} {row} {f.drs_uri}{where}: {_clip(f.error)}"
 
 
+_PLAN_PATHS = 20
+
+
+def _plan_row(label: str, files: list[FileResult], note: str = "") -> str | None:
+    if not files:
+        return None
+    sizes = [f.size for f in files if f.size is not None]
+    size = format_size(sum(sizes)) if sizes else ""
+    tail = f"  {note}" if note else ""
+    return f"  {label:<16}{_plural(len(files), 'file'):>12}  {size:>10}{tail}"
+
+
+def plan_lines(report: ImportReport, *, verbose: bool = False) -> list[str]:
+    """A dry run's plan: what would be fetched, skipped or held back, where, and whether it
+    fits in the free space."""
+    fetch = [f for f in report.files if f.cause == "dry_run"]
+    there = [f for f in report.files if f.status is FileStatus.SKIPPED and f.cause is None]
+    conflicts = [f for f in report.files if f.cause == "conflict"]
+    twice = [f for f in report.files if f.cause == "duplicate"]
+    failed = [f for f in report.files if f.status is FileStatus.FAILED]
+    rows = [
+        _plan_row("would fetch", fetch),
+        _plan_row("already there", there, "identical: skipped"),
+        _plan_row("would conflict", conflicts, "a different file is there: not fetched"),
+        _plan_row("listed twice", twice, "fetched once"),
+        _plan_row("cannot import", failed, "causes below"),
+    ]
+    lines = [
+        f"Dry run (nothing fetched, nothing written): {_plural(len(report.files), 'file')} "
+        f"for {report.destination}",
+        *(r for r in rows if r),
+    ]
+    space = report.space or {}
+    if space:
+        need = format_size(space.get("need"))
+        free = space.get("free")
+        verdict = "they fit" if space.get("fits") else "they do NOT fit"
+        where = (
+            "free where files are staged"
+            if report.destination.startswith("s3://")
+            else ("free there")
+        )
+        lines.append(
+            f"  space: {need} to write, {format_size(free)} {where}: {verdict}"
+            if free is not None
+            else f"  space: {need} to write (free space unknown)"
+        )
+    shown = fetch if verbose else fetch[:_PLAN_PATHS]
+    if shown:
+        more = "" if len(shown) == len(fetch) else f" (first {len(shown)}; --verbose for all)"
+        lines.append(f"  paths they would get{more}:")
+        lines.extend(f"    {format_size(f.size):>10}  {f.path}" for f in shown)
+    return lines
+
+
 def summary_lines(report: ImportReport, *, verbose: bool = False) -> list[str]:
     """Everything the CLI prints after an import (without ``--quiet``)."""
-    lines = [totals_line(report), *cause_lines(report)]
+    head = plan_lines(report, verbose=verbose) if report.dry_run else [totals_line(report)]
+    lines = [*head, *cause_lines(report)]
     if verbose:
         lines.extend(file_lines(report))
-    elif len(lines) > 1:
+    elif len(lines) > len(head):
         lines.append("Every file's line: --verbose, or --json-report FILE.")
     return lines
 

@@ -179,7 +179,7 @@ def import_command(
     source: str | list[str] = sources[0] if len(sources) == 1 else sources
     if len(sources) == 1 and sources[0].startswith("drs://"):
         source = sources
-    if quiet or as_json:
+    if quiet or as_json or dry_run:
         report = run_import(source, to, options)
     else:
         with RichProgress(err_console) as display:

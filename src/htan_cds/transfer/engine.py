@@ -28,7 +28,7 @@ from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
 from htan_cds.transfer.plan import Item as _Item
-from htan_cds.transfer.plan import check_space, plan_paths
+from htan_cds.transfer.plan import check_space, plan_paths, space_plan
 from htan_cds.transfer.progress import ProgressEvent
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
@@ -47,6 +47,15 @@ def _size(item: _Item) -> int:
     return item.size or 0
 
 
+def _dry_run_note(same: bool | None, policy: ConflictPolicy) -> str:
+    """What a dry run would have done with a file it did not fetch."""
+    if same is None:
+        return "dry run: would be fetched"
+    if policy is ConflictPolicy.RENAME:
+        return "dry run: would be fetched under a new name (a different file has its name)"
+    return "dry run: would be fetched, replacing a different file (--conflict overwrite)"
+
+
 class _Run:
     """State of one import run (lives on the event loop thread)."""
 
@@ -60,8 +69,14 @@ class _Run:
         self.options = options
         self.emit: ProgressCallback = progress or (lambda _e: None)
         self.state = dest.state_dir()
-        self._lock_fd = lock_state(self.state)
-        self.ledger = Ledger(self.state / LEDGER_NAME)
+        self._lock_fd: int | None = None
+        if options.dry_run:
+            # A dry run creates nothing, not even the state folder: it plans on a copy of
+            # what earlier runs recorded.
+            self.ledger = Ledger.snapshot(self.state / LEDGER_NAME)
+        else:
+            self._lock_fd = lock_state(self.state)
+            self.ledger = Ledger(self.state / LEDGER_NAME)
         self.layout = Layout(options.layout)
         # Bucket-prefix rows (IDC series) that could not be listed: URI -> reason.
         self.bucket_errors: dict[str, str] = {}
@@ -183,7 +198,13 @@ class _Run:
         plan_paths(items, self.ledger, self.layout, self._claimed, self._taken)
 
     def check_space(self, items: list[_Item]) -> None:
-        check_space(items, self.ledger, self.state, self.dest, self.options.concurrency)
+        """Refuse to start when the missing bytes cannot fit; a dry run records the figures."""
+        args = (items, self.ledger, self.state, self.dest, self.options.concurrency)
+        if self.options.dry_run:
+            space = space_plan(*args)
+            self.report.space = {"need": space.need, "free": space.free, "fits": space.fits}
+        elif self.options.check_free_space:
+            check_space(*args)
 
     # ---- one file ------------------------------------------------------------------------
     def _result(self, item: _Item, status: FileStatus, **kw: Any) -> FileResult:
@@ -282,7 +303,8 @@ class _Run:
                 if here:
                     return self._finish_same(item, proof)
         if self.options.dry_run:
-            return self._result(item, FileStatus.SKIPPED, error="dry run: not fetched")
+            note = _dry_run_note(same, self.options.conflict)
+            return self._result(item, FileStatus.SKIPPED, error=note)
         self.emit(ProgressEvent("start", drs_uri=uri, path=item.path, size=obj.size))
         try:
             fetched, outcome = await self._download(item, obj, expected, ctx)
@@ -398,8 +420,7 @@ async def import_async(
             rows = await run.expand_buckets(client, rows)
             items = await run.resolve(client, rows)
             run.plan_paths(items)
-            if opts.check_free_space and not opts.dry_run:
-                run.check_space(items)
+            run.check_space(items)
             total = sum(_size(i) for i in items if not i.duplicate)
             run.emit(ProgressEvent("plan", nbytes=total, files=len(items)))
             ctx = FetchContext(
@@ -455,7 +476,8 @@ async def import_async(
     finally:
         run.ledger.close()
         run.executor.shutdown(wait=True)
-        os.close(run._lock_fd)
+        if run._lock_fd is not None:
+            os.close(run._lock_fd)
     run.report.elapsed = time.monotonic() - started
     return run.report
 

@@ -73,15 +73,37 @@ def _entry(row: tuple[Any, ...]) -> LedgerEntry:
     return entry
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a ledger that writes nothing beside it.
+
+    While a WAL file is there (an import is running, or was killed) its last commits live in
+    it, and ``mode=ro`` reads them through the existing ``-shm``; a ledger closed cleanly holds
+    everything in the main file, where ``mode=ro`` would create ``-wal``/``-shm`` files, so it is
+    opened ``immutable`` (SQLite URI parameters, https://www.sqlite.org/uri.html).
+    """
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    mode = "mode=ro" if wal.exists() and shm.exists() else "immutable=1"
+    return sqlite3.connect(f"{path.absolute().as_uri()}?{mode}", uri=True)
+
+
 class Ledger:
     """Single-threaded access (the engine's event loop thread) to the ledger database."""
 
-    def __init__(self, path: Path, *, commit_interval: float = 0.5) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        commit_interval: float = 0.5,
+        connection: sqlite3.Connection | None = None,
+    ) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level="DEFERRED")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if connection is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, isolation_level="DEFERRED")
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        self._db = connection
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}
         if "verified" not in columns:  # a ledger written before verification was recorded
@@ -91,13 +113,30 @@ class Ledger:
         self.commit_interval = commit_interval
 
     @classmethod
+    def snapshot(cls, path: Path) -> Ledger:
+        """An in-memory copy of the ledger at ``path`` (empty when there is none yet).
+
+        Writing to it changes nothing on disk, and reading the file creates nothing beside it:
+        what a dry run plans with and what ``import status`` reads, also while an import is
+        running or after one was killed.
+        """
+        memory = sqlite3.connect(":memory:", isolation_level="DEFERRED")
+        if path.is_file():
+            source = connect_read_only(path)
+            try:
+                source.backup(memory)
+            finally:
+                source.close()
+        return cls(path, connection=memory)
+
+    @classmethod
     def open_existing(cls, path: Path) -> Ledger:
         """Open a ledger that must exist (for ``import status``)."""
         if not path.is_file():
             from htan_cds.errors import UsageError
 
             raise UsageError(f"no import ledger at {path}")
-        return cls(path)
+        return cls.snapshot(path)
 
     def close(self) -> None:
         """Commit and close."""

@@ -16,6 +16,7 @@ from htan_cds.transfer.layout import MISSING, Layout, safe_name
 from htan_cds.transfer.ledger import Ledger
 from htan_cds.transfer.source import SourceRow
 from htan_cds.transfer.staging import numbered_path, partial_path
+from htan_cds.units import format_size
 
 
 @dataclass
@@ -93,10 +94,23 @@ def plan_paths(
     ledger.commit()
 
 
-def check_space(
+@dataclass(frozen=True)
+class SpacePlan:
+    """Bytes still to write (``need``) and bytes free where they go (``free``; None when
+    unknown or unbounded). For buckets ``need`` is what the files in flight take in staging."""
+
+    need: int
+    free: int | None
+
+    @property
+    def fits(self) -> bool:
+        return self.free is None or self.need <= self.free
+
+
+def space_plan(
     items: list[Item], ledger: Ledger, state: Path, dest: Destination, concurrency: int
-) -> None:
-    """Refuse to start when the bytes still missing cannot fit where they are written."""
+) -> SpacePlan:
+    """What the files still missing need and what is free (parts already staged count)."""
     need = 0
     largest = 0
     verified = ledger.uris_with_status("verified", "done")
@@ -120,7 +134,18 @@ def check_space(
         largest = max(largest, item.size)
     if staged_only:
         need = min(need, largest * concurrency)
-    if free is not None and need > free:
+    return SpacePlan(need, free)
+
+
+def check_space(
+    items: list[Item], ledger: Ledger, state: Path, dest: Destination, concurrency: int
+) -> SpacePlan:
+    """Refuse to start when the bytes still missing cannot fit where they are written."""
+    plan = space_plan(items, ledger, state, dest, concurrency)
+    if not plan.fits:
         raise TransferError(
-            f"not enough free space for {dest.url}: need {need:,} bytes, {free:,} free"
+            f"not enough free space for {dest.url}: need {format_size(plan.need)} "
+            f"({plan.need:,} bytes), {format_size(plan.free)} free",
+            hint="free some space or choose another --to; nothing was fetched",
         )
+    return plan

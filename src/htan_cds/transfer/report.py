@@ -69,6 +69,8 @@ class ImportReport:
     bytes_reread: int = 0
     elapsed: float = 0.0
     dry_run: bool = False
+    # A dry run's free-space figures: need, free (bytes; free None when unknown), fits.
+    space: dict[str, Any] | None = None
 
     def count(self, status: FileStatus) -> int:
         """How many files ended in ``status``."""
@@ -149,6 +151,7 @@ class ImportReport:
             # Failures grouped by cause, each with a hint and up to 3 example rows.
             "failures": self.by_cause(),
             "held_back": self.by_cause(failures=False),
+            **({"space": self.space} if self.space is not None else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
