@@ -11,6 +11,8 @@ class HtanCdsError(Exception):
     """Base of every error htan-cds raises on purpose."""
 
     exit_code: int = 2
+    # How the CLI labels the one line it prints ("error: …").
+    label: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -94,3 +96,10 @@ class ImagingError(HtanCdsError):
 
 class WorkspaceError(HtanCdsError):
     """The workspace (CGC side) refused or failed an operation."""
+
+
+class Interrupted(HtanCdsError):
+    """The user stopped a command (Ctrl-C); the message says what was done and how to go on."""
+
+    exit_code = 130
+    label = "interrupted"

@@ -46,13 +46,19 @@ class _TinyDisk(LocalDestination):
 def test_free_space_is_checked_before_starting(tmp_path: Path) -> None:
     register_destination("tinydisk", lambda dest, _o: _TinyDisk(dest.split(":", 1)[1]))
     with FaultServer() as srv:
-        uri = srv.uri(srv.add("big", payload("big", 100_000)))
+        # Each fits in the 1000 bytes free, the two together do not: refused before a byte.
+        uris = [srv.uri(srv.add(f"half{i}", payload(f"half{i}", 800))) for i in range(2)]
         with pytest.raises(TransferError, match="not enough free space"):
-            run_import([uri], f"tinydisk:{tmp_path / 'd'}", ImportOptions())
+            run_import(uris, f"tinydisk:{tmp_path / 'd'}", ImportOptions())
         assert srv.requests["data"] == 0
-        # --dry-run still plans without the check
-        report = run_import([uri], f"tinydisk:{tmp_path / 'd'}", ImportOptions(dry_run=True))
-        assert report.files[0].error == "dry run: not fetched"
+        # --dry-run plans and reports the figures instead of refusing
+        report = run_import(uris, f"tinydisk:{tmp_path / 'd'}", ImportOptions(dry_run=True))
+        assert report.files[0].error == "dry run: would be fetched"
+        assert report.space == {"need": 1600, "free": 1000, "fits": False}
+        # One declared size no disk here can hold fails its own row only (a hostile server).
+        big = srv.uri(srv.add("big", payload("big", 100_000)))
+        alone = run_import([big, uris[0]], f"tinydisk:{tmp_path / 'd'}", ImportOptions())
+        assert [f.status.value for f in alone.files] == ["failed", "done"]
 
 
 @pytest.mark.network

@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         # Escaped: messages quote user input and names like ``htan-cds[idc]`` verbatim.
         message = escape(str(exc))
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        label = escape(exc.label)
+        err_console.print(f"[bold red]{label}:[/] {message}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)

@@ -7,12 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from htan_cds.cli._common import emit_json, err_console, state
 from htan_cds.cli.import_summary import quiet_line, summary_lines
 from htan_cds.errors import UsageError
 from htan_cds.units import format_size
+
+_STATUS_NOTES = {
+    "resolved": "not started",
+    "partial": "being fetched (parts recorded)",
+    "verified": "in place, checksum verified",
+    "done": "in place, no checksum could verify it",
+    "skipped": "held back (see the reasons)",
+    "failed": "failed",
+    "staged": "verified, not yet moved into place (the next run does)",
+    "missing": "recorded, but no longer at its path",
+}
 
 
 def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
@@ -24,19 +34,36 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"import ledger {data['ledger']}", show_lines=False)
-    for col in ("status", "files", "bytes"):
-        table.add_column(col, justify="right" if col != "status" else "left")
+    state = "an import is running now" if data["running"] else "no import running"
+    table = Table(title=f"import into {data['destination']} ({state})", title_justify="left")
+    for col in ("status", "files", "bytes", ""):
+        table.add_column(col, justify="right" if col in ("files", "bytes") else "left")
     for status, count in data["by_status"].items():
         if count:
-            table.add_row(status, str(count), format_size(data["bytes_by_status"][status]))
+            size = format_size(data["bytes_by_status"][status])
+            table.add_row(status, f"{count:,}", size, _STATUS_NOTES.get(status, ""))
     err_console.print(table)
-    for row in data["files"]:
-        if row["status"] == "failed":
+    progress = data["in_progress"]
+    if progress["files"]:
+        err_console.print(
+            f"in progress: {progress['files']:,} files, "
+            f"{format_size(progress['bytes_on_disk'])} of their parts on disk",
+            highlight=False,
+        )
+    for group in data["failures"]:
+        hosts = f" ({', '.join(group['hosts'])})" if group["hosts"] else ""
+        err_console.print(
+            f"{group['count']:,} failed: {group['title']}{hosts} — {group['hint']}",
+            highlight=False,
+            markup=False,
+        )
+        for example in group["examples"]:
             err_console.print(
-                f"[red]failed[/] {escape(row['drs_uri'])}: {escape(str(row['error']))}",
-                highlight=False,
+                f"    {example['drs_uri']}: {example['error']}", highlight=False, markup=False
             )
+    unfinished = sum(data["by_status"][s] for s in ("resolved", "partial", "failed", "staged"))
+    if unfinished and not data["running"]:
+        err_console.print("Run the same import command again to resume.", highlight=False)
     return 0
 
 

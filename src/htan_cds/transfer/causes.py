@@ -170,7 +170,10 @@ for _cause in (
         "no space left at the destination: free some (or choose another --to) and re-run; "
         "finished files are kept and re-running resumes",
         matches=lambda exc: _errno(exc, errno.ENOSPC, errno.EDQUOT, errno.EFBIG),
-        pattern=re.compile(r"No space left on device|Disk quota exceeded|File too large", re.I),
+        pattern=re.compile(
+            r"No space left on device|Disk quota exceeded|File too large|bytes is more than the",
+            re.I,
+        ),
     ),
     Cause(
         "unreachable",

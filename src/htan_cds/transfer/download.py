@@ -96,6 +96,8 @@ async def download_verified(
                 staged.unlink(missing_ok=True)
                 ledger.reset_parts(uri, part_size)
                 raise TransferError(f"{_unverifiable(outcome, expected)}; --require-verified")
+            # The ledger says it first: after a kill -9 no file is in place unrecorded.
+            run.record_finished(uri, outcome)
             if small and isinstance(run.dest, LocalDestination):
                 run.dest.commit(staged, item.path, outcome.digests)  # one rename
             else:

@@ -14,7 +14,7 @@ from typing import Any
 from htan_cds.drs.client import Credentials, DrsClient
 from htan_cds.drs.models import DrsObject
 from htan_cds.drs.resolver_cache import CompactResolver
-from htan_cds.errors import DrsError, HtanCdsError
+from htan_cds.errors import DrsError, HtanCdsError, Interrupted
 from htan_cds.settings import drs_settings
 from htan_cds.syncapi import run_sync
 from htan_cds.transfer.access import AccessPrefetcher
@@ -34,6 +34,7 @@ from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
 from htan_cds.transfer.staging import lock_state, numbered_path, partial_path
 from htan_cds.transfer.verify import Expected, Outcome, expected_checksums
+from htan_cds.units import format_size
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
@@ -45,6 +46,30 @@ WINDOW = 1000
 
 def _size(item: _Item) -> int:
     return item.size or 0
+
+
+def _finished_kw(outcome: Outcome) -> dict[str, Any]:
+    checked = outcome.checked
+    return {
+        "checksum": checked.value if checked else None,
+        "checksum_type": checked.iana if checked else None,
+        "verified": outcome.verified,
+    }
+
+
+def _interrupted(results: list[FileResult | None], fetched: int) -> str:
+    """One line after Ctrl-C: how much was done, and that running again resumes."""
+    finished = [r for r in results if r is not None]
+    arrived = sum(1 for r in finished if r.status is FileStatus.DONE)
+    there = sum(1 for r in finished if r.status is FileStatus.SKIPPED and not r.error)
+    failed = sum(1 for r in finished if r.status is FileStatus.FAILED)
+    extra = f", {there:,} already there" if there else ""
+    extra += f", {failed:,} failed" if failed else ""
+    return (
+        f"{arrived:,} of {len(results):,} files imported{extra} ({format_size(fetched)} "
+        "fetched); run the same command again to resume — finished files are kept and "
+        "files in progress continue from their recorded parts"
+    )
 
 
 def _dry_run_note(same: bool | None, policy: ConflictPolicy) -> str:
@@ -264,9 +289,9 @@ class _Run:
     async def process(self, item: _Item, ctx: FetchContext) -> FileResult:
         obj = self.load(item.row.drs_uri) if item.size is not None else None
         if obj is None or item.path is None:
-            return self._result(
-                item, FileStatus.FAILED, error=item.error or "not resolved", cause=item.cause
-            )
+            error = item.error or "not resolved"
+            self.ledger.finish(item.row.drs_uri, "failed", error=error)
+            return self._result(item, FileStatus.FAILED, error=error, cause=item.cause)
         uri = item.row.drs_uri
         expected = expected_checksums(
             ((c.type, c.checksum) for c in obj.checksums),
@@ -315,14 +340,13 @@ class _Run:
             msg = f"{type(exc).__name__}: {exc}"
             self.ledger.finish(uri, "failed", error=msg)
             return self._result(item, FileStatus.FAILED, error=msg, cause=classify(exc))
-        checked = outcome.checked
-        kw: dict[str, Any] = {
-            "checksum": checked.value if checked else None,
-            "checksum_type": checked.iana if checked else None,
-            "verified": outcome.verified,
-        }
-        self.ledger.finish(uri, "verified" if outcome.verified else "done", **kw)
-        return self._result(item, FileStatus.DONE, bytes_fetched=fetched, **kw)
+        # download_verified recorded it (record_finished) before moving it into place.
+        return self._result(item, FileStatus.DONE, bytes_fetched=fetched, **_finished_kw(outcome))
+
+    def record_finished(self, uri: str, outcome: Outcome) -> None:
+        """Record a file as finished, committed at once: called before it moves into place."""
+        status = "verified" if outcome.verified else "done"
+        self.ledger.finish(uri, status, durable=True, **_finished_kw(outcome))
 
     async def process_within(
         self, item: _Item, ctx: FetchContext, timeout: float | None
@@ -470,9 +494,18 @@ async def import_async(
                     if done.cause == "disk_full" and run.halted is None:
                         run.halted = f"not started: {done.error}"
 
-            await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
+            try:
+                await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
+            except asyncio.CancelledError:
+                # Ctrl-C (asyncio.run cancels the main task): say what was done, in one line.
+                raise Interrupted(_interrupted(results, ctx.bytes_fetched)) from None
             run.report.files = [r for r in results if r is not None]
             run.report.bytes_fetched = ctx.bytes_fetched
+    except asyncio.CancelledError:
+        raise Interrupted(
+            "while resolving, before any file was fetched; run the same command again "
+            "to resume (objects resolved so far are kept)"
+        ) from None
     finally:
         run.ledger.close()
         run.executor.shutdown(wait=True)

@@ -229,16 +229,35 @@ class Ledger:
         checksum: str | None = None,
         error: str | None = None,
         verified: bool = False,
+        durable: bool = False,
     ) -> None:
-        """Record the final state of an object in this run (``verified`` as in the report)."""
+        """Record the final state of an object in this run (``verified`` as in the report); a
+        row that was never resolved is added. ``durable`` commits now: the engine records a
+        file this way *before* moving it into place, so that after a ``kill -9`` every file
+        under its final name is in the ledger (``import status`` is right at once)."""
         self._db.execute(
-            "UPDATE objects SET status = ?, checksum_type = ?, checksum = ?, error = ?, "
-            "verified = ?, attempts = attempts + 1, updated = ? WHERE drs_uri = ?",
-            (status, checksum_type, checksum, error, int(verified), time.time(), drs_uri),
+            "INSERT INTO objects (drs_uri, status, checksum_type, checksum, error, verified, "
+            "attempts, updated) VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(drs_uri) DO UPDATE "
+            "SET status = excluded.status, checksum_type = excluded.checksum_type, "
+            "checksum = excluded.checksum, error = excluded.error, verified = excluded.verified, "
+            "attempts = objects.attempts + 1, updated = excluded.updated",
+            (drs_uri, status, checksum_type, checksum, error, int(verified), time.time()),
         )
         if status in (*FINISHED, "skipped"):
             self._db.execute("DELETE FROM parts WHERE drs_uri = ?", (drs_uri,))
-        self._maybe_commit()
+        if durable:
+            self.commit()
+        else:
+            self._maybe_commit()
+
+    def parts_on_disk(self) -> int:
+        """Bytes of the recorded parts of files still being fetched (each part is
+        ``part_size`` bytes, the last one of a file possibly less)."""
+        row = self._db.execute(
+            "SELECT coalesce(sum(min(o.part_size, o.size - p.idx * o.part_size)), 0) "
+            "FROM parts p JOIN objects o USING (drs_uri) WHERE o.part_size > 0"
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def summary(self) -> dict[str, Any]:
         """Counts and bytes by status (for ``import status``)."""

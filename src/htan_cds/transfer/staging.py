@@ -44,3 +44,20 @@ def lock_state(state: Path) -> int:
             f"another import into {state.parent} is running", hint=f"lock {state / 'lock'}"
         ) from exc
     return fd
+
+
+def import_running(state: Path) -> bool:
+    """True while an import holds the state folder's lock (probed without creating anything)."""
+    import fcntl
+
+    try:
+        fd = os.open(state / "lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's own shared lock, if it got one
+    return False
