@@ -26,6 +26,7 @@ from htan_cds.transfer.download import download_verified
 from htan_cds.transfer.fetch import AccessSource, FetchContext
 from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
+from htan_cds.transfer.messages import dry_run_note, finished_fields, interrupted_message
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
 from htan_cds.transfer.plan import Item as _Item
 from htan_cds.transfer.plan import check_space, plan_paths, space_plan
@@ -34,7 +35,6 @@ from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
 from htan_cds.transfer.source import SourceRow, read_source
 from htan_cds.transfer.staging import lock_state, numbered_path, partial_path
 from htan_cds.transfer.verify import Expected, Outcome, expected_checksums
-from htan_cds.units import format_size
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
@@ -46,39 +46,6 @@ WINDOW = 1000
 
 def _size(item: _Item) -> int:
     return item.size or 0
-
-
-def _finished_kw(outcome: Outcome) -> dict[str, Any]:
-    checked = outcome.checked
-    return {
-        "checksum": checked.value if checked else None,
-        "checksum_type": checked.iana if checked else None,
-        "verified": outcome.verified,
-    }
-
-
-def _interrupted(results: list[FileResult | None], fetched: int) -> str:
-    """One line after Ctrl-C: how much was done, and that running again resumes."""
-    finished = [r for r in results if r is not None]
-    arrived = sum(1 for r in finished if r.status is FileStatus.DONE)
-    there = sum(1 for r in finished if r.status is FileStatus.SKIPPED and not r.error)
-    failed = sum(1 for r in finished if r.status is FileStatus.FAILED)
-    extra = f", {there:,} already there" if there else ""
-    extra += f", {failed:,} failed" if failed else ""
-    return (
-        f"{arrived:,} of {len(results):,} files imported{extra} ({format_size(fetched)} "
-        "fetched); run the same command again to resume — finished files are kept and "
-        "files in progress continue from their recorded parts"
-    )
-
-
-def _dry_run_note(same: bool | None, policy: ConflictPolicy) -> str:
-    """What a dry run would have done with a file it did not fetch."""
-    if same is None:
-        return "dry run: would be fetched"
-    if policy is ConflictPolicy.RENAME:
-        return "dry run: would be fetched under a new name (a different file has its name)"
-    return "dry run: would be fetched, replacing a different file (--conflict overwrite)"
 
 
 class _Run:
@@ -328,7 +295,7 @@ class _Run:
                 if here:
                     return self._finish_same(item, proof)
         if self.options.dry_run:
-            note = _dry_run_note(same, self.options.conflict)
+            note = dry_run_note(same, self.options.conflict)
             return self._result(item, FileStatus.SKIPPED, error=note)
         self.emit(ProgressEvent("start", drs_uri=uri, path=item.path, size=obj.size))
         try:
@@ -341,12 +308,14 @@ class _Run:
             self.ledger.finish(uri, "failed", error=msg)
             return self._result(item, FileStatus.FAILED, error=msg, cause=classify(exc))
         # download_verified recorded it (record_finished) before moving it into place.
-        return self._result(item, FileStatus.DONE, bytes_fetched=fetched, **_finished_kw(outcome))
+        return self._result(
+            item, FileStatus.DONE, bytes_fetched=fetched, **finished_fields(outcome)
+        )
 
     def record_finished(self, uri: str, outcome: Outcome) -> None:
         """Record a file as finished, committed at once: called before it moves into place."""
         status = "verified" if outcome.verified else "done"
-        self.ledger.finish(uri, status, durable=True, **_finished_kw(outcome))
+        self.ledger.finish(uri, status, durable=True, **finished_fields(outcome))
 
     async def process_within(
         self, item: _Item, ctx: FetchContext, timeout: float | None
@@ -498,7 +467,7 @@ async def import_async(
                 await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
             except asyncio.CancelledError:
                 # Ctrl-C (asyncio.run cancels the main task): say what was done, in one line.
-                raise Interrupted(_interrupted(results, ctx.bytes_fetched)) from None
+                raise Interrupted(interrupted_message(results, ctx.bytes_fetched)) from None
             run.report.files = [r for r in results if r is not None]
             run.report.bytes_fetched = ctx.bytes_fetched
     except asyncio.CancelledError:
