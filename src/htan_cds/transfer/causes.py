@@ -170,10 +170,14 @@ for _cause in (
         "no space left at the destination: free some (or choose another --to) and re-run; "
         "finished files are kept and re-running resumes",
         matches=lambda exc: _errno(exc, errno.ENOSPC, errno.EDQUOT, errno.EFBIG),
-        pattern=re.compile(
-            r"No space left on device|Disk quota exceeded|File too large|bytes is more than the",
-            re.I,
-        ),
+        pattern=re.compile(r"No space left on device|Disk quota exceeded|File too large", re.I),
+    ),
+    Cause(
+        "too_big",
+        "larger than the free space",
+        "the server declares a size the free space at DEST cannot hold: free some, or choose "
+        "another --to",
+        pattern=re.compile(r"declared size .* is more than the .* free", re.I),
     ),
     Cause(
         "unreachable",
