@@ -19,9 +19,10 @@ def test_own_server_bundle_imports_its_members(demo_server: ServerProcess, tmp_p
     con = duckdb.connect(str(demo_server.home / "catalog.duckdb"), read_only=True)
     try:
         found = con.execute(
+            # A bundle of open files only: one controlled member makes the bundle controlled.
             "SELECT fb.HTAN_Biospecimen_ID, count(*) FROM file_biospecimens fb "
-            "JOIN files f ON f.drs_id = fb.drs_id WHERE f.access = 'open' "
-            "GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+            "JOIN files f ON f.drs_id = fb.drs_id GROUP BY 1 "
+            "HAVING count(*) > 1 AND bool_and(f.access = 'open') ORDER BY 1 LIMIT 1"
         ).fetchone()
     finally:
         con.close()
