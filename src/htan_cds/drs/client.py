@@ -35,7 +35,7 @@ from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.drs.uri import DrsUri, encode_object_id, normalize_drs_uri, parse_drs_uri
 from htan_cds.errors import AccessDenied, DrsError, HtanCdsError, UnknownPrefix
 from htan_cds.net.bounded import DEFAULT_JSON_CAP, read_capped
-from htan_cds.net.environment import ssl_context
+from htan_cds.net.environment import custom_ssl_context
 from htan_cds.net.guard import OutboundGuard
 from htan_cds.net.redirects import follow_redirects
 from htan_cds.syncapi import run_sync
@@ -136,7 +136,10 @@ class DrsClient(AccessCalls):
                 connector = self.guard.connector(self._resolver, ttl_dns_cache=300)
             else:
                 connector = aiohttp.TCPConnector(
-                    limit=0, ttl_dns_cache=300, resolver=self._resolver, ssl=ssl_context()
+                    limit=0,
+                    ttl_dns_cache=300,
+                    resolver=self._resolver,
+                    ssl=custom_ssl_context() or True,
                 )
             self._session = aiohttp.ClientSession(
                 connector=connector,

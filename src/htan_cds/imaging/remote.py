@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import httpx
 
 from htan_cds.errors import AccessDenied, HtanCdsError, ImagingError
-from htan_cds.net.environment import ssl_context
+from htan_cds.net.environment import custom_ssl_context
 from htan_cds.net.origins import origin
 
 # IFDs of a pyramid are scattered over the file, one small read each: small blocks keep the
@@ -73,7 +73,7 @@ class HttpRangeFile(io.RawIOBase):
             timeout=timeout,
             follow_redirects=False,
             # HTTPS_PROXY/NO_PROXY via httpx's trust_env; CA bundle as for every client here.
-            verify=ssl_context(),
+            verify=custom_ssl_context() or True,
         )
         self.size = self._probe_size()
 

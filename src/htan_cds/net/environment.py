@@ -30,6 +30,14 @@ def ssl_context() -> ssl.SSLContext:
     return _context(*_ca_settings())
 
 
+def custom_ssl_context() -> ssl.SSLContext | None:
+    """:func:`ssl_context` when the environment names a CA bundle, else None: the HTTP
+    libraries' own default (verifying, system store) then serves, and no second CA store is
+    loaded at start-up (tens of milliseconds per process)."""
+    cafile, capath = _ca_settings()
+    return _context(cafile, capath) if cafile or capath else None
+
+
 @lru_cache(maxsize=8)
 def _context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     try:
