@@ -37,6 +37,8 @@ def _workspace(home: Path, port: int) -> subprocess.Popen[bytes]:
     # CGC's 500 files / 5 min would dominate; the benchmark measures the machinery.
     (home / "config.toml").write_text(
         "[workspace]\nimport_limit = 1000000\nimport_window_seconds = 1.0\n"
+        # The commons is on loopback: the operator allows it explicitly (issue 11's guard).
+        'allow_hosts = ["127.0.0.1"]\n'
     )
     proc = subprocess.Popen(
         [
