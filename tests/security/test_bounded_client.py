@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -31,38 +30,38 @@ from tests.security.hostile import Hostile
 pytestmark = pytest.mark.network
 
 
-def _cli_with_peak_rss(*args: str, timeout: float = 300) -> tuple[int, str, int]:
+# Runs the CLI and, at its exit, writes the process's own VmHWM. ``wait4``'s ru_maxrss would
+# not do: Linux carries the parent's peak across fork+exec into the child's figure, so a CLI
+# started from a big pytest process would report pytest's size.
+_LAUNCH = (
+    "import atexit, runpy, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "def _hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            open(out, 'w').write(line.split()[1])\n"
+    "atexit.register(_hwm)\n"
+    "runpy.run_module('htan_cds.cli.main', run_name='__main__')\n"
+)
+
+
+def _cli_with_peak_rss(tmp: Path, *args: str, timeout: float = 300) -> tuple[int, str, int]:
     """Run ``htan-cds ARGS``; return (exit code, stdout, peak RSS in bytes of that process)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "htan_cds.cli.main", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+    hwm = tmp / "vmhwm"
+    result = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, str(hwm), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    deadline = time.monotonic() + timeout
-    out = b""
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    while True:
-        chunk = proc.stdout.read()
-        if chunk:
-            out += chunk
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            rest = proc.stdout.read()
-            out += rest or b""
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, out.decode(), int(usage.ru_maxrss) * 1024
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("the CLI did not finish")
-        time.sleep(0.05)
+    return result.returncode, result.stdout, int(hwm.read_text()) * 1024
 
 
 @pytest.mark.parametrize("mode", ["bomb", "huge"])
 def test_endless_or_inflating_json_stops_at_the_cap(tmp_path: Path, mode: str) -> None:
     with Hostile(mode=mode) as evil:
         code, out, peak = _cli_with_peak_rss(
-            "import", evil.uri(), "--to", str(tmp_path / "d"), "--json"
+            tmp_path, "import", evil.uri(), "--to", str(tmp_path / "d"), "--json"
         )
     assert code == 1, out
     error = json.loads(out)["files"][0]["error"]
