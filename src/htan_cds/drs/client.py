@@ -133,7 +133,9 @@ class DrsClient(AccessCalls):
         if self._session is None:
             connector: aiohttp.TCPConnector
             if self.guard is not None:
-                connector = self.guard.connector(self._resolver, ttl_dns_cache=300)
+                connector = self.guard.connector(
+                    self._resolver, ttl_dns_cache=300, ssl=ssl_context()
+                )
             else:
                 connector = aiohttp.TCPConnector(
                     limit=0,
