@@ -134,7 +134,7 @@ class DrsClient(AccessCalls):
             connector: aiohttp.TCPConnector
             if self.guard is not None:
                 connector = self.guard.connector(
-                    self._resolver, ttl_dns_cache=300, ssl=ssl_context()
+                    self._resolver, ttl_dns_cache=300, ssl=custom_ssl_context() or True
                 )
             else:
                 connector = aiohttp.TCPConnector(
