@@ -15,6 +15,7 @@ from htan_cds.imaging.sources import ByteSource
 
 # PNG/JPEG have no tiles: they are decoded whole, so only images up to this size are served.
 MAX_FLAT_PIXELS = 1 << 26
+MAX_FLAT_BYTES = 256 * 1024 * 1024  # the file is read whole: refuse before reading, not after
 
 
 class FlatImageReader:
@@ -27,6 +28,8 @@ class FlatImageReader:
 
         self.source = source
         self.stats = ReadStats()
+        if source.size > MAX_FLAT_BYTES:
+            raise ImagingError(f"{name}: a {source.size} byte PNG/JPEG is too large to serve")
         data = source.read_range(0, source.size)
         try:
             image = Image.open(io.BytesIO(data))
