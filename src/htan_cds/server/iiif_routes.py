@@ -163,7 +163,10 @@ def _image(request: Request, item: OpenImage, identifier: str, parts: list[str])
     else:
         from htan_cds.server.iiif_channels import named_info
 
-        info = named_info(request.app, item, record_id(request))
+        selectors = (params.get("channels") or "").split(",")
+        by_index = all(s.strip().isdigit() or not s.strip() for s in selectors)
+        # Names (and the catalog lookup of the channel CSV) only when a selector needs them.
+        info = reader.info if by_index else named_info(request.app, item, record_id(request))
         displays = displays_from_params(
             params, info, lambda wanted: ReaderCache.ranges(item, wanted)
         )
