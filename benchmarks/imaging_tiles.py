@@ -78,8 +78,9 @@ def image(size: int, channels: int) -> Path:
 
 def commons(root: Path, path: Path) -> tuple[Path, str]:
     """A data home holding the big image and a small one (to warm a fresh server up with)."""
-    from htan_cds.imaging.synthetic import write_synthetic_ome_tiff
     from tests.viewer._commons import Entry, build_commons, object_id
+
+    from htan_cds.imaging.synthetic import write_synthetic_ome_tiff
 
     small = root / "warmup.ome.tif"
     write_synthetic_ome_tiff(small, width=512, height=512, channel_names=MARKERS[:2], seed=1)
