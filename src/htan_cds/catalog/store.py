@@ -308,8 +308,9 @@ class Catalog:
             "participants": int(row[0]),
             "samples": int(row[1]),
             "files": int(row[2]),
-            # Unknown sizes (exports without File_Size) are counted, never added as 0.
-            "total_size": None if row[3] is None else int(row[3]),
+            # Unknown sizes (exports without File_Size) are counted, never added as 0; no files
+            # at all weigh 0 bytes (not "unknown").
+            "total_size": (None if int(row[2]) else 0) if row[3] is None else int(row[3]),
             "files_without_size": int(row[4]),
         }
         return result

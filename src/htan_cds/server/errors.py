@@ -50,9 +50,40 @@ async def _drs_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, exc.message, exc.headers)
 
 
+def prefers_html(accept: str) -> bool:
+    """True when an ``Accept`` header ranks ``text/html`` above JSON (RFC 9110 §12.5.1 q-values).
+
+    Browsers navigating send ``text/html,…,*/*;q=0.8`` (HTML wins); ``fetch()``, curl and HTTP
+    libraries send ``*/*`` or ``application/json`` (a tie or JSON: JSON).
+    """
+    html = json = 0.0
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.strip().lower()
+        if media == "text/html":
+            html = max(html, q)
+        elif media in ("application/json", "application/*", "*/*"):
+            json = max(json, q)
+    return html > json
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    # A browser asking for a page that is not there gets a page (when an extension such as the
+    # portal provides one); API clients keep the DRS error body.
+    page = getattr(request.app.state, "not_found_page", None)
+    if status == 404 and page is not None and prefers_html(request.headers.get("accept", "")):
+        response: Response = page(request)
+        return response
     # Framework details (e.g. the path that was not found) are not echoed back.
     msg = _REASONS.get(status, "error")
     if status == 404:

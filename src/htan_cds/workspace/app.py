@@ -21,12 +21,13 @@ async def _sb_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI, home: DataHome) -> WorkspaceContext:
     """Mount the workspace of ``home`` on ``app``; return its context."""
-    from htan_cds.workspace import api, drs_bridge, redirect
+    from htan_cds.workspace import api, drs_bridge, redirect, upload
 
     ctx = WorkspaceContext.open(home)
     app.state.workspace = ctx
     app.add_exception_handler(SbApiError, _sb_error)
     app.include_router(redirect.router)
+    app.include_router(upload.router)
     app.include_router(drs_bridge.router)
     app.include_router(api.router)
     drs_bridge.install_middleware(app)
@@ -53,6 +54,22 @@ def _chain_lifespan(app: FastAPI, ctx: WorkspaceContext) -> None:
 
 def create_workspace_app(home: DataHome) -> FastAPI:
     """A stand-alone workspace app (``htan-cds workspace serve``), without a commons."""
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException
+
+    from htan_cds.server.errors import prefers_html
+    from htan_cds.workspace.pages import missing_page, mount_static
+
     app = FastAPI(title="htan-cds workspace", version="1")
     install(app, home)
+    mount_static(app)  # the pages share the portal's stylesheet
+
+    async def not_found(request: Request, exc: Exception) -> Any:
+        # Browsers get a page in the portal's look; API clients FastAPI's JSON error.
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and prefers_html(request.headers.get("accept", "")):
+            return missing_page(request)
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(HTTPException, not_found)
     return app

@@ -18,11 +18,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -31,16 +29,12 @@ from htan_cds.workspace.api import submit_import
 from htan_cds.workspace.auth import User, token_from_headers
 from htan_cds.workspace.context import WorkspaceContext
 from htan_cds.workspace.manifest_fetch import check_url, fetch_manifest_text, parse_manifest
+from htan_cds.workspace.pages import page
 from htan_cds.workspace.store import CONFLICT_POLICIES, ItemRequest, new_id
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "hcds_ws_token"
 PRE_COOKIE = "hcds_ws_signin"
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-)
 _PREVIEW_ROWS = 200
 
 
@@ -51,7 +45,7 @@ def _ctx(request: Request) -> WorkspaceContext:
 
 
 def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(_TEMPLATES.get_template(name).render(**values), status_code=status)
+    return page(name, status, **values)
 
 
 def _wants_html(request: Request) -> bool:
@@ -74,14 +68,38 @@ def _signin_mac(ctx: WorkspaceContext, pre: str) -> str:
     return hmac.new(ctx.home.secret_key(), f"signin:{pre}".encode(), hashlib.sha256).hexdigest()
 
 
-def _signin_page(ctx: WorkspaceContext, url: str, status: int, error: str | None) -> Response:
-    """The sign-in form with a fresh pre-session cookie and the HMAC of it."""
+def _signin_page(
+    ctx: WorkspaceContext, url: str, status: int, error: str | None, next_path: str = ""
+) -> Response:
+    """The sign-in form with a fresh pre-session cookie and the HMAC of it.
+
+    ``url`` is the manifest waiting (import-redirect); ``next_path`` a workspace page to return
+    to instead (``/workspace/import``)."""
     pre = secrets.token_urlsafe(24)
-    page = _page("signin.html", status, url=url, error=error, csrf=_signin_mac(ctx, pre))
-    page.set_cookie(
+    form = _page(
+        "signin.html",
+        status,
+        url=url,
+        next_path=next_path,
+        error=error,
+        csrf=_signin_mac(ctx, pre),
+    )
+    form.set_cookie(
         PRE_COOKIE, pre, httponly=True, samesite="strict", max_age=3600, path="/import-redirect"
     )
-    return page
+    return form
+
+
+def signin_page(request: Request, next_path: str) -> Response:
+    """The sign-in form for a workspace page (``next_path``), e.g. ``/workspace/import``."""
+    return _signin_page(_ctx(request), "", 200, None, next_path)
+
+
+def _next_path(value: str) -> str:
+    # Only the workspace's own pages: never an absolute or scheme-relative URL (open redirect).
+    if value.startswith("/workspace/") and "//" not in value and "\\" not in value:
+        return value
+    return ""
 
 
 def _cross_site(request: Request) -> bool:
@@ -152,18 +170,20 @@ async def signin(request: Request) -> Response:
     form = await request.form()
     token = str(form.get("token") or "").strip()
     url = str(form.get("URL") or "")
-    if not url:
+    next_path = _next_path(str(form.get("next") or ""))
+    if not url and not next_path:
         return _error(request, sb_errors.bad_request("The URL field (a manifest URL) is required."))
     pre = request.cookies.get(PRE_COOKIE, "")
     mac = str(form.get("csrf") or "")
     if _cross_site(request) or not pre or not hmac.compare_digest(mac, _signin_mac(ctx, pre)):
         # Login CSRF: only this server's own, freshly served sign-in form may sign a browser in.
-        return _signin_page(ctx, url, 403, "This sign-in form has expired; sign in again.")
+        return _signin_page(
+            ctx, url, 403, "This sign-in form has expired; sign in again.", next_path
+        )
     if ctx.auth.user(token) is None:
-        return _signin_page(ctx, url, 401, "This token is not valid here.")
-    response = RedirectResponse(
-        f"/import-redirect/drs/csv?URL={quote(url, safe='')}", status_code=303
-    )
+        return _signin_page(ctx, url, 401, "This token is not valid here.", next_path)
+    target = next_path or f"/import-redirect/drs/csv?URL={quote(url, safe='')}"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600)
     response.delete_cookie(PRE_COOKIE, path="/import-redirect")
     return response

@@ -21,6 +21,7 @@ def mount(app: FastAPI, config: Any) -> None:
     from htan_cds.server.portal import api, export, pages
 
     app.state.portal = PortalState(config=config, lease=CatalogLease(config.home))
+    app.state.not_found_page = pages.missing_page
     app.include_router(api.router)
     app.include_router(export.router)
     app.include_router(pages.router)

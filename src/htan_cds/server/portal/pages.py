@@ -129,6 +129,14 @@ def _render(
     return response
 
 
+def missing_page(request: Request) -> HTMLResponse:
+    """The portal's 404 page for a browser asking for a path nothing serves (see
+    :func:`htan_cds.server.errors.prefers_html`; API clients still get the JSON error)."""
+    return _render(
+        request, "not_found.html", {"drs_id": None, "path": request.url.path}, status=404
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def landing(request: Request, catalog: Catalog = CatalogDep) -> HTMLResponse:
     """What the commons holds, per study, and the "Explore Data" button."""
@@ -191,6 +199,29 @@ def file_detail(request: Request, drs_id: str, catalog: Catalog = CatalogDep) ->
             "file": record,
             "is_image": _is_image(record),
             "thumbnail_url": f"/thumbnails/{quote(drs_id, safe='/')}.png",
-            "drs_object_url": f"/ga4gh/drs/v1/objects/{quote(drs_id, safe='/')}",
+            **_resolution(request, record),
         },
     )
+
+
+def _resolution(request: Request, record: dict[str, Any]) -> dict[str, Any]:
+    """Where the file's DRS URI resolves: its own DRS server (CRDC's for real HTAN files), this
+    server only for the files this commons serves (``drs_host`` NULL).
+
+    ``drs_object_url`` is ``None`` when the stored URI cannot be resolved as written (a compact
+    URI of a prefix no registry knows); the page then says so instead of pointing anywhere.
+    """
+    from htan_cds.drs.uri import normalize_drs_uri
+
+    if not record.get("drs_host"):
+        base = portal_state(request).config.base_url
+        path = f"/ga4gh/drs/v1/objects/{quote(str(record['drs_id']), safe='/')}"
+        return {"drs_object_url": base + path, "drs_server": "this commons serves it"}
+    try:
+        uri = normalize_drs_uri(str(record.get("drs_uri") or ""))
+    except HtanCdsError:
+        return {"drs_object_url": None, "drs_server": record.get("drs_host")}
+    return {
+        "drs_object_url": uri.resolution_url(),
+        "drs_server": f"the file's own DRS server, {uri.authority}",
+    }

@@ -337,7 +337,7 @@ function renderTable(page, options = {}) {
     });
     const cells = columns.map((col) => {
       const value = col.render ? col.render(row) : row[col.key] ?? "—";
-      return el("td", { class: col.num ? "num" : null }, value);
+      return el("td", { class: col.num ? "num" : null, dataset: { col: col.key } }, value);
     });
     return el("tr", { class: selected.has(id) ? "is-selected" : null }, el("td", { class: "select-col" }, box), ...cells);
   });
