@@ -20,7 +20,7 @@ from htan_cds.server.portal.params import (
 )
 
 _values = st.lists(st.text(min_size=1, max_size=12).filter(str.strip), max_size=3)
-_facets = sorted(FACET_NAMES - {"access", "level", "center"})
+_facets = sorted((FACET_NAMES | {"text", "marker"}) - {"access", "level", "center"})
 _filters = st.dictionaries(st.sampled_from(_facets), _values, max_size=3)
 _ids = st.lists(st.text(min_size=1, max_size=20), max_size=5)
 
@@ -68,8 +68,10 @@ def test_cart_where_is_valid_sql_with_bound_values(
         "assay VARCHAR, Tissue_or_Organ_of_Origin VARCHAR, Primary_Diagnosis VARCHAR, "
         "level VARCHAR, Data_Release VARCHAR, File_Format VARCHAR, access VARCHAR, "
         "HTAN_Participant_ID VARCHAR, biospecimen_ids VARCHAR[], name VARCHAR, "
-        "HTAN_Data_File_ID VARCHAR, Filename VARCHAR)"
+        "HTAN_Data_File_ID VARCHAR, Filename VARCHAR, source VARCHAR)"
     )
+    # Text and marker terms also look at the images' channels.
+    con.execute("CREATE TABLE channels (drs_id VARCHAR, Channel_Name VARCHAR, Target VARCHAR)")
     con.execute("INSERT INTO files (drs_id, assay) VALUES ('x', 'CyCIF')")
     # Whatever the user typed travels as parameters: the query always parses and runs.
     con.execute(f"SELECT count(*) FROM files f WHERE {sql}", params).fetchone()
