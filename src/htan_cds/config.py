@@ -34,9 +34,12 @@ class DataHome:
         path = Path(root).expanduser() if root is not None else default_home()
         if path.exists() and not path.is_dir():
             raise ConfigError(f"data home {path} exists and is not a folder")
-        if create:
+        if create and not path.exists():
             try:
                 path.mkdir(parents=True, exist_ok=True)
+                # The home holds controlled metadata and secrets: its owner's alone (an
+                # existing home keeps the mode its owner gave it).
+                os.chmod(path, 0o700)
             except OSError as exc:
                 raise ConfigError(f"cannot create data home {path}: {exc.strerror}") from exc
         return cls(path.resolve())

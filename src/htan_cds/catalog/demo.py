@@ -390,7 +390,8 @@ def build_demo(
         _write_all(plan, paths, workers, report)
         store = LocalObjectStore(home.objects_dir)
         for i, (planned, path) in enumerate(zip(plan.files, paths, strict=True)):
-            stored = store.put_file(path)
+            controlled = str(planned.row.get("access") or "open").lower() != "open"
+            stored = store.put_file(path, private=controlled)
             planned.row.update(
                 size=stored.size, md5=stored.md5, sha256=stored.sha256, object_key=stored.key
             )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from htan_cds.catalog.aggregates import CatalogAggregates
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, where_clause
 from htan_cds.catalog.readonly import check_read_only
 from htan_cds.catalog.records import (
@@ -19,6 +20,7 @@ from htan_cds.catalog.records import (
     sql_literal,
 )
 from htan_cds.catalog.schema import CURRENT_SCHEMA_VERSION, applied_version, migrate
+from htan_cds.catalog.writer import USE_SQL, CatalogWriter, read_only_connection
 from htan_cds.config import DataHome
 from htan_cds.errors import CatalogError
 
@@ -68,7 +70,7 @@ _FILE_SELECT = (
 )
 
 
-class Catalog:
+class Catalog(CatalogAggregates):
     """HTAN metadata in ``catalog.duckdb``: files, imaging, channels, participants, biospecimens.
 
     Open with :meth:`open`. Query methods take a :class:`FileFilter` and return pandas
@@ -85,6 +87,7 @@ class Catalog:
         # answers can be remembered per filter.
         self._memo = Memo(enabled=read_only, size=_MEMO_MAX)
         self._columns: set[str] | None = None
+        self._writer: CatalogWriter | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -98,43 +101,80 @@ class Catalog:
                 f"no catalog in {home.root}",
                 hint="build one with `htan-cds demo`, `catalog build` or `ingest`",
             )
+        if not read_only:
+            return cls._open_writer(home)
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = read_only_connection(path)
         except duckdb.Error as exc:
             raise CatalogError(f"cannot open the catalog {path}: {exc}") from exc
-        if read_only:
-            version = applied_version_ro(con)
-            if version > CURRENT_SCHEMA_VERSION:
-                con.close()
-                raise CatalogError(
-                    f"catalog {path} has schema version {version}, newer than this htan-cds "
-                    f"({CURRENT_SCHEMA_VERSION})",
-                    hint="upgrade htan-cds",
-                )
-            if version < CURRENT_SCHEMA_VERSION:
-                # An older catalog is migrated in place once, then opened read-only again.
-                con.close()
-                cls.open(home).close()
-                con = duckdb.connect(str(path), read_only=True)
-        else:
+        version = applied_version_ro(con)
+        if version > CURRENT_SCHEMA_VERSION:
+            con.close()
+            raise CatalogError(
+                f"catalog {path} has schema version {version}, newer than this htan-cds "
+                f"({CURRENT_SCHEMA_VERSION})",
+                hint="upgrade htan-cds",
+            )
+        if version < CURRENT_SCHEMA_VERSION:
+            # An older catalog is migrated once (a writer's copy, renamed), then reopened.
+            con.close()
+            cls.open(home).close()
+            con = read_only_connection(path)
+        return cls(home, con, True)
+
+    @classmethod
+    def _open_writer(cls, home: DataHome) -> Catalog:
+        """A read-write catalog on a private copy, published on close (``catalog/writer.py``)."""
+        import duckdb
+
+        def connect(path: str) -> Any:
+            try:
+                return duckdb.connect(path)
+            except duckdb.Error as exc:
+                raise CatalogError(f"cannot open the catalog {home.catalog_path}: {exc}") from exc
+
+        writer = CatalogWriter(home.catalog_path)
+        con = writer.begin(connect)
+        try:
             migrate(con)
-        return cls(home, con, read_only)
+        except BaseException:
+            writer.abort(con)
+            raise
+        catalog = cls(home, con, False)
+        catalog._writer = writer
+        return catalog
 
     def close(self) -> None:
-        """Close the DuckDB connection (further calls fail)."""
-        self._con.close()
+        """Close the DuckDB connection (further calls fail); a writer publishes its changes."""
+        if self._writer is not None:
+            self._writer.commit(self._con)
+        else:
+            self._con.close()
+
+    def discard(self) -> None:
+        """Close a read-write catalog without publishing what was written since it opened."""
+        if self._writer is not None:
+            self._writer.abort(self._con)
+        else:
+            self._con.close()
 
     def __enter__(self) -> Catalog:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # A block that fails leaves the catalog as it was (nothing half-written is published).
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.close()
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """A DuckDB cursor for one query (cursors let threads share the connection)."""
         cur = self._con.cursor()
         try:
+            if self.read_only:
+                cur.execute(USE_SQL)  # a cursor starts in the in-memory default database
             yield cur
         finally:
             cur.close()
@@ -229,91 +269,6 @@ class Catalog:
         with self.cursor() as cur:
             row = cur.execute(f"SELECT count(*) FROM files f WHERE {where}", params).fetchone()
         return int(row[0]) if row else 0
-
-    def facets(self, flt: FileFilter | None = None) -> dict[str, list[tuple[str, int]]]:
-        """File counts per value of each facet, most frequent first.
-
-        A facet's counts apply every *other* constraint of ``flt`` (the usual faceted-search
-        rule, so a selected facet still shows its alternatives).
-        """
-        flt = self.resolve(flt).filter
-        counted = self._memo.get(filter_key("facets", flt), lambda: self._facets(flt))
-        return {k: list(v) for k, v in counted.items()}
-
-    def _facets(self, flt: FileFilter) -> dict[str, list[tuple[str, int]]]:
-        cube = self._cube_usable(flt)
-        source, counter = ("facet_cube f", "sum(n)") if cube else ("files f", "count(*)")
-        parts: list[str] = []
-        params: list[Any] = []
-        plain_where, plain_params = where_clause(flt)
-        grouping: list[str] = []
-        for facet, column in FACET_COLUMNS.items():
-            if getattr(flt, facet):
-                where, wparams = where_clause(flt.without(facet))
-                parts.append(
-                    f"SELECT '{facet}' AS facet, CAST({column} AS VARCHAR) AS value, "
-                    f"{counter} AS n FROM {source} WHERE {where} GROUP BY ALL"
-                )
-                params.extend(wparams)
-            else:
-                grouping.append(facet)
-        if grouping:
-            # One scan computes every unconstrained facet at once.
-            sets = ", ".join(f"({FACET_COLUMNS[g]})" for g in grouping)
-            case = " ".join(f"WHEN grouping({FACET_COLUMNS[g]}) = 0 THEN '{g}'" for g in grouping)
-            value = " ".join(
-                f"WHEN grouping({FACET_COLUMNS[g]}) = 0 THEN CAST({FACET_COLUMNS[g]} AS VARCHAR)"
-                for g in grouping
-            )
-            parts.append(
-                f"SELECT CASE {case} END AS facet, CASE {value} END AS value, {counter} AS n "
-                f"FROM {source} WHERE {plain_where} GROUP BY GROUPING SETS ({sets})"
-            )
-            params.extend(plain_params)
-        result: dict[str, list[tuple[str, int]]] = {facet: [] for facet in FACET_COLUMNS}
-        with self.cursor() as cur:
-            rows = cur.execute(" UNION ALL ".join(parts), params).fetchall()
-        for facet, value, n in rows:
-            if value is not None:
-                result[str(facet)].append((str(value), int(n)))
-        for values in result.values():
-            values.sort(key=lambda item: (-item[1], item[0]))
-        return result
-
-    def summary(self, flt: FileFilter | None = None) -> dict[str, int | None]:
-        """``participants``, ``samples``, ``files`` and ``total_size`` of the matching files."""
-        flt = self.resolve(flt).filter
-        return dict(self._memo.get(filter_key("summary", flt), lambda: self._summary(flt)))
-
-    def _summary(self, flt: FileFilter) -> dict[str, int | None]:
-        if flt.is_empty() and self._cube_usable(flt):
-            stored = self.get_meta("summary")
-            if stored:
-                import json
-
-                summary: dict[str, int | None] = json.loads(stored)
-                return summary
-        where, params = where_clause(flt)
-        sql = (
-            "SELECT count(DISTINCT HTAN_Participant_ID), "
-            "(SELECT count(DISTINCT b) FROM (SELECT unnest(biospecimen_ids) AS b "
-            f"FROM files f WHERE {where})), count(*), sum(size), "
-            "count(*) FILTER (WHERE size IS NULL) "
-            f"FROM files f WHERE {where}"
-        )
-        with self.cursor() as cur:
-            row = cur.execute(sql, [*params, *params]).fetchone()
-        assert row is not None
-        result = {
-            "participants": int(row[0]),
-            "samples": int(row[1]),
-            "files": int(row[2]),
-            # Unknown sizes (exports without File_Size) are counted, never added as 0; no files
-            # at all weigh 0 bytes (not "unknown").
-            "total_size": (None if int(row[2]) else 0) if row[3] is None else int(row[3]),
-            "files_without_size": int(row[4]),
-        }
-        return result
 
     def get_file(self, drs_id: str) -> dict[str, Any] | None:
         """One file's row (with ``drs_uri``, ``imaging`` and ``channels``) or ``None``."""
@@ -454,18 +409,6 @@ class Catalog:
     def remembered(self, key: tuple[str, ...], compute: Callable[[], _T]) -> _T:
         """``compute()``, remembered under ``key`` while the catalog is open read-only."""
         return self._memo.get(key, compute)
-
-    def cube_current(self) -> bool:
-        """True when the facet cube counts the files as they are now."""
-        with self.cursor() as cur:
-            row = cur.execute("SELECT count(*) FROM files").fetchone()
-        return self.get_meta("facet_cube_files") == str(row[0] if row else 0)
-
-    def _cube_usable(self, flt: FileFilter) -> bool:
-        """The cube answers filters on facet columns only, and only if it is current."""
-        if flt.participant or flt.biospecimen or flt.text or flt.drs_ids or flt.marker:
-            return False
-        return self.cube_current()
 
     # -- helpers ---------------------------------------------------------------------------
     def _require_writable(self) -> None:

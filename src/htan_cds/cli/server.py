@@ -56,6 +56,12 @@ def serve_command(
     ssl_keyfile: str | None = typer.Option(
         None, "--ssl-keyfile", help="Private key (PEM) for --ssl-certfile."
     ),
+    header_timeout: float = typer.Option(
+        10.0,
+        "--header-timeout",
+        min=0.1,
+        help="Seconds a client has to send a request's headers (then 408 and close).",
+    ),
 ) -> None:
     """Serve this data home over GA4GH DRS 1.5 (plus signed byte URLs) until interrupted."""
     from htan_cds.errors import UsageError
@@ -85,6 +91,7 @@ def serve_command(
         log_level=log_level,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        header_timeout=header_timeout,
     )
     warn_if_elsewhere(config)
     err_console.print(

@@ -29,17 +29,27 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8100, "--port", help="Port to listen on."),
+    public_url: str | None = typer.Option(
+        None,
+        "--public-url",
+        help="Public base URL of the links it hands out (default http://HOST:PORT).",
+    ),
 ) -> None:
     """Serve only the workspace (SB /v2 API, import-redirect, DRS for imported files).
 
     ``htan-cds serve --workspace`` serves it beside a commons instead."""
     import uvicorn
 
+    from htan_cds.errors import UsageError
     from htan_cds.workspace.app import create_workspace_app
 
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise UsageError(f"--public-url must start with http:// or https://, not {public_url!r}")
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host == "0.0.0.0" else host)
+    base_url = (public_url or f"http://{shown}:{port}").rstrip("/")
     home = data_home(ctx)
-    app = create_workspace_app(home)
-    err_console.print(f"workspace of {home.root} at http://{host}:{port}/v2 (Ctrl-C to stop)")
+    app = create_workspace_app(home, base_url)
+    err_console.print(f"workspace of {home.root} at {base_url}/v2 (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -1,9 +1,11 @@
 """``GET /thumbnails/{object_id}.png`` on the commons server (a ``create_app`` extension).
 
 Thumbnails are rendered from the object's bytes (the local store's file, or a presigned URL for
-an S3 store) on first request, then served from the data home's cache. Open objects are public;
-controlled ones need a bearer token whose grants cover the object's consent group (the server's
-own access rules).
+an S3 store) on first request, then served from the data home's cache. Only the sizes of
+``CACHED_SIZES`` are cached (others are scaled down from the next one up, in memory), and the
+cache is pruned to the ``[limits]`` of ``config.toml`` (``htan_cds.server.caps``). Open
+objects are public; controlled ones need a bearer token (or the portal's session) whose grants
+cover the object's consent group (the server's own access rules).
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ def _object_source(app: Any, record: Any) -> Path | str | None:
 def _thumbnail(request: Request, object_id: str, size: int) -> Response:
     from starlette.responses import FileResponse
 
-    from htan_cds.imaging.thumbnails import ensure_thumbnail
-    from htan_cds.server.access import bearer_caller, decide
+    from htan_cds.imaging.thumbnails import cached_size_for, ensure_thumbnail, thumbnail_path
+    from htan_cds.server.access import decide
+    from htan_cds.server.caps import folder_limits, touch
     from htan_cds.server.errors import error_response
     from htan_cds.server.objects import FileRecord
+    from htan_cds.server.session import request_caller
 
     app = request.app
     config = app.state.config
@@ -62,8 +66,9 @@ def _thumbnail(request: Request, object_id: str, size: int) -> Response:
     record = app.state.drs.repo.snapshot().get(object_id)
     if not isinstance(record, FileRecord):
         return error_response(404, "no such object")
-    caller = bearer_caller(request.headers.get("authorization"), app.state.tokens)
-    # A presented credential that does not verify is refused, as the DRS routes do (RFC 6750).
+    # A bearer token or the portal's session; a presented credential that does not verify is
+    # refused, as the DRS routes do (RFC 6750).
+    caller = request_caller(request)
     refused = 401 if caller is None else decide(record.groups, caller)
     if refused is not None:
         headers = {"WWW-Authenticate": "Bearer"} if refused == 401 else None
@@ -73,13 +78,36 @@ def _thumbnail(request: Request, object_id: str, size: int) -> Response:
     source = _object_source(app, record)
     if source is None:
         return error_response(404, "no thumbnail: the object's bytes are not stored here")
+    cached = cached_size_for(size)
     try:
-        path = ensure_thumbnail(config.home, object_id, source, size=size)
+        if thumbnail_path(config.home, object_id, cached).is_file():
+            path = thumbnail_path(config.home, object_id, cached)
+            touch(path)  # recently used: pruned last
+        else:
+            path = ensure_thumbnail(config.home, object_id, source, size=cached)
+            # The cache stays under [limits] (least recently used first): issue 11 saw 297 MiB
+            # of thumbnails in 40 s from one client asking for every size.
+            folder_limits(app).thumbnails.prune(config.home.thumbnails_dir, keep=path)
     except HtanCdsError as exc:
         _log.warning("thumbnail of %s failed: %s", object_id, exc)
         return error_response(422, "no thumbnail: the image cannot be read")
     cache = "public, max-age=86400" if not record.controlled else "private, max-age=3600"
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": cache})
+    if cached == size:
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": cache})
+    return Response(_scaled(path, size), media_type="image/png", headers={"Cache-Control": cache})
+
+
+def _scaled(path: Path, size: int) -> bytes:
+    """The PNG at ``path`` scaled so its longer side is ``size`` pixels (never enlarged)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=False)
+    return out.getvalue()
 
 
 def mount(app: FastAPI, config: Any) -> None:

@@ -13,6 +13,15 @@ from htan_cds.errors import ImagingError
 
 DEFAULT_THUMBNAIL_SIZE = 512  # the portal's file page shows thumbnails 512 px wide
 MIN_SIZE, MAX_SIZE = 16, 2048
+# The server caches only these sizes (any other is scaled down from the next one up), so the
+# cache holds at most six files per image however many sizes are asked for.
+CACHED_SIZES = (64, 128, 256, 512, 1024, 2048)
+
+
+def cached_size_for(size: int) -> int:
+    """The cached size a thumbnail of ``size`` is made from: the smallest one at least as big."""
+    _check_size(size)
+    return next(s for s in CACHED_SIZES if s >= size)
 
 
 def _check_size(size: int) -> None:

@@ -8,8 +8,9 @@ GA4GH passports in a POST body. Decisions: open → allowed; controlled and no v
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from htan_cds.server.passports import PassportVerifier
 from htan_cds.server.tokens import TokenStore
@@ -52,6 +53,38 @@ def decide(groups: Iterable[str], caller: Caller) -> int | None:
         if not any(grant_covers(g, group) for g in caller.grants):
             return 403
     return None
+
+
+def file_groups(access: str | None, consent_group: str | None) -> frozenset[str]:
+    """Consent groups a caller must hold to see a file whose ``files.access`` is ``access``.
+
+    ``open`` (any letter case, or missing) needs none; anything else is controlled by its
+    ``consent_group``, or by the placeholder group ``controlled`` when the catalog names none.
+    """
+    if (access or "open").strip().lower() == "open":
+        return frozenset()
+    return frozenset({(consent_group or "").strip() or "controlled"})
+
+
+def can_see(file_row: Mapping[str, Any] | Any, grants: Iterable[str] | Caller) -> bool:
+    """True if a caller holding ``grants`` may see ``file_row``'s identifying metadata.
+
+    The one rule for every path that reads the catalog (DRS API, portal pages and JSON,
+    exports, thumbnails, tiles): an open file is visible to anyone; a controlled one only to a
+    caller whose grants cover its consent group (:func:`grant_covers`). ``file_row`` is a
+    catalog row (a mapping with ``access`` and ``consent_group``) or any object with those
+    attributes (``FileRecord``); ``grants`` is an iterable of grant strings or a :class:`Caller`.
+    See docs/security.md ("Controlled metadata").
+    """
+    if isinstance(file_row, Mapping):
+        access, group = file_row.get("access"), file_row.get("consent_group")
+    else:
+        access, group = getattr(file_row, "access", None), getattr(file_row, "consent_group", None)
+    needed = file_groups(access, group)
+    if not needed:
+        return True
+    held = grants.grants if isinstance(grants, Caller) else frozenset(grants)
+    return all(any(grant_covers(g, n) for g in held) for n in needed)
 
 
 def bearer_caller(authorization: str | None, tokens: TokenStore) -> Caller | None:

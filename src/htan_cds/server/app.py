@@ -71,6 +71,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     tokens = TokenStore(config.home)
 
     app = CommonsApp(title="htan-cds commons", version="1.5.0", docs_url="/docs", redoc_url=None)
+    app.max_body_bytes = config.max_body_bytes
     app.state.config = config
     app.state.drs = service
     app.state.tokens = tokens
@@ -96,7 +97,10 @@ def serve(config: ServerConfig) -> None:
     """Run the app under uvicorn until interrupted (blocking)."""
     import uvicorn
 
+    from htan_cds.server.slow_clients import HeaderTimeoutHttpTools
+
     common: dict[str, Any] = {
+        "http": HeaderTimeoutHttpTools,
         "host": config.host,
         "port": config.port,
         "log_level": config.log_level,
@@ -112,15 +116,39 @@ def serve(config: ServerConfig) -> None:
 
         os.environ["HTAN_CDS_SERVER_CONFIG"] = _encode_config(config)
         _run_workers(
-            uvicorn.Config(
-                "htan_cds.server.app:_app_from_env",
-                factory=True,
-                workers=config.workers,
-                **common,
+            _with_header_timeout(
+                uvicorn.Config(
+                    "htan_cds.server.app:_app_from_env",
+                    factory=True,
+                    workers=config.workers,
+                    **common,
+                ),
+                config,
             )
         )
         return
-    uvicorn.run(create_app(config), **common)
+    _run_single(_with_header_timeout(uvicorn.Config(create_app(config), **common), config))
+
+
+def _run_single(uv_config: Any) -> None:
+    """What ``uvicorn.run`` does for one process, on a Config built here."""
+    import contextlib
+    import sys
+
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    server = uvicorn.Server(uv_config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _with_header_timeout(uv_config: Any, config: ServerConfig) -> Any:
+    # Read by htan_cds.server.slow_clients in each connection (and pickled to workers).
+    uv_config.header_timeout = config.header_timeout
+    return uv_config
 
 
 def _run_workers(uv_config: Any) -> None:

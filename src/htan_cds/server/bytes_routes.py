@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from htan_cds.drs.uri import encode_object_id
 from htan_cds.errors import ObjectNotFound
 from htan_cds.server.errors import DrsHttpError, error_response
+from htan_cds.server.limits import bounded_int
 from htan_cds.server.service import BYTES_PREFIX, DrsService, check_object_id
 from htan_cds.server.signing import verify
 from htan_cds.server.zerocopy import send_file_range, sendfile_cycle
@@ -45,15 +46,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
     first, last = match.groups()
     if not first and not last:
         return None
+    # Numbers past 2**53 are clamped (bounded_int): a range that long covers any object.
     if not first:
-        suffix = int(last)
+        suffix = bounded_int(last)
         if suffix == 0 or size == 0:
             return False
         return (max(0, size - suffix), size - 1)
-    start = int(first)
+    start = bounded_int(first)
     if start >= size:
         return False
-    end = int(last) if last else size - 1
+    end = bounded_int(last) if last else size - 1
     if end < start:
         return None
     return (start, min(end, size - 1))

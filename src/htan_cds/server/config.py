@@ -34,6 +34,7 @@ class ServerConfig:
     log_level: str = "warning"
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    header_timeout: float = 10.0  # seconds to receive a request's headers (slow clients)
 
     @property
     def base_url(self) -> str:

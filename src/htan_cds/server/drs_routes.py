@@ -18,6 +18,7 @@ from starlette.routing import Route
 from htan_cds.drs.uri import DRS_API_PATH
 from htan_cds.server.access import Caller, bearer_caller, passport_caller
 from htan_cds.server.errors import DrsHttpError
+from htan_cds.server.limits import BadRequestBody, parse_json
 from htan_cds.server.objects import BundleRecord
 from htan_cds.server.service import DrsService
 from htan_cds.server.tokens import TokenStore
@@ -73,9 +74,9 @@ async def _body(request: Request, limit: int, *, required: bool = False) -> dict
             raise DrsHttpError(400, "a JSON body is required")
         return {}
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise DrsHttpError(400, "body is not valid JSON") from exc
+        data = parse_json(raw)
+    except BadRequestBody as exc:
+        raise DrsHttpError(400, exc.message) from None
     if not isinstance(data, dict):
         raise DrsHttpError(400, "body must be a JSON object")
     return data

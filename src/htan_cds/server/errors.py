@@ -75,6 +75,11 @@ def prefers_html(accept: str) -> bool:
     return html > json
 
 
+async def _bad_body(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HtanCdsError)
+    return error_response(400, exc.message)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -97,7 +102,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    _log.exception("unexpected error on %s %s", request.method, request.url.path)
+    from htan_cds.server.limits import BodyTooLarge
+
+    if not isinstance(exc, BodyTooLarge):  # answered 413 by the body limit, nothing to log
+        _log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error")
 
 
@@ -105,7 +113,10 @@ def install(app: Any) -> None:
     """Register the handlers that turn every error into a DRS error body."""
     from fastapi.exceptions import RequestValidationError
 
+    from htan_cds.server.limits import BadRequestBody
+
     app.add_exception_handler(DrsHttpError, _drs_error)
+    app.add_exception_handler(BadRequestBody, _bad_body)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,8 +1,9 @@
 """The server's view of the catalog: an in-memory snapshot of the objects this commons serves.
 
 The snapshot is read from the DuckDB catalog through a short read-only connection and
-reloaded when the catalog file changes, so the server never holds a lock that would stop
-``htan-cds ingest`` and a lookup is a dict access (the hot path of ``GET /objects/{id}``).
+reloaded when the catalog file changes (writers publish a new file by renaming, see
+``htan_cds.catalog.writer``), so the server never stops ``htan-cds ingest`` and a lookup is a
+dict access (the hot path of ``GET /objects/{id}``).
 """
 
 from __future__ import annotations
@@ -152,8 +153,12 @@ def load_snapshot(catalog_path: Path) -> Snapshot:
         return Snapshot()
     import duckdb
 
+    from htan_cds.catalog.writer import read_only_connection
+
     try:
-        con = duckdb.connect(str(catalog_path), read_only=True)
+        # Its own DuckDB instance: a connection of this process to the old file (the portal's)
+        # must not hand back the catalog a writer has just replaced.
+        con = read_only_connection(catalog_path)
     except duckdb.Error as exc:
         raise CatalogError(f"cannot open catalog {catalog_path} read-only: {exc}") from exc
     try:
@@ -216,17 +221,18 @@ class ObjectRepository:
         self._checked = time.monotonic()
         self._snapshot = load_snapshot(catalog_path)
 
-    def _file_stamp(self) -> tuple[float, ...]:
-        stamps: list[float] = []
+    def _file_stamp(self) -> tuple[int, ...]:
+        stamps: list[int] = []
         for path in (
             self.catalog_path,
             self.catalog_path.with_name(self.catalog_path.name + ".wal"),
         ):
             try:
                 st = path.stat()
-                stamps.extend((st.st_mtime, float(st.st_size)))
+                # Writers rename a new file in (a new inode): see htan_cds.catalog.writer.
+                stamps.extend((st.st_ino, st.st_mtime_ns, st.st_size))
             except FileNotFoundError:
-                stamps.extend((0.0, 0.0))
+                stamps.extend((0, 0, 0))
         return tuple(stamps)
 
     def snapshot(self) -> Snapshot:

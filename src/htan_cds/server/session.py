@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from htan_cds.server.access import ANONYMOUS, Caller, bearer_caller
@@ -54,13 +55,13 @@ def session_caller(value: str | None, key: bytes, tokens: TokenStore) -> Caller 
         return None
     if not hmac.compare_digest(_mac(key, token_id, int(expires_text)), mac):
         return None
-    info = next((t for t in tokens.list() if t.id == token_id), None)
+    info = tokens.get(token_id)
     if info is None or not info.active:
         return None
     return Caller(frozenset(info.grants), True)
 
 
-def request_caller(request: Request) -> Caller | None:
+def request_caller(request: HTTPConnection) -> Caller | None:
     """Bearer header, else session cookie, else anonymous; None for an invalid bearer."""
     app = request.app
     header = request.headers.get("authorization")
@@ -74,15 +75,27 @@ def request_caller(request: Request) -> Caller | None:
     return ANONYMOUS
 
 
-def _same_site(request: Request) -> bool:
-    """True unless the browser says the request comes from another site."""
+def same_site(request: HTTPConnection) -> bool:
+    """True unless the browser says the request comes from another site's page.
+
+    Browsers send ``Sec-Fetch-Site`` (W3C Fetch Metadata) on every request: only
+    ``same-origin`` and ``none`` (typed, bookmarked) are this site. Without it, an ``Origin``
+    (``null`` included) other than this server's public origin or the host the request was sent
+    to is another site. Requests with neither header do not come from a web page (curl,
+    scripts, the CLI) and are let through. Used on sign-in and on every state-changing portal
+    request (saving carts, exports).
+    """
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site.strip().lower() in ("same-origin", "none")
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+    if origin is None:
+        return True
+    netloc = urlsplit(origin.strip()).netloc.lower()
+    if not netloc:
+        return False  # "null" and other opaque origins
+    public = urlsplit(str(request.app.state.config.base_url)).netloc.lower()
+    return netloc in (public, (request.headers.get("host") or "").lower())
 
 
 def _safe_next(value: str | None) -> str:
@@ -92,15 +105,26 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _secure(request: Request) -> bool:
-    config = request.app.state.config
-    return bool(config.ssl_certfile) or str(config.public_url or "").startswith("https://")
+def secure_cookies(request: HTTPConnection) -> bool:
+    """True when cookies must be ``Secure``: clients reach this server over https.
+
+    That is a https public URL (a TLS proxy in front, ``--public-url https://...``; the
+    workspace's own when it runs alone), TLS served directly (``--ssl-certfile``), or a
+    request that came over https through a proxy whose ``X-Forwarded-Proto`` uvicorn trusts
+    (``--forwarded-allow-ips``; the scheme is then https).
+    """
+    state = request.app.state
+    config = getattr(state, "config", None)  # absent in a stand-alone workspace
+    base = config.base_url if config is not None else getattr(state.workspace, "base_url", "")
+    if str(base).lower().startswith("https://"):
+        return True
+    return request.url.scheme == "https"
 
 
 @router.post("/session")
 def sign_in(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
     """Sign in with a bearer token (form fields ``token`` and ``next``): set the cookie."""
-    if not _same_site(request):
+    if not same_site(request):
         return JSONResponse({"msg": "sign-in from another site refused", "status_code": 403}, 403)
     info = request.app.state.tokens.verify(token.strip())
     target = _safe_next(next)
@@ -114,7 +138,7 @@ def sign_in(request: Request, token: str = Form(""), next: str = Form("/")) -> R
         max_age=SESSION_TTL,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure_cookies(request),
         path="/",
     )
     return response
@@ -123,11 +147,11 @@ def sign_in(request: Request, token: str = Form(""), next: str = Form("/")) -> R
 @router.post("/session/end")
 def sign_out(request: Request, next: str = Form("/")) -> Response:
     """Forget the session cookie."""
-    if not _same_site(request):
+    if not same_site(request):
         return JSONResponse({"msg": "sign-out from another site refused", "status_code": 403}, 403)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request)
+        COOKIE, path="/", httponly=True, samesite="strict", secure=secure_cookies(request)
     )
     return response
 

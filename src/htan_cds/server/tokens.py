@@ -3,10 +3,16 @@
 A token is ``hcds_<id>_<secret>``; the data home keeps only the id, the sha-256 of the secret,
 the grants and timestamps (``tokens.json``, mode 0600), so a copy of the home does not hand out
 access. Revocation marks the entry; the server re-reads the file when it changes.
+
+Changes are atomic across processes: each create/revoke holds an exclusive lock
+(``tokens.json.lock``, via ``filelock``), re-reads the file inside it, and replaces it by a
+write-fsync-rename, so two commands run at once never lose each other's change and a reader
+(the server) sees the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,14 +21,19 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from htan_cds.config import DataHome
 from htan_cds.errors import ConfigError, UsageError
 
 TOKEN_PREFIX = "hcds_"
 TOKENS_FILE = "tokens.json"
+_LOCK_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ def _hash(secret: str) -> str:
 
 @dataclass
 class _Cache:
-    stamp: tuple[float, int] | None = None
+    stamp: tuple[int, int, int] | None = None
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -71,7 +82,8 @@ class TokenStore:
             st = self.path.stat()
         except FileNotFoundError:
             return {}
-        stamp = (st.st_mtime, st.st_size)
+        # A rename makes a new inode, and mtime_ns/size catch an in-place edit by hand.
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         if stamp == self._cache.stamp:
             return self._cache.entries
         try:
@@ -82,13 +94,39 @@ class TokenStore:
         self._cache = _Cache(stamp=stamp, entries=entries)
         return entries
 
-    def _save(self, entries: dict[str, dict[str, Any]]) -> None:
+    @contextmanager
+    def _changing(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """The current entries under an exclusive cross-process lock; saved when the block ends.
+
+        The block mutates the dict it is given; nothing is written if it raises.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path) + ".lock", timeout=_LOCK_TIMEOUT, mode=0o600)
+        try:
+            with self._lock, lock:
+                self._cache = _Cache()  # another process may have written since we read
+                entries = {k: dict(v) for k, v in self._load().items()}
+                yield entries
+                self._save(entries)
+        except Timeout as exc:
+            raise ConfigError(
+                f"{self.path} is locked by another htan-cds process for over "
+                f"{_LOCK_TIMEOUT:.0f} s; try again"
+            ) from exc
+
+    def _save(self, entries: dict[str, dict[str, Any]]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"version": 1, "tokens": entries}, fh, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"version": 1, "tokens": entries}, fh, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         self._cache = _Cache()
 
     def create(
@@ -104,10 +142,11 @@ class TokenStore:
             raise UsageError(
                 "a token needs at least one --grant (a consent group such as phs002371)"
             )
-        token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        with self._lock:
-            entries = dict(self._load())
+        with self._changing() as entries:
+            token_id = secrets.token_hex(6)
+            while token_id in entries:
+                token_id = secrets.token_hex(6)
             entries[token_id] = {
                 "hash": _hash(secret),
                 "grants": list(clean),
@@ -116,7 +155,6 @@ class TokenStore:
                 "label": label,
                 "revoked": None,
             }
-            self._save(entries)
         return f"{TOKEN_PREFIX}{token_id}_{secret}"
 
     @staticmethod
@@ -155,13 +193,15 @@ class TokenStore:
         token_id = token_or_id
         if token_or_id.startswith(TOKEN_PREFIX):
             token_id = token_or_id[len(TOKEN_PREFIX) :].partition("_")[0]
-        with self._lock:
-            entries = dict(self._load())
+        with self._changing() as entries:
             entry = entries.get(token_id)
             if entry is None:
                 raise UsageError(f"no token with id {token_id!r} (see: htan-cds token list)")
             if entry.get("revoked") is None:
-                entry = {**entry, "revoked": int(time.time())}
-                entries[token_id] = entry
-                self._save(entries)
+                entry["revoked"] = int(time.time())
         return self._info(token_id, entry)
+
+    def get(self, token_id: str) -> TokenInfo | None:
+        """What the store knows of the token with this id (None when unknown)."""
+        entry = self._load().get(token_id)
+        return None if entry is None else self._info(token_id, entry)

@@ -15,16 +15,25 @@ from typing import IO, Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from htan_cds.server.limits import limit_body
+
 RAW_SEND_KEY = "htan_cds.raw_send"
 _HTTPTOOLS_MODULE = "uvicorn.protocols.http.httptools_impl"
 
 
 class CommonsApp(FastAPI):
-    """FastAPI that remembers the server's own ``send`` for zero-copy byte serving."""
+    """FastAPI that remembers the server's own ``send`` for zero-copy byte serving, and bounds
+    every request body before any middleware or route sees it (:mod:`htan_cds.server.limits`).
+    """
+
+    max_body_bytes: int | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[RAW_SEND_KEY] = send
+            if self.max_body_bytes is not None:
+                await limit_body(super().__call__, self.max_body_bytes, scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

@@ -21,12 +21,13 @@ class StoredObject:
 class ObjectStore(Protocol):
     """Content-addressed bytes: put returns the key; keys never change meaning."""
 
-    def put_file(self, path: Path) -> StoredObject:
-        """Store a file's bytes (idempotent for identical bytes)."""
+    def put_file(self, path: Path, *, private: bool = False) -> StoredObject:
+        """Store a file's bytes (idempotent for identical bytes); ``private``: controlled data,
+        readable by the store's owner only."""
         ...
 
-    def put_stream(self, stream: BinaryIO) -> StoredObject:
-        """Store bytes read from ``stream`` until EOF."""
+    def put_stream(self, stream: BinaryIO, *, private: bool = False) -> StoredObject:
+        """Store bytes read from ``stream`` until EOF (``private`` as for :meth:`put_file`)."""
         ...
 
     def exists(self, key: str) -> bool: ...

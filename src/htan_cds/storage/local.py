@@ -17,11 +17,38 @@ _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 
 
-class LocalObjectStore:
-    """Objects as read-only files under ``root``; a key is the sha-256 of the bytes."""
+# Bytes of controlled data are readable by their owner only (issue 11: any local user could
+# read them): files 0600, and the shard folders holding them 0700.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+_PUBLIC_FILE_MODE = 0o444
 
-    def __init__(self, root: Path) -> None:
+
+class LocalObjectStore:
+    """Objects as files under ``root``; a key is the sha-256 of the bytes.
+
+    Open objects are read-only for everyone (0444); an object stored with ``private=True``
+    (controlled data) is 0600 in 0700 shard folders, and stays so if open bytes identical to it
+    are stored later. ``private_root=True`` makes the whole store private (the workspace's).
+    """
+
+    def __init__(self, root: Path, *, private_root: bool = False) -> None:
         self.root = Path(root)
+        self.private_root = private_root
+
+    def _make_private(self, final: Path) -> None:
+        """0600 for ``final``, 0700 for its shard folders (and the root of a private store)."""
+        os.chmod(final, PRIVATE_FILE_MODE)
+        for folder in (final.parent, final.parent.parent):
+            os.chmod(folder, PRIVATE_DIR_MODE)
+        if self.private_root:
+            os.chmod(self.root, PRIVATE_DIR_MODE)
+
+    def protect(self, key: str) -> None:
+        """Make the stored object ``key`` private (controlled data); no-op when absent."""
+        final = self.path_for(key)
+        if final.exists():
+            self._make_private(final)
 
     def path_for(self, key: str) -> Path:
         """Where the object with ``key`` lives (validated: keys never name other paths)."""
@@ -47,12 +74,15 @@ class LocalObjectStore:
         except FileNotFoundError as exc:
             raise ObjectNotFound(f"no object {key}") from exc
 
-    def put_file(self, path: Path) -> StoredObject:
+    def put_file(self, path: Path, *, private: bool = False) -> StoredObject:
         with Path(path).open("rb") as fh:
-            return self.put_stream(fh)
+            return self.put_stream(fh, private=private)
 
-    def put_stream(self, stream: BinaryIO) -> StoredObject:
+    def put_stream(self, stream: BinaryIO, *, private: bool = False) -> StoredObject:
+        private = private or self.private_root
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.private_root:
+            os.chmod(self.root, PRIVATE_DIR_MODE)
         sha = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
@@ -73,8 +103,12 @@ class LocalObjectStore:
                 os.unlink(tmp_name)
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(tmp_name, 0o444)
+                # mkstemp made the file 0600: it becomes readable by others only if open.
+                if not private:
+                    os.chmod(tmp_name, _PUBLIC_FILE_MODE)
                 os.replace(tmp_name, final)
+            if private:
+                self._make_private(final)
         except OSError as exc:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)

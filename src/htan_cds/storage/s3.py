@@ -108,11 +108,14 @@ class S3ObjectStore:
             raise ObjectNotFound(f"no object {key} in s3://{self.bucket}") from exc
         return io.BytesIO(body.read())
 
-    def put_file(self, path: Path) -> StoredObject:
+    def put_file(self, path: Path, *, private: bool = False) -> StoredObject:
         with Path(path).open("rb") as fh:
-            return self.put_stream(fh)
+            return self.put_stream(fh, private=private)
 
-    def put_stream(self, stream: BinaryIO) -> StoredObject:
+    def put_stream(self, stream: BinaryIO, *, private: bool = False) -> StoredObject:
+        # Bucket objects are private unless a bucket policy says otherwise: ``private`` needs
+        # nothing more here (the commons hands out presigned URLs only after its access check).
+        del private
         sha = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0

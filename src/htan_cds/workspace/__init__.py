@@ -14,4 +14,4 @@ def mount(app: Any, config: Any) -> None:
         return
     from htan_cds.workspace.app import install
 
-    install(app, config.home)
+    install(app, config.home, config.base_url)

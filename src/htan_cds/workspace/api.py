@@ -6,7 +6,6 @@ with SB's error shape (``status, code, message, more_info``), never FastAPI's ``
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from htan_cds.drs.uri import normalize_drs_uri
 from htan_cds.errors import HtanCdsError
+from htan_cds.server.limits import MAX_SAFE_INT, BadRequestBody, parse_json
 from htan_cds.settings import drs_settings
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.auth import User, token_from_headers
@@ -43,7 +43,8 @@ def _ctx(request: Request) -> WorkspaceContext:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/v2"
+    # The configured public URL, not the request's Host header (the client chooses that).
+    return _ctx(request).base_url + "/v2"
 
 
 def _user(request: Request) -> User:
@@ -61,6 +62,8 @@ def _page(request: Request) -> tuple[int, int]:
         raise sb_errors.bad_request("offset and limit must be integers.") from exc
     if offset < 0 or limit <= 0:
         raise sb_errors.bad_request("offset must be >= 0 and limit > 0.")
+    if offset > MAX_SAFE_INT:
+        raise sb_errors.bad_request(f"offset must be at most {MAX_SAFE_INT}.")
     return offset, min(limit, MAX_LIMIT)
 
 
@@ -84,9 +87,9 @@ def _paged(
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise sb_errors.bad_request(f"Request body is not valid JSON: {exc}") from exc
+        body = parse_json(raw or b"null")
+    except BadRequestBody as exc:
+        raise sb_errors.bad_request(f"Request body: {exc.message}.") from None
     if not isinstance(body, dict):
         raise sb_errors.bad_request("Request body must be a JSON object.")
     return body
@@ -267,7 +270,7 @@ def get_download_info(request: Request, file_id: str) -> JSONResponse:
             f"Requested file {file_id} does not exist.", sb_errors.FILE_NOT_FOUND
         )
     _owned_project(ctx, user, record.project)
-    return JSONResponse({"url": ctx.signed_content_url(str(request.base_url), record.id)})
+    return JSONResponse({"url": ctx.signed_content_url(record.id)})
 
 
 @router.post("/bulk/files/get")

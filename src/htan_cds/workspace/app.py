@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from htan_cds.config import DataHome
-from htan_cds.workspace.context import WorkspaceContext
+from htan_cds.workspace.context import DEFAULT_BASE_URL, WorkspaceContext
 from htan_cds.workspace.sb_errors import SbApiError
 
 
@@ -19,11 +19,11 @@ async def _sb_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
-def install(app: FastAPI, home: DataHome) -> WorkspaceContext:
-    """Mount the workspace of ``home`` on ``app``; return its context."""
+def install(app: FastAPI, home: DataHome, base_url: str = DEFAULT_BASE_URL) -> WorkspaceContext:
+    """Mount the workspace of ``home``, served at public ``base_url``, on ``app``."""
     from htan_cds.workspace import api, drs_bridge, redirect, upload
 
-    ctx = WorkspaceContext.open(home)
+    ctx = WorkspaceContext.open(home, base_url)
     app.state.workspace = ctx
     app.add_exception_handler(SbApiError, _sb_error)
     app.include_router(redirect.router)
@@ -52,17 +52,21 @@ def _chain_lifespan(app: FastAPI, ctx: WorkspaceContext) -> None:
     app.router.lifespan_context = lifespan
 
 
-def create_workspace_app(home: DataHome) -> FastAPI:
+def create_workspace_app(home: DataHome, base_url: str = DEFAULT_BASE_URL) -> FastAPI:
     """A stand-alone workspace app (``htan-cds workspace serve``), without a commons."""
     from fastapi.exception_handlers import http_exception_handler
     from starlette.exceptions import HTTPException
 
+    from htan_cds.server.config import DEFAULT_MAX_BODY
     from htan_cds.server.errors import prefers_html
+    from htan_cds.server.limits import BodyLimit
     from htan_cds.workspace.pages import missing_page, mount_static
 
     app = FastAPI(title="htan-cds workspace", version="1")
-    install(app, home)
+    install(app, home, base_url)
     mount_static(app)  # the pages share the portal's stylesheet
+    # Outside the DRS bridge (added by install), so it cannot read past the limit either.
+    app.add_middleware(BodyLimit, limit=DEFAULT_MAX_BODY)
 
     async def not_found(request: Request, exc: Exception) -> Any:
         # Browsers get a page in the portal's look; API clients FastAPI's JSON error.

@@ -14,6 +14,7 @@ from htan_cds.workspace.store import WorkspaceStore
 
 CONTENT_PATH = "/workspace/content/"
 CONTENT_TTL = 3600
+DEFAULT_BASE_URL = "http://127.0.0.1:8100"
 
 
 @dataclass
@@ -25,13 +26,17 @@ class WorkspaceContext:
     store: WorkspaceStore
     runner: JobRunner
     auth: Authenticator
+    # The public base URL (scheme://host[:port]) every URL the workspace hands out is built on:
+    # the commons' configured public URL, or ``workspace serve --public-url``; never the
+    # request's Host header, which the client chooses.
+    base_url: str = DEFAULT_BASE_URL
     quota_lock: threading.Lock = field(default_factory=threading.Lock)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, home: DataHome) -> WorkspaceContext:
-        """Open the workspace of ``home`` (the job runner is started lazily)."""
+    def open(cls, home: DataHome, base_url: str = DEFAULT_BASE_URL) -> WorkspaceContext:
+        """Open the workspace of ``home`` served at ``base_url`` (the runner starts lazily)."""
         settings = WorkspaceSettings.load(home)
         store = WorkspaceStore.open(home)
         auth = Authenticator(home)
@@ -41,6 +46,7 @@ class WorkspaceContext:
             store=store,
             runner=JobRunner(store, settings=settings, grants_of=auth.grants_of),
             auth=auth,
+            base_url=base_url.rstrip("/"),
         )
 
     @property
@@ -63,6 +69,13 @@ class WorkspaceContext:
             self.runner.stop()
             self._started = False
 
-    def signed_content_url(self, base_url: str, file_id: str) -> str:
-        """A short-lived URL for a workspace file's bytes."""
-        return signed_url(base_url, self.home.secret_key(), CONTENT_PATH + file_id, CONTENT_TTL)
+    @property
+    def authority(self) -> str:
+        """``host[:port]`` of :attr:`base_url`: the authority of workspace DRS URIs."""
+        return self.base_url.split("://", 1)[-1].split("/", 1)[0]
+
+    def signed_content_url(self, file_id: str) -> str:
+        """A short-lived URL (on :attr:`base_url`) for a workspace file's bytes."""
+        return signed_url(
+            self.base_url, self.home.secret_key(), CONTENT_PATH + file_id, CONTENT_TTL
+        )

@@ -10,7 +10,6 @@ signed, short-lived URL. Access needs a token of the project's owner (Bearer or
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -19,6 +18,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from htan_cds.server.config import DEFAULT_MAX_BULK
+from htan_cds.server.limits import BadRequestBody, parse_json
 from htan_cds.server.signing import verify
 from htan_cds.workspace.auth import token_from_headers
 from htan_cds.workspace.context import CONTENT_PATH, WorkspaceContext
@@ -41,7 +42,9 @@ def _drs_error(status: int, msg: str) -> JSONResponse:
 
 
 def _authority(request: Request) -> str:
-    return request.headers.get("host") or request.url.netloc
+    # The configured public authority, never the Host header (the client chooses that).
+    ctx: WorkspaceContext = request.app.state.workspace
+    return ctx.authority
 
 
 def drs_object(request: Request, record: FileRecord) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def _object_response(
         return JSONResponse(drs_object(request, record))
     if access_id != "https":
         return _drs_error(404, f"no access method {access_id!r}")
-    return JSONResponse({"url": ctx.signed_content_url(str(request.base_url), record.id)})
+    return JSONResponse({"url": ctx.signed_content_url(record.id)})
 
 
 async def _bulk_response(ctx: WorkspaceContext, request: Request, ids: list[str]) -> Response:
@@ -125,6 +128,10 @@ class _DrsBridge:
             body = await _read_body(receive)
             ids = _bulk_ids(body)
             if ids and all(i.startswith(DRS_PREFIX) for i in ids):
+                if len(ids) > _max_bulk(self.fastapi_app):
+                    # The commons' limit holds here too (maxBulkRequestLength in service-info).
+                    await _drs_error(413, _bulk_limit_msg(self.fastapi_app))(scope, receive, send)
+                    return
                 request = Request(scope, _replay(b""))
                 response = await _bulk_response(ctx, request, ids)
                 await response(scope, receive, send)
@@ -158,11 +165,20 @@ def _replay(body: bytes) -> Receive:
 
 def _bulk_ids(body: bytes) -> list[str]:
     try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        return []
+        data = parse_json(body or b"{}")
+    except BadRequestBody:
+        return []  # the commons' own route answers the 400
     ids = data.get("bulk_object_ids") if isinstance(data, dict) else None
     return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def _max_bulk(app: FastAPI) -> int:
+    config = getattr(app.state, "config", None)
+    return int(getattr(config, "max_bulk", DEFAULT_MAX_BULK))
+
+
+def _bulk_limit_msg(app: FastAPI) -> str:
+    return f"at most {_max_bulk(app)} ids per request (maxBulkRequestLength)"
 
 
 def install_middleware(app: FastAPI) -> None:

@@ -254,7 +254,7 @@ def adopt(store: WorkspaceStore, path: Path) -> StoredObject:
             pass
         except OSError:  # another file system: copy instead
             return store.objects.put_file(path)
-        os.chmod(final, 0o444)
+    store.objects.protect(key)  # imported data may be controlled: 0600 in 0700 folders
     return StoredObject(key=key, size=size, md5=md5.hexdigest(), sha256=key)
 
 

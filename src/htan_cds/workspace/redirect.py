@@ -24,6 +24,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from htan_cds.server.session import secure_cookies
 from htan_cds.workspace import sb_errors
 from htan_cds.workspace.api import submit_import
 from htan_cds.workspace.auth import User, token_from_headers
@@ -69,7 +70,12 @@ def _signin_mac(ctx: WorkspaceContext, pre: str) -> str:
 
 
 def _signin_page(
-    ctx: WorkspaceContext, url: str, status: int, error: str | None, next_path: str = ""
+    request: Request,
+    ctx: WorkspaceContext,
+    url: str,
+    status: int,
+    error: str | None,
+    next_path: str = "",
 ) -> Response:
     """The sign-in form with a fresh pre-session cookie and the HMAC of it.
 
@@ -85,14 +91,20 @@ def _signin_page(
         csrf=_signin_mac(ctx, pre),
     )
     form.set_cookie(
-        PRE_COOKIE, pre, httponly=True, samesite="strict", max_age=3600, path="/import-redirect"
+        PRE_COOKIE,
+        pre,
+        httponly=True,
+        samesite="strict",
+        max_age=3600,
+        path="/import-redirect",
+        secure=secure_cookies(request),
     )
     return form
 
 
 def signin_page(request: Request, next_path: str) -> Response:
     """The sign-in form for a workspace page (``next_path``), e.g. ``/workspace/import``."""
-    return _signin_page(_ctx(request), "", 200, None, next_path)
+    return _signin_page(request, _ctx(request), "", 200, None, next_path)
 
 
 def _next_path(value: str) -> str:
@@ -134,7 +146,7 @@ def import_redirect(request: Request) -> Response:
         user = _request_user(ctx, request)
         if user is None:
             if _wants_html(request):
-                return _signin_page(ctx, url, 200, None)
+                return _signin_page(request, ctx, url, 200, None)
             raise sb_errors.unauthorized("Sign in (a workspace token) to import a manifest.")
         text = fetch_manifest_text(url, ctx.settings)
         rows = parse_manifest(text, ctx.settings)
@@ -178,13 +190,20 @@ async def signin(request: Request) -> Response:
     if _cross_site(request) or not pre or not hmac.compare_digest(mac, _signin_mac(ctx, pre)):
         # Login CSRF: only this server's own, freshly served sign-in form may sign a browser in.
         return _signin_page(
-            ctx, url, 403, "This sign-in form has expired; sign in again.", next_path
+            request, ctx, url, 403, "This sign-in form has expired; sign in again.", next_path
         )
     if ctx.auth.user(token) is None:
-        return _signin_page(ctx, url, 401, "This token is not valid here.", next_path)
+        return _signin_page(request, ctx, url, 401, "This token is not valid here.", next_path)
     target = next_path or f"/import-redirect/drs/csv?URL={quote(url, safe='')}"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=8 * 3600,
+        secure=secure_cookies(request),
+    )
     response.delete_cookie(PRE_COOKIE, path="/import-redirect")
     return response
 
@@ -220,7 +239,14 @@ async def confirm(request: Request) -> Response:
     except sb_errors.SbApiError as exc:
         return _error(request, exc)
     response = RedirectResponse(f"/import-redirect/jobs/{job_id}", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=8 * 3600,
+        secure=secure_cookies(request),
+    )
     return response
 
 

@@ -8,6 +8,7 @@ two projects is stored once), ``staging/<job>/`` the import engine's working fol
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -90,7 +91,10 @@ class WorkspaceStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.objects = LocalObjectStore(self.root / "objects")
+        # Imported data may be controlled and is served to its project's owner only: the whole
+        # workspace is readable by the server's user alone (folders 0700, objects 0600).
+        os.chmod(self.root, 0o700)
+        self.objects = LocalObjectStore(self.root / "objects", private_root=True)
         self.staging_dir = self.root / "staging"
         self._lock = threading.RLock()
         self._con = sqlite3.connect(

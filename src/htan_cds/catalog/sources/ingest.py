@@ -177,7 +177,8 @@ def ingest_directory(
                 if progress:
                     progress(i + 1, len(paths))
                 continue
-            stored = store.put_file(path)
+            # Controlled bytes are readable by the data home's owner only (0600/0700).
+            stored = store.put_file(path, private=access_kind != "open")
             existing = con.execute(
                 "SELECT drs_id FROM files WHERE sha256 = ? AND name = ?",
                 [stored.sha256, path.name],

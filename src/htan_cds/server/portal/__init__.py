@@ -2,7 +2,8 @@
 
 Mounted by the server through ``htan_cds.server.extensions.MOUNTS``
 (``"htan_cds.server.portal:mount"``).
-Pages live at ``/``, ``/explore``, ``/cart``, ``/file/<drs id>``; the JSON API under ``/api``;
+Pages live at ``/``, ``/explore``, ``/cart``, ``/file/<drs id>``, ``/signin``; the JSON API under
+``/api``;
 static files under ``/portal/static``.
 """
 

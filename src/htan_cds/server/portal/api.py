@@ -15,6 +15,8 @@ from starlette.responses import Response
 from htan_cds.catalog import Catalog
 from htan_cds.catalog.filters import FileFilter, where_clause
 from htan_cds.errors import UsageError
+from htan_cds.server.access import can_see
+from htan_cds.server.limits import parse_json
 from htan_cds.server.portal import queries
 from htan_cds.server.portal.cart import Cart
 from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
@@ -30,7 +32,9 @@ from htan_cds.server.portal.state import (
     json_error,
     portal_state,
     use_catalog,
+    visibility,
 )
+from htan_cds.server.portal.visibility import Visibility
 
 router = APIRouter(prefix="/api", route_class=PortalRoute, default_response_class=FastJSONResponse)
 CatalogDep = Depends(use_catalog)
@@ -44,25 +48,48 @@ def request_filter(request: Request) -> FileFilter:
     return filter_from_items(request.query_params.multi_items())
 
 
+def visible_summary(catalog: Catalog, flt: FileFilter, vis: Visibility) -> dict[str, int | None]:
+    """The catalog's summary under ``flt`` as ``vis``'s caller may see it.
+
+    ``files``, ``participants`` and ``samples`` count every file (controlled ones too);
+    ``listed_files`` is how many of those the caller may list, ``hidden_files`` the rest, and
+    ``total_size`` adds only the listed files' sizes. Answered from the facet cube or memo when
+    the catalog can.
+    """
+    result = dict(catalog.summary(flt, vis.search_restriction(flt)))
+    hidden_files = hidden_size = 0
+    if not vis.everything:
+        hidden_files, hidden_size = catalog.totals(
+            flt, vis.hidden, cube_columns_only=vis.cube_columns_only
+        )
+    if result["total_size"] is not None:  # None: no size known (exports without sizes)
+        result["total_size"] = max(0, int(result["total_size"]) - hidden_size)
+    result["listed_files"] = int(result["files"] or 0) - hidden_files
+    result["hidden_files"] = hidden_files
+    return result
+
+
 @router.get("/summary")
 def api_summary(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
-    """Participants, samples, files and total size under the filter."""
+    """Participants, samples, files and total size under the filter (see visible_summary)."""
     flt = request_filter(request)
     resolution = catalog.resolve(flt)
-    # The catalog's summary: answered from its facet cube or memo when it can.
     return {
         "filter": flt.to_dict(),
         "unmatched": [u.to_dict() for u in resolution.unmatched],
-        **catalog.summary(resolution.filter),
+        **visible_summary(catalog, resolution.filter, visibility(request, catalog)),
     }
 
 
 @router.get("/facets")
 def api_facets(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
-    """Every sidebar facet with its values and file counts under the *other* selections."""
+    """Every sidebar facet with its values and file counts under the *other* selections.
+
+    Controlled files are counted; a search on identifying fields counts only visible files.
+    """
     # Selected values in the catalog's spelling, so "assay=he" ticks the H&E box.
     flt = catalog.resolve(request_filter(request)).filter
-    counts = catalog.facets(flt)
+    counts = catalog.facets(flt, visibility(request, catalog).search_restriction(flt))
     facets = []
     for name, label in FACETS:
         values = list(counts.get(name, []))
@@ -89,14 +116,21 @@ def _table(request: Request, catalog: Catalog, table: str) -> dict[str, Any]:
         table, params.get("sort"), params.get("order"), params.get("offset"), params.get("limit")
     )
     flt = catalog.resolve(request_filter(request)).filter
+    vis = visibility(request, catalog)
     selection = where_clause(flt)
     if table == "files":
-        return queries.files_page(catalog, selection, page, portal_state(request).authority)
+        # Only files the caller may see are listed (and sorted: a sort must not place them).
+        return queries.files_page(
+            catalog, vis.restrict(selection), page, portal_state(request).authority
+        )
+    restriction = vis.search_restriction(flt)
+    if restriction is not None:
+        selection = vis.restrict(selection)
     # The summary's counts are these tables' totals (and cheap: cube or memo).
-    total = int(catalog.summary(flt)[table] or 0)
+    total = int(catalog.summary(flt, restriction)[table] or 0)
     if table == "participants":
-        return queries.participants_page(catalog, selection, page, total)
-    return queries.samples_page(catalog, selection, page, total)
+        return queries.participants_page(catalog, selection, page, total, vis.condition)
+    return queries.samples_page(catalog, selection, page, total, vis.condition)
 
 
 @router.get("/files")
@@ -130,11 +164,27 @@ def api_columns() -> dict[str, Any]:
 def api_file(
     request: Request, drs_id: str, catalog: Catalog = CatalogDep
 ) -> Response | dict[str, Any]:
-    """One file with its imaging metadata and channels."""
+    """One file with its imaging metadata and channels (401/403 for a controlled file)."""
     record = file_record(catalog, drs_id, portal_state(request).authority)
     if record is None:
         return json_error(404, f"no file {drs_id!r} in this commons")
+    refused = refusal(record, visibility(request, catalog))
+    if refused is not None:
+        return json_error(*refused)
     return record
+
+
+def refusal(record: dict[str, Any], vis: Visibility) -> tuple[int, str] | None:
+    """``(status, message)`` when ``vis``'s caller may not see ``record``, else None.
+
+    As the DRS API answers: 401 without credentials, 403 when they hold no covering grant; the
+    message names no field of the file.
+    """
+    if vis.everything or can_see(record, vis.caller):
+        return None
+    if not vis.caller.authenticated:
+        return 401, "this file is controlled: sign in with a token whose grants cover it"
+    return 403, "this file is controlled and your grants do not cover it"
 
 
 def file_record(catalog: Catalog, drs_id: str, authority: str) -> dict[str, Any] | None:
@@ -161,10 +211,7 @@ def api_config(request: Request) -> dict[str, Any]:
 
 
 async def _cart_body(request: Request) -> tuple[Cart, dict[str, Any]]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send the cart as a JSON body") from None
+    body = parse_json(await request.body())
     if not isinstance(body, dict):
         raise UsageError('send {"cart": {...}} as the JSON body')
     return Cart.from_json(body.get("cart") or {}), body
@@ -174,8 +221,11 @@ async def _cart_body(request: Request) -> tuple[Cart, dict[str, Any]]:
 async def api_cart_summary(request: Request, catalog: Catalog = CatalogDep) -> dict[str, Any]:
     """Participants, samples, files and total size of the cart."""
     cart, _ = await _cart_body(request)
+    vis = await run_in_threadpool(visibility, request, catalog)
     # DuckDB work leaves the event loop free, like the sync routes' thread pool does.
-    result: dict[str, Any] = await run_in_threadpool(queries.summary, catalog, cart.where(catalog))
+    result: dict[str, Any] = await run_in_threadpool(
+        queries.summary, catalog, vis.restrict(cart.where(catalog))
+    )
     return result
 
 
@@ -185,7 +235,8 @@ async def api_cart_citations(request: Request, catalog: Catalog = CatalogDep) ->
     from htan_cds.catalog.cite import collect_where, render_text
 
     cart, _ = await _cart_body(request)
-    where, params = cart.where(catalog)
+    vis = await run_in_threadpool(visibility, request, catalog)
+    where, params = vis.restrict(cart.where(catalog))  # the files the caller may list
     result = await run_in_threadpool(collect_where, catalog, where, params)
     return {**result, "text": render_text(result["collections"])}
 
@@ -198,7 +249,8 @@ async def api_cart_files(request: Request, catalog: Catalog = CatalogDep) -> dic
         "files", body.get("sort"), body.get("order"), body.get("offset"), body.get("limit")
     )
     authority = portal_state(request).authority
+    vis = await run_in_threadpool(visibility, request, catalog)
     result: dict[str, Any] = await run_in_threadpool(
-        queries.files_page, catalog, cart.where(catalog), page, authority
+        queries.files_page, catalog, vis.restrict(cart.where(catalog)), page, authority
     )
     return result

@@ -16,6 +16,7 @@ import orjson
 
 from htan_cds.catalog.filters import FileFilter, where_clause
 from htan_cds.errors import UsageError
+from htan_cds.server.limits import BadRequestBody, parse_json
 from htan_cds.server.portal.params import filter_from_json
 
 # Explicit ids are the only part that grows with the user's clicking; bound it generously.
@@ -41,9 +42,9 @@ class Cart:
         """Parse the browser's cart: ``{"filters": [...], "ids": [...], "removed": [...]}``."""
         if isinstance(data, str | bytes):
             try:
-                data = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise UsageError("the cart is not valid JSON") from None
+                data = parse_json(data)
+            except BadRequestBody as exc:
+                raise UsageError(f"the cart: {exc.message}") from None
         if not isinstance(data, dict):
             raise UsageError("the cart must be a JSON object")
         filters = data.get("filters") or []

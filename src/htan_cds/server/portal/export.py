@@ -30,6 +30,8 @@ from starlette.responses import Response
 
 from htan_cds.catalog import Catalog
 from htan_cds.errors import UsageError
+from htan_cds.server.caps import MIB, FolderCap, folder_limits, touch
+from htan_cds.server.limits import parse_json
 from htan_cds.server.portal import queries
 from htan_cds.server.portal.cart import Cart
 from htan_cds.server.portal.manifests import ManifestFormat, manifest_format, write_cart_manifest
@@ -39,6 +41,7 @@ from htan_cds.server.portal.state import (
     json_error,
     portal_state,
     use_catalog,
+    visibility,
 )
 from htan_cds.server.signing import sign, signed_url
 
@@ -47,6 +50,8 @@ _CART_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 # Stored exports outlive their URL a little, then go at the next export.
 _PRUNE_GRACE = 60
 
+MAX_SAVED_CART_BYTES = 2 * MIB
+
 router = APIRouter(route_class=PortalRoute)
 CatalogDep = Depends(use_catalog)
 
@@ -54,7 +59,10 @@ CatalogDep = Depends(use_catalog)
 def exports_dir(home_root: Path) -> Path:
     """Where signed exports and saved carts live: ``<home>/exports``."""
     path = home_root / "exports"
-    (path / "carts").mkdir(parents=True, exist_ok=True)
+    if not (path / "carts").is_dir():
+        (path / "carts").mkdir(parents=True, exist_ok=True)
+        # Manifests may list controlled files: readable by the server's user only.
+        os.chmod(path, 0o700)
     return path
 
 
@@ -63,7 +71,9 @@ def _write_manifest_file(
 ) -> int:
     if cart.is_empty():
         raise UsageError("the cart is empty; add files in the Data Explorer first")
-    files = queries.iter_files(catalog, cart.where(catalog), portal_state(request).authority)
+    # Only files the caller may see go into a manifest (docs/security.md).
+    selection = visibility(request, catalog).restrict(cart.where(catalog))
+    files = queries.iter_files(catalog, selection, portal_state(request).authority)
     tmp = dest.with_name(dest.name + ".part")
     count = write_cart_manifest(files, tmp, fmt)
     os.replace(tmp, dest)
@@ -89,6 +99,8 @@ def create_export(request: Request, catalog: Catalog, cart: Cart) -> tuple[str, 
     fmt = manifest_format("cgc")
     dest = folder / f"{export_id}.{fmt.extension}"
     count = _write_manifest_file(request, catalog, cart, fmt, dest)
+    # Over the [limits], the oldest exports go first (their links then answer 404: export again).
+    folder_limits(request.app).exports.prune(folder, keep=dest)
     path = f"/api/exports/{export_id}/manifest.{fmt.extension}"
     url = signed_url(state.config.base_url, state.config.home.secret_key(), path, state.export_ttl)
     return url, int(time.time()) + state.export_ttl, count
@@ -166,22 +178,43 @@ def download_manifest(
     )
 
 
-def save_cart(home_root: Path, cart: Cart) -> str:
-    """Save the cart under its content hash (idempotent); return the key."""
+def save_cart(home_root: Path, cart: Cart, cap: FolderCap | None = None) -> str:
+    """Save the cart under its content hash (idempotent); return the key.
+
+    The folder is kept under ``cap`` (count, bytes, age since last use; the ``[limits]`` of
+    ``config.toml``): the least recently used carts go first.
+    """
     key = cart.key()
-    path = exports_dir(home_root) / "carts" / f"{key}.json"
-    if not path.exists():
-        tmp = path.with_suffix(f".{secrets.token_hex(4)}.part")
-        tmp.write_bytes(orjson.dumps(cart.to_json()))
+    folder = exports_dir(home_root) / "carts"
+    path = folder / f"{key}.json"
+    if path.exists():
+        touch(path)
+        return key
+    blob = orjson.dumps(cart.to_json())
+    if len(blob) > MAX_SAVED_CART_BYTES:
+        raise UsageError(
+            f"this cart is {len(blob)} bytes, more than {MAX_SAVED_CART_BYTES} can be saved",
+            hint="add files by filter (Add All Files) instead of one by one",
+        )
+    fd, tmp = tempfile.mkstemp(prefix=".cart-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
         os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if cap is not None:
+        cap.prune(folder, keep=path)
     return key
 
 
 def load_cart(home_root: Path, key: str) -> Cart:
-    """A saved cart by key (:class:`UsageError` when unknown)."""
+    """A saved cart by key (:class:`UsageError` when unknown); marks it as used."""
     path = exports_dir(home_root) / "carts" / f"{key}.json"
     if not _CART_KEY_RE.match(key) or not path.is_file():
-        raise UsageError(f"no saved cart {key!r}")
+        raise UsageError(f"no saved cart {key!r} (unused saved carts are removed after a while)")
+    touch(path)
     return Cart.from_json(path.read_bytes())
 
 
@@ -196,12 +229,12 @@ def cli_command(manifest_url: str, dest: str = "htan-data") -> str:
 @router.post("/api/cart/cli")
 async def cart_cli(request: Request) -> dict[str, Any]:
     """Save the cart and return the CLI command (and the durable manifest URL it uses)."""
-    body = await request.json()
+    body = parse_json(await request.body())
     cart = Cart.from_json(body.get("cart") if isinstance(body, dict) else None)
     if cart.is_empty():
         raise UsageError("the cart is empty; add files in the Data Explorer first")
     state = portal_state(request)
-    key = save_cart(state.config.home.root, cart)
+    key = save_cart(state.config.home.root, cart, folder_limits(request.app).carts)
     query = urlencode({"format": "cgc"})
     url = f"{state.config.base_url}/api/carts/{key}/manifest.csv?{query}"
     return {"key": key, "manifest_url": url, "command": cli_command(url)}

@@ -24,9 +24,9 @@ from htan_cds.catalog import Catalog
 from htan_cds.catalog.filters import FileFilter
 from htan_cds.errors import CatalogError, HtanCdsError
 from htan_cds.server.portal import queries
-from htan_cds.server.portal.api import file_record
+from htan_cds.server.portal.api import file_record, refusal, visible_summary
 from htan_cds.server.portal.manifests import DEFAULT_FORMAT, FORMATS
-from htan_cds.server.portal.state import portal_state, use_catalog
+from htan_cds.server.portal.state import portal_state, use_catalog, visibility
 from htan_cds.units import format_size, summary_size
 
 PORTAL_DIR = Path(__file__).resolve().parent
@@ -46,8 +46,10 @@ class _PageRoute(APIRoute):
             try:
                 return await handler(request)
             except HtanCdsError as exc:
-                status = 503 if isinstance(exc, CatalogError) else 400
-                return _render(request, "error.html", {"message": str(exc)}, status=status)
+                status = getattr(exc, "status_code", None)
+                if not isinstance(status, int) or not 400 <= status < 600:
+                    status = 503 if isinstance(exc, CatalogError) else 400
+                return render(request, "error.html", {"message": str(exc)}, status=status)
 
         return guarded
 
@@ -119,9 +121,8 @@ def _synthetic_source(request: Request) -> str | None:
     return found
 
 
-def _render(
-    request: Request, name: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The page template ``name`` rendered with ``context`` (and the page name, the banner)."""
     base = {"page": name.removesuffix(".html"), "synthetic_source": _synthetic_source(request)}
     response: HTMLResponse = templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
@@ -132,7 +133,7 @@ def _render(
 def missing_page(request: Request) -> HTMLResponse:
     """The portal's 404 page for a browser asking for a path nothing serves (see
     :func:`htan_cds.server.errors.prefers_html`; API clients still get the JSON error)."""
-    return _render(
+    return render(
         request, "not_found.html", {"drs_id": None, "path": request.url.path}, status=404
     )
 
@@ -140,11 +141,15 @@ def missing_page(request: Request) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def landing(request: Request, catalog: Catalog = CatalogDep) -> HTMLResponse:
     """What the commons holds, per study, and the "Explore Data" button."""
-    summary = catalog.summary(FileFilter())
+    vis = visibility(request, catalog)
+    summary = visible_summary(catalog, FileFilter(), vis)
     lease = portal_state(request).lease
-    studies = lease.remember("landing_overview", lambda: queries.landing_overview(catalog))
+    studies = lease.remember(
+        f"landing_overview:{vis.sql}:{vis.params}",
+        lambda: queries.landing_overview(catalog, vis.condition),
+    )
     facets = catalog.facets(FileFilter())
-    return _render(
+    return render(
         request,
         "landing.html",
         {
@@ -159,14 +164,14 @@ def landing(request: Request, catalog: Catalog = CatalogDep) -> HTMLResponse:
 @router.get("/explore", response_class=HTMLResponse)
 def explore(request: Request) -> HTMLResponse:
     """The Data Explorer shell (facets, summary, tabs are filled by ``explore.js``)."""
-    return _render(request, "explore.html", {})
+    return render(request, "explore.html", {})
 
 
 @router.get("/cart", response_class=HTMLResponse)
 def cart(request: Request) -> HTMLResponse:
     """The cart page with the "Available Export Options"."""
     state = portal_state(request)
-    return _render(
+    return render(
         request,
         "cart.html",
         {
@@ -191,8 +196,12 @@ def file_detail(request: Request, drs_id: str, catalog: Catalog = CatalogDep) ->
     """One file: metadata, DRS URI, checksums, and for images a thumbnail and the channels."""
     record = file_record(catalog, drs_id, portal_state(request).authority)
     if record is None:
-        return _render(request, "not_found.html", {"drs_id": drs_id}, status=404)
-    return _render(
+        return render(request, "not_found.html", {"drs_id": drs_id}, status=404)
+    refused = refusal(record, visibility(request, catalog))
+    if refused is not None:
+        status, message = refused
+        return render(request, "error.html", {"message": message}, status=status)
+    return render(
         request,
         "file.html",
         {
@@ -225,3 +234,13 @@ def _resolution(request: Request, record: dict[str, Any]) -> dict[str, Any]:
         "drs_object_url": uri.resolution_url(),
         "drs_server": f"the file's own DRS server, {uri.authority}",
     }
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin(request: Request) -> HTMLResponse:
+    """Sign in with a token (form to ``POST /session``, :mod:`htan_cds.server.session`)."""
+    nxt = request.query_params.get("next") or "/explore"
+    if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+        nxt = "/explore"
+    failed = request.query_params.get("signin") == "failed"
+    return render(request, "signin.html", {"next": nxt, "failed": failed})

@@ -13,6 +13,7 @@ from typing import Any
 
 from htan_cds.catalog.filters import FileFilter
 from htan_cds.errors import UsageError
+from htan_cds.server.limits import MAX_SAFE_INT
 
 # Facets in sidebar order, with the labels the CDS portal and the HTAN manual use.
 FACETS: list[tuple[str, str]] = [
@@ -174,4 +175,6 @@ def _non_negative_int(value: int | str | None, name: str, default: int) -> int:
         raise UsageError(f"{name} must be a whole number") from None
     if number < 0:
         raise UsageError(f"{name} must not be negative")
+    if number > MAX_SAFE_INT:
+        raise UsageError(f"{name} must be at most {MAX_SAFE_INT}")
     return number

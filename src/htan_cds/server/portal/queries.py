@@ -140,18 +140,22 @@ def files_page(
     return _page_result(total, page, items)
 
 
+_ALL: Selection = ("TRUE", [])
+
+
 def participants_page(
-    catalog: Catalog, selection: Selection, page: Page, total: int
+    catalog: Catalog, selection: Selection, page: Page, total: int, sized: Selection = _ALL
 ) -> dict[str, Any]:
     """Participants with at least one selected file, with their file count and size.
 
     ``total`` is the summary's participant count (the catalog answers it from its cube or memo);
     taking it rather than counting here lets DuckDB stop at the page (a top-N, no window).
+    ``total_size`` adds the sizes of the files ``sized`` selects (those the caller may see).
     """
     where, params = selection
     sql = (
         "WITH m AS (SELECT f.HTAN_Participant_ID AS pid, any_value(f.atlas_name) AS atlas_name, "
-        "count(*) AS files, sum(f.size) AS total_size "
+        f"count(*) AS files, sum(f.size) FILTER (WHERE {sized[0]}) AS total_size "
         f"FROM files f WHERE {where} AND f.HTAN_Participant_ID IS NOT NULL GROUP BY 1) "
         "SELECT m.pid AS HTAN_Participant_ID, coalesce(p.atlas_name, m.atlas_name) AS atlas_name, "
         "p.HTAN_Center, p.Tissue_or_Organ_of_Origin, p.Primary_Diagnosis, p.Gender, "
@@ -160,16 +164,18 @@ def participants_page(
         f"ORDER BY {_order(page, 'm.pid')} LIMIT {page.limit} OFFSET {page.offset}"
     )
     with catalog.cursor() as cur:
-        items = _rows(cur, sql, params)
+        items = _rows(cur, sql, [*sized[1], *params])
     return _page_result(total, page, items)
 
 
-def samples_page(catalog: Catalog, selection: Selection, page: Page, total: int) -> dict[str, Any]:
-    """Biospecimens of the selected files, with their file count and size (``total`` as above)."""
+def samples_page(
+    catalog: Catalog, selection: Selection, page: Page, total: int, sized: Selection = _ALL
+) -> dict[str, Any]:
+    """Biospecimens of the selected files, with their file count and size (as above)."""
     where, params = selection
     sql = (
         "WITH u AS (SELECT unnest(f.biospecimen_ids) AS bid, f.HTAN_Participant_ID AS pid, "
-        f"f.size FROM files f WHERE {where}), "
+        f"CASE WHEN {sized[0]} THEN f.size END AS size FROM files f WHERE {where}), "
         "m AS (SELECT bid, any_value(pid) AS pid, count(*) AS files, "
         "sum(size) AS total_size FROM u WHERE bid IS NOT NULL GROUP BY 1) "
         "SELECT m.bid AS HTAN_Biospecimen_ID, "
@@ -179,7 +185,7 @@ def samples_page(catalog: Catalog, selection: Selection, page: Page, total: int)
         f"ORDER BY {_order(page, 'm.bid')} LIMIT {page.limit} OFFSET {page.offset}"
     )
     with catalog.cursor() as cur:
-        items = _rows(cur, sql, params)
+        items = _rows(cur, sql, [*sized[1], *params])
     return _page_result(total, page, items)
 
 
@@ -206,17 +212,20 @@ def local_drs_uri(catalog: Catalog, drs_id: str, authority: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def landing_overview(catalog: Catalog) -> list[dict[str, Any]]:
-    """Per study (atlas): its center, participants, files and size, largest first."""
+def landing_overview(catalog: Catalog, sized: Selection = _ALL) -> list[dict[str, Any]]:
+    """Per study (atlas): its center, participants, files and size, largest first.
+
+    Every file is counted; ``total_size`` adds the files ``sized`` selects (the visible ones).
+    """
     sql = (
         "SELECT f.atlas_name AS atlas, any_value(f.HTAN_Center) AS center, "
         "count(DISTINCT f.HTAN_Participant_ID) AS participants, count(*) AS files, "
-        "sum(f.size) AS total_size, "
+        f"sum(f.size) FILTER (WHERE {sized[0]}) AS total_size, "
         "list(DISTINCT f.assay ORDER BY f.assay) FILTER (WHERE f.assay IS NOT NULL) AS assays "
         "FROM files f WHERE f.atlas_name IS NOT NULL GROUP BY 1 ORDER BY files DESC, atlas"
     )
     with catalog.cursor() as cur:
-        return _rows(cur, sql, [])
+        return _rows(cur, sql, list(sized[1]))
 
 
 def _page_result(total: int, page: Page, items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -18,71 +18,112 @@ from starlette.responses import Response
 from htan_cds.catalog import Catalog
 from htan_cds.config import DataHome
 from htan_cds.errors import CatalogError, HtanCdsError, UsageError
+from htan_cds.server.access import Caller
+from htan_cds.server.portal.visibility import Visibility, consent_groups, visibility_for
+from htan_cds.server.session import request_caller, same_site
 
 DEFAULT_EXPORT_TTL = 600
 # Long enough to keep DuckDB's caches warm through a user's clicking, short enough for a writer.
 DEFAULT_IDLE_SECONDS = 5.0
+# How often a busy portal looks whether a writer published a new catalog file.
+DEFAULT_CHECK_INTERVAL = 1.0
 
 
 class CatalogLease:
-    """The catalog, open only while the portal is busy.
+    """The catalog, open only while the portal is busy, and swapped when a writer replaced it.
 
-    DuckDB lets a writer in only when no process holds the file, and the commons is meant to
-    take ``htan-cds ingest`` while it serves (the DRS snapshot reloads on change). So the portal
-    keeps one read-only connection while requests come in — its caches are what make a query
-    on a million files fast — and closes it after ``idle_seconds`` without a request. The next
-    request opens it again and so also sees what a writer added meanwhile.
+    The portal keeps one read-only connection while requests come in — its caches are what
+    make a query on a million files fast — and closes it after ``idle_seconds`` without a
+    request. Writers (``htan-cds ingest``, ``catalog build``) never wait for it: they publish a
+    new catalog file by renaming (``htan_cds.catalog.writer``), so the open connection keeps
+    reading the old, consistent file. At most every ``check_interval`` seconds a request looks
+    at the file; when it was replaced, new requests get a connection to the new catalog and the
+    old one is closed as soon as its last request is done.
     """
 
-    def __init__(self, home: DataHome, idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        home: DataHome,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        check_interval: float = DEFAULT_CHECK_INTERVAL,
+    ) -> None:
         self.home = home
         self.idle_seconds = idle_seconds
+        self.check_interval = check_interval
         self._catalog: Catalog | None = None
-        self._users = 0
+        self._users: dict[int, int] = {}
+        self._retired: dict[int, Catalog] = {}
         self._last_used = 0.0
+        self._checked = 0.0
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._memo: dict[str, Any] = {}
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     @contextmanager
     def use(self) -> Iterator[Catalog]:
         """The open catalog for the duration of the block."""
         with self._lock:
+            self._swap_if_replaced()
             if self._catalog is None:
-                self._catalog = Catalog.open(self.home, read_only=True)
                 stamp = self._file_stamp()
+                self._catalog = Catalog.open(self.home, read_only=True)
+                self._checked = time.monotonic()
                 if stamp != self._stamp:
                     # A writer changed the catalog while it was closed: forget derived answers.
                     self._memo.clear()
                     self._stamp = stamp
-            self._users += 1
             catalog = self._catalog
+            self._users[id(catalog)] = self._users.get(id(catalog), 0) + 1
         try:
             yield catalog
         finally:
             with self._lock:
-                self._users -= 1
+                left = self._users[id(catalog)] - 1
+                if left:
+                    self._users[id(catalog)] = left
+                else:
+                    del self._users[id(catalog)]
+                    retired = self._retired.pop(id(catalog), None)
+                    if retired is not None:
+                        retired.close()
                 self._last_used = time.monotonic()
                 if self._timer is None and self.idle_seconds >= 0:
                     self._schedule(self.idle_seconds)
+
+    def _swap_if_replaced(self) -> None:
+        """Retire the open connection if the catalog file was replaced (holding ``_lock``)."""
+        now = time.monotonic()
+        if self._catalog is None or now - self._checked < self.check_interval:
+            return
+        self._checked = now
+        if self._file_stamp() == self._stamp:
+            return
+        old, self._catalog = self._catalog, None
+        if self._users.get(id(old)):
+            self._retired[id(old)] = old
+        else:
+            old.close()
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, kept until the catalog file changes (for answers costly on 1M files)."""
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
+            stamp = self._stamp
         value = compute()
         with self._lock:
-            self._memo[key] = value
+            if self._stamp == stamp:  # not computed on a catalog replaced meanwhile
+                self._memo[key] = value
         return value
 
-    def _file_stamp(self) -> tuple[float, int] | None:
+    def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
             st = self.home.catalog_path.stat()
         except OSError:
             return None
-        return (st.st_mtime, st.st_size)
+        # A writer renames a new file in: a new inode, whatever its mtime and size.
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _schedule(self, delay: float) -> None:
         timer = threading.Timer(delay, self._close_if_idle)
@@ -96,7 +137,7 @@ class CatalogLease:
             if self._catalog is None:
                 return
             idle = time.monotonic() - self._last_used
-            if self._users == 0 and idle >= self.idle_seconds:
+            if not self._users.get(id(self._catalog)) and idle >= self.idle_seconds:
                 self._catalog.close()
                 self._catalog = None
             else:
@@ -111,6 +152,9 @@ class CatalogLease:
             if self._catalog is not None:
                 self._catalog.close()
                 self._catalog = None
+            for retired in self._retired.values():
+                retired.close()
+            self._retired.clear()
 
 
 @dataclass
@@ -142,6 +186,36 @@ def portal_state(request: Request) -> PortalState:
     return state
 
 
+class CallerRefused(HtanCdsError):
+    """A request presented credentials that do not verify (401), or came from another site."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def portal_caller(request: Request) -> Caller:
+    """The caller of a portal request (bearer token or session); CallerRefused (401) if invalid."""
+    caller = request_caller(request)
+    if caller is None:
+        raise CallerRefused(401, "invalid, expired or revoked credentials")
+    return caller
+
+
+def visibility(request: Request, catalog: Catalog) -> Visibility:
+    """Which files the caller of ``request`` may see (the controlled-metadata rule)."""
+    caller = portal_caller(request)
+    lease = portal_state(request).lease
+    groups: list[str] = lease.remember("consent_groups", lambda: consent_groups(catalog))
+    return visibility_for(caller, groups)
+
+
+def check_same_site(request: Request) -> None:
+    """Refuse (403) a state-changing request sent from another site's page."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not same_site(request):
+        raise CallerRefused(403, "cross-site request refused: use this portal's own pages")
+
+
 def use_catalog(request: Request) -> Iterator[Catalog]:
     """FastAPI dependency: the catalog, held open until the response is done."""
     with portal_state(request).lease.use() as catalog:
@@ -168,6 +242,7 @@ class PortalRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
+                check_same_site(request)
                 return await handler(request)
             except UsageError as exc:
                 return json_error(400, str(exc))

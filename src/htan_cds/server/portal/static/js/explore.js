@@ -276,9 +276,15 @@ function renderSummary(summary) {
   size.title = `${formatInt(summary.total_size)} bytes`;
   document.getElementById("count-participants").textContent = formatInt(summary.participants);
   document.getElementById("count-samples").textContent = formatInt(summary.samples);
-  document.getElementById("count-files").textContent = formatInt(summary.files);
-  ui.addAll.disabled = summary.files === 0;
-  ui.addAll.textContent = summary.files ? `Add All Files (${formatInt(summary.files)})` : "Add All Files";
+  // Controlled files without a covering grant are counted but not listed (docs/security.md).
+  const listed = summary.listed_files ?? summary.files;
+  const filesEl = document.getElementById("summary-files");
+  filesEl.title = summary.hidden_files
+    ? `${formatInt(summary.hidden_files)} controlled files are counted but listed only for holders of a grant`
+    : "";
+  document.getElementById("count-files").textContent = formatInt(listed);
+  ui.addAll.disabled = listed === 0;
+  ui.addAll.textContent = listed ? `Add All Files (${formatInt(listed)})` : "Add All Files";
 }
 
 function renderTabs() {
