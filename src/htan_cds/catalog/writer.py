@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from htan_cds.errors import CatalogError
 
 WRITER_WAIT = 600.0  # seconds a writer waits for another writer before giving up
 _WORK_SUFFIX = ".writing"
+# Catalog paths this process writes, and the thread writing each.
+_HELD: dict[str, int] = {}
+_HELD_LOCK = threading.Lock()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -56,6 +60,11 @@ class CatalogWriter:
 
     def begin(self, connect: Callable[[str], Any]) -> Any:
         """Take the writer lock, copy the catalog, return ``connect(copy)``."""
+        key = str(self.path)
+        with _HELD_LOCK:
+            if _HELD.get(key) == threading.get_ident():
+                # A second writer in the same thread would wait for itself for ever.
+                raise CatalogError(f"{self.path} is already open for writing in this thread")
         try:
             self._lock.acquire()
         except Timeout as exc:
@@ -63,6 +72,8 @@ class CatalogWriter:
                 f"another htan-cds process has been writing {self.path} for "
                 f"{self._lock.timeout:.0f} s; try again when it has finished"
             ) from exc
+        with _HELD_LOCK:
+            _HELD[key] = threading.get_ident()
         try:
             _remove_work_files(self.path)
             if self.path.exists():
@@ -92,21 +103,25 @@ class CatalogWriter:
         except BaseException:
             self.abort(con)
             raise
+        self._release()
+
+    def _release(self) -> None:
         self._done = True
+        with _HELD_LOCK:
+            _HELD.pop(str(self.path), None)
         self._lock.release()
 
     def abort(self, con: Any = None) -> None:
         """Drop the copy; the catalog stays as it was."""
         if self._done:
             return
-        self._done = True
         if con is not None:
             with contextlib.suppress(Exception):
                 con.close()
         for leftover in (self.work, self.work.with_name(self.work.name + ".wal")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
-        self._lock.release()
+        self._release()
 
 
 READ_ALIAS = "hcds_catalog"
