@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -80,7 +80,7 @@ class Prober:
     def check(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response = self.client.request(method, url, **kwargs)
         self.requests += 1
-        sent = url + json.dumps(kwargs.get("json")) + json.dumps(kwargs.get("data"))
+        sent = unquote(url) + url + json.dumps(kwargs.get("json")) + json.dumps(kwargs.get("data"))
         body = response.content.decode("utf-8", "replace")
         for secret in self.secrets:
             if secret in sent:
