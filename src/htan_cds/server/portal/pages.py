@@ -133,9 +133,7 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
 def missing_page(request: Request) -> HTMLResponse:
     """The portal's 404 page for a browser asking for a path nothing serves (see
     :func:`htan_cds.server.errors.prefers_html`; API clients still get the JSON error)."""
-    return render(
-        request, "not_found.html", {"drs_id": None, "path": request.url.path}, status=404
-    )
+    return render(request, "not_found.html", {"drs_id": None, "path": request.url.path}, status=404)
 
 
 @router.get("/", response_class=HTMLResponse)
