@@ -102,7 +102,7 @@ def test_workspace_alone_caps_bodies(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "htan_cds.cli.main", "--home", str(tmp_path / "home")),
-                *("workspace", "serve", "--port", str(port)),
+                *("workspace", "serve", "--port", str(port), "--header-timeout", "1"),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -120,6 +120,11 @@ def test_workspace_alone_caps_bodies(tmp_path: Path) -> None:
         deep = b"[" * 5000 + b"]" * 5000
         answer = httpx.post(url + f"{DRS}/objects", content=deep)
         assert 400 <= answer.status_code < 500
+        # It times out slow clients too (started with --header-timeout 1).
+        slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+        slow.sendall(b"GET /v2/user HTTP/1.1\r\nHost: x\r\n")
+        data, took = _closed_within(slow, 8)
+        assert data.startswith(b"HTTP/1.1 408") and took < 6
     finally:
         stop_process(process)
 

@@ -34,13 +34,18 @@ def serve(
         "--public-url",
         help="Public base URL of the links it hands out (default http://HOST:PORT).",
     ),
+    header_timeout: float = typer.Option(
+        10.0,
+        "--header-timeout",
+        min=0.1,
+        help="Seconds a client has to send a request's headers (then 408 and close).",
+    ),
 ) -> None:
     """Serve only the workspace (SB /v2 API, import-redirect, DRS for imported files).
 
     ``htan-cds serve --workspace`` serves it beside a commons instead."""
-    import uvicorn
-
     from htan_cds.errors import UsageError
+    from htan_cds.server import slow_clients
     from htan_cds.workspace.app import create_workspace_app
 
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -50,7 +55,17 @@ def serve(
     home = data_home(ctx)
     app = create_workspace_app(home, base_url)
     err_console.print(f"workspace of {home.root} at {base_url}/v2 (Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # Slow clients get the commons' header deadline (htan_cds.server.slow_clients).
+    slow_clients.run(
+        slow_clients.uvicorn_config(
+            app,
+            header_timeout=header_timeout,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
 
 
 @project_app.command("create")

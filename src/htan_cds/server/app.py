@@ -94,13 +94,15 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 def serve(config: ServerConfig) -> None:
-    """Run the app under uvicorn until interrupted (blocking)."""
-    import uvicorn
+    """Run the app under uvicorn until interrupted (blocking).
 
-    from htan_cds.server.slow_clients import HeaderTimeoutHttpTools
+    Connections use :class:`htan_cds.server.slow_clients.HeaderTimeoutHttpTools` (a client has
+    ``config.header_timeout`` seconds to send a request's headers).
+    """
+    from htan_cds.server import slow_clients
 
     common: dict[str, Any] = {
-        "http": HeaderTimeoutHttpTools,
+        "header_timeout": config.header_timeout,
         "host": config.host,
         "port": config.port,
         "log_level": config.log_level,
@@ -116,39 +118,15 @@ def serve(config: ServerConfig) -> None:
 
         os.environ["HTAN_CDS_SERVER_CONFIG"] = _encode_config(config)
         _run_workers(
-            _with_header_timeout(
-                uvicorn.Config(
-                    "htan_cds.server.app:_app_from_env",
-                    factory=True,
-                    workers=config.workers,
-                    **common,
-                ),
-                config,
+            slow_clients.uvicorn_config(
+                "htan_cds.server.app:_app_from_env",
+                factory=True,
+                workers=config.workers,
+                **common,
             )
         )
         return
-    _run_single(_with_header_timeout(uvicorn.Config(create_app(config), **common), config))
-
-
-def _run_single(uv_config: Any) -> None:
-    """What ``uvicorn.run`` does for one process, on a Config built here."""
-    import contextlib
-    import sys
-
-    import uvicorn
-    from uvicorn.config import STARTUP_FAILURE
-
-    server = uvicorn.Server(uv_config)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
-
-
-def _with_header_timeout(uv_config: Any, config: ServerConfig) -> Any:
-    # Read by htan_cds.server.slow_clients in each connection (and pickled to workers).
-    uv_config.header_timeout = config.header_timeout
-    return uv_config
+    slow_clients.run(slow_clients.uvicorn_config(create_app(config), **common))
 
 
 def _run_workers(uv_config: Any) -> None:

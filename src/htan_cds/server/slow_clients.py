@@ -77,3 +77,30 @@ class HeaderTimeoutHttpTools(_HeaderDeadline, HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+def uvicorn_config(
+    app: Any, *, header_timeout: float = DEFAULT_HEADER_TIMEOUT, **options: Any
+) -> Any:
+    """A ``uvicorn.Config`` for ``app`` on :class:`HeaderTimeoutHttpTools` (``options`` as for
+    ``uvicorn.Config``); the timeout travels as the Config attribute ``header_timeout``."""
+    import uvicorn
+
+    config = uvicorn.Config(app, http=HeaderTimeoutHttpTools, **options)
+    config.header_timeout = header_timeout  # type: ignore[attr-defined]
+    return config
+
+
+def run(uv_config: Any) -> None:
+    """What ``uvicorn.run`` does for one process, on a Config from :func:`uvicorn_config`."""
+    import contextlib
+    import sys
+
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    server = uvicorn.Server(uv_config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
