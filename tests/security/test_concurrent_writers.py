@@ -128,3 +128,44 @@ def test_ingest_succeeds_while_the_portal_is_busy(busy_home: Path, tmp_path: Pat
     assert took < 240
     # The DRS API serves the new objects too.
     assert server.log().count("Could not set lock") == 0
+
+
+_KILLED_WRITER = """
+import os, sys
+from htan_cds.catalog import Catalog
+from htan_cds.config import DataHome
+catalog = Catalog.open(DataHome.open(sys.argv[1]))
+with catalog.cursor() as cur:
+    cur.execute("DELETE FROM files")
+os._exit(9)  # killed mid-write: never closes, never publishes
+"""
+
+
+def test_a_killed_writer_leaves_the_catalog_as_it_was(demo_home: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    from htan_cds.catalog import Catalog
+
+    home = copy_home(demo_home, tmp_path / "home")
+
+    def files() -> int:
+        con = duckdb.connect(str(home / "catalog.duckdb"), read_only=True)
+        try:
+            return int(con.execute("SELECT count(*) FROM files").fetchone()[0])
+        finally:
+            con.close()
+
+    before = files()
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(home)], capture_output=True, timeout=120
+    )
+    assert killed.returncode == 9, killed.stderr
+    assert files() == before
+    assert list(home.glob("catalog.duckdb.writing-*")), "the dead writer's copy is there"
+    with Catalog.open(DataHome.open(home)) as writer:  # the next writer cleans up
+        with pytest.raises(Exception, match="already open for writing"):
+            Catalog.open(DataHome.open(home))
+        with writer.cursor() as cur:
+            cur.execute("DELETE FROM files WHERE drs_id IN (SELECT drs_id FROM files LIMIT 1)")
+    assert files() == before - 1
+    assert not list(home.glob("catalog.duckdb.writing-*"))
