@@ -225,3 +225,10 @@ def test_totals_add_only_visible_sizes(
     facets = httpx.get(secure_server.url + "/api/facets").json()["facets"]
     access = {v["value"]: v["count"] for f in facets if f["name"] == "access" for v in f["values"]}
     assert access["controlled"] == len(secure_commons.controlled)
+    # A search by a controlled file's name or id counts nothing, hidden or not: no oracle.
+    row = secure_commons.controlled[0]
+    for query in ({"text": row["name"]}, {"drs_ids": row["drs_id"]}):
+        found = httpx.get(secure_server.url + "/api/summary", params=query).json()
+        assert (found["files"], found["hidden_files"], found["listed_files"]) == (0, 0, 0)
+        facets = httpx.get(secure_server.url + "/api/facets", params=query).json()["facets"]
+        assert all(v["count"] == 0 for f in facets for v in f["values"]), query

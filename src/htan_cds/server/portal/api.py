@@ -56,9 +56,12 @@ def visible_summary(catalog: Catalog, flt: FileFilter, vis: Visibility) -> dict[
     ``total_size`` adds only the listed files' sizes. Answered from the facet cube or memo when
     the catalog can.
     """
-    result = dict(catalog.summary(flt, vis.search_restriction(flt)))
+    restriction = vis.search_restriction(flt)
+    result = dict(catalog.summary(flt, restriction))
     hidden_files = hidden_size = 0
-    if not vis.everything:
+    # A search on identifying fields matched visible files only: nothing of it is hidden (and
+    # counting hidden matches would tell whether a guessed name or id exists).
+    if not vis.everything and restriction is None:
         hidden_files, hidden_size = catalog.totals(
             flt, vis.hidden, cube_columns_only=vis.cube_columns_only
         )
