@@ -165,7 +165,7 @@ def find(
     flt: FileFilter,
     sort: str | None = typer.Option(None, "--sort", help="Sort by this files column."),
     descending: bool = typer.Option(False, "--desc", help="Sort descending."),
-    limit: int | None = typer.Option(None, "--limit", help="At most this many files."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="At most this many files."),
     csv_out: bool = typer.Option(False, "--csv", help="Write CSV (all columns) to stdout."),
     json_out: bool = JsonOption,
 ) -> None:

@@ -14,14 +14,19 @@ from htan_cds.units import summary_size
 def demo(
     ctx: typer.Context,
     no_serve: bool = typer.Option(False, "--no-serve", help="Build only; do not start a server."),
-    port: int = typer.Option(8000, "--port", help="Port the demo commons is served on."),
+    port: int = typer.Option(
+        8000, "--port", help="Port the demo commons is served on.", min=1, max=65535
+    ),
     scale: int | None = typer.Option(
-        None, "--scale", help="With --metadata-only: number of synthetic files (e.g. 1000000)."
+        None,
+        "--scale",
+        min=1,
+        help="With --metadata-only: number of synthetic files (e.g. 1000000).",
     ),
     metadata_only: bool = typer.Option(
         False, "--metadata-only", help="Catalog rows only, no bytes (for benchmarks)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic content."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the synthetic content."),
     authority: str | None = typer.Option(
         None,
         "--authority",
@@ -38,6 +43,10 @@ def demo(
     from htan_cds.catalog.authority import parse_authority
 
     drs_authority = parse_authority(authority if authority else f"127.0.0.1:{port}")
+    if not no_serve:
+        from htan_cds.server.listen import ensure_can_listen
+
+        ensure_can_listen("127.0.0.1", port)  # before a minute of building, not after
     home = data_home(ctx)
     started = time.monotonic()
     if scale is not None or metadata_only:
@@ -96,6 +105,9 @@ def demo(
     from htan_cds.server import ServerConfig, serve  # type: ignore[attr-defined,unused-ignore]
 
     config = ServerConfig(home=home, port=port)
+    from htan_cds.server.listen import ensure_can_serve
+
+    ensure_can_serve(config)  # before saying it serves
     warn_if_elsewhere(config)
     err_console.print(f"Serving the demo commons: portal at {url}  (Ctrl-C to stop)")
     serve(config)

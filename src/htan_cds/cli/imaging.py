@@ -194,7 +194,9 @@ def preview_command(
     channels: str | None = typer.Option(
         None, "--channels", help="Comma-separated channel names, targets or indexes."
     ),
-    max_size: int = typer.Option(1024, "--max-size", help="Longer side of the preview, px."),
+    max_size: int = typer.Option(
+        1024, "--max-size", min=16, max=16384, help="Longer side of the preview, px."
+    ),
     channels_csv: Path | None = ChannelsCsvOpt,
     token: str | None = TokenOpt,
     as_json: bool = JsonOption,

@@ -15,7 +15,7 @@ from rich.markup import escape
 from htan_cds import __version__
 from htan_cds.cli._common import CliState, err_console
 from htan_cds.config import HOME_ENV
-from htan_cds.errors import HtanCdsError
+from htan_cds.errors import DrsError, HtanCdsError
 
 # Each area module exposes register(app); one module per area keeps the CLI thin.
 _AREAS = ("manifest", "demo", "catalog", "server", "tokens", "transfer", "imaging", "workspace")
@@ -75,6 +75,33 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
 _CLICK_ERRORS = _click_exception_types()
 
 
+def _cause_hint(exc: HtanCdsError) -> str:
+    """For a DRS failure without a hint of its own, what its cause suggests (the same words
+    as an import's summary: "is the server running…", "give --token…")."""
+    if exc.hint is not None or not isinstance(exc, DrsError):
+        return ""
+    from htan_cds.transfer.causes import cause, classify
+
+    code = classify(exc)
+    return "" if code == "other" else f" — {cause(code).title}: {cause(code).hint}"
+
+
+def _usage_error(exc: BaseException) -> None:
+    """A wrong option or argument in one line, naming the command's --help (click's own
+    display is a usage block of three lines)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]  # a bare command asks for its help
+        return
+    message = getattr(exc, "format_message", lambda: str(exc))()
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "htan-cds"
+    err_console.print(
+        f"[bold red]error:[/] {escape(message)} (see: {escape(command)} --help)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -85,14 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         # Escaped: messages quote user input and names like ``htan-cds[idc]`` verbatim.
-        message = escape(str(exc))
+        message = escape(str(exc) + _cause_hint(exc))
         label = escape(exc.label)
         err_console.print(f"[bold red]{label}:[/] {message}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)
     except _CLICK_ERRORS as exc:
-        exc.show()  # type: ignore[attr-defined]
+        _usage_error(exc)
         return 2
     except (click.exceptions.Abort, typer.Abort):
         err_console.print("aborted")

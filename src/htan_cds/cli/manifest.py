@@ -103,7 +103,10 @@ def check(
     fmt: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
     as_json: bool = JsonOption,
     max_findings: int = typer.Option(
-        1000, "--max-findings", help="Findings kept per code (counts stay exact); 0 keeps all."
+        1000,
+        "--max-findings",
+        min=0,
+        help="Findings kept per code (counts stay exact); 0 keeps all.",
     ),
 ) -> None:
     """Check a manifest: URIs, duplicates, names and size limits.

@@ -93,6 +93,9 @@ def serve_command(
         ssl_keyfile=ssl_keyfile,
         header_timeout=header_timeout,
     )
+    from htan_cds.server.listen import ensure_can_serve
+
+    ensure_can_serve(config)  # before saying it serves
     warn_if_elsewhere(config)
     err_console.print(
         f"serving {config.home.root} at {config.base_url}/ga4gh/drs/v1 (Ctrl-C to stop)",

@@ -28,7 +28,7 @@ def _store(ctx: typer.Context) -> Any:
 def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8100, "--port", help="Port to listen on."),
+    port: int = typer.Option(8100, "--port", help="Port to listen on.", min=1, max=65535),
     public_url: str | None = typer.Option(
         None,
         "--public-url",
@@ -52,6 +52,9 @@ def serve(
         raise UsageError(f"--public-url must start with http:// or https://, not {public_url!r}")
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host == "0.0.0.0" else host)
     base_url = (public_url or f"http://{shown}:{port}").rstrip("/")
+    from htan_cds.server.listen import ensure_can_listen
+
+    ensure_can_listen(host, port)  # a taken port in one line, before saying it serves
     home = data_home(ctx)
     app = create_workspace_app(home, base_url)
     err_console.print(f"workspace of {home.root} at {base_url}/v2 (Ctrl-C to stop)")

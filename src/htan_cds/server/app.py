@@ -94,12 +94,16 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 def serve(config: ServerConfig) -> None:
-    """Run the app under uvicorn until interrupted (blocking).
+    """Run the app under uvicorn until interrupted (blocking); a port that cannot be listened
+    on (or an S3 store that does not answer) raises :class:`UsageError` before anything starts.
 
     Connections use :class:`htan_cds.server.slow_clients.HeaderTimeoutHttpTools` (a client has
     ``config.header_timeout`` seconds to send a request's headers).
     """
     from htan_cds.server import slow_clients
+    from htan_cds.server.listen import ensure_can_serve
+
+    ensure_can_serve(config)
 
     common: dict[str, Any] = {
         "header_timeout": config.header_timeout,

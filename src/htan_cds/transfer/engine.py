@@ -4,7 +4,9 @@ parallel, recording progress in the ledger so a re-run resumes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +28,17 @@ from htan_cds.transfer.download import download_verified
 from htan_cds.transfer.fetch import AccessSource, FetchContext
 from htan_cds.transfer.layout import Layout
 from htan_cds.transfer.ledger import LEDGER_NAME, Ledger
-from htan_cds.transfer.messages import dry_run_note, finished_fields, interrupted_message
+from htan_cds.transfer.messages import (
+    dry_run_note,
+    finished_fields,
+    ledger_failure,
+)
 from htan_cds.transfer.options import ConflictPolicy, ImportOptions
 from htan_cds.transfer.plan import Item as _Item
 from htan_cds.transfer.plan import check_space, plan_paths, space_plan
 from htan_cds.transfer.progress import ProgressEvent
 from htan_cds.transfer.report import FileResult, FileStatus, ImportReport
+from htan_cds.transfer.schedule import fetch_all
 from htan_cds.transfer.source import SourceRow, read_source
 from htan_cds.transfer.staging import lock_state, numbered_path, partial_path
 from htan_cds.transfer.verify import Expected, Outcome, expected_checksums
@@ -375,6 +382,10 @@ async def import_async(
     opts.validate()
     rows = read_source(source)
     destination = open_destination(str(dest), opts)
+    preflight = getattr(destination, "preflight", None)
+    if callable(preflight):
+        # Credentials, endpoint, a writable folder: one clear line before any resolving.
+        await asyncio.to_thread(preflight)
     handoff = getattr(destination, "handoff", None)
     if callable(handoff):
         # The destination fetches by itself (e.g. CGC imports from DRS server-side).
@@ -425,58 +436,20 @@ async def import_async(
                 per_host=opts.host_limit,
                 on_bytes=lambda uri, n: run.emit(ProgressEvent("bytes", drs_uri=uri, nbytes=n)),
             )
-            results: list[FileResult | None] = [None] * len(items)
-            # Largest first: the long transfers start early and the small ones fill the gaps.
-            order = sorted(range(len(items)), key=lambda i: -_size(items[i]))
-            run.prefetcher = AccessPrefetcher(
-                client, [items[i].row.drs_uri for i in order if items[i].size is not None], run.load
-            )
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for i in order:
-                queue.put_nowait(i)
-            run.waiting_files = queue.qsize()
-
-            async def worker() -> None:
-                while True:
-                    try:
-                        i = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    run.waiting_files = queue.qsize()
-                    item = items[i]
-                    if item.duplicate:
-                        results[i] = run._result(item, FileStatus.SKIPPED, error=item.error)
-                        continue
-                    if item.bundle:
-                        # Its members are entries of their own; the bundle is reported only
-                        # when some members could not be (the reasons are in its error).
-                        if item.error:
-                            results[i] = run._result(item, FileStatus.FAILED, error=item.error)
-                        continue
-                    if run.halted is not None:
-                        # The disk is full: starting more files would only fail them slower.
-                        results[i] = run._result(
-                            item, FileStatus.FAILED, error=run.halted, cause="disk_full"
-                        )
-                        continue
-                    results[i] = done = await run.process_within(item, ctx, opts.item_timeout)
-                    if done.cause == "disk_full" and run.halted is None:
-                        run.halted = f"not started: {done.error}"
-
-            try:
-                await asyncio.gather(*(worker() for _ in range(opts.concurrency)))
-            except asyncio.CancelledError:
-                # Ctrl-C (asyncio.run cancels the main task): say what was done, in one line.
-                raise Interrupted(interrupted_message(results, ctx.bytes_fetched)) from None
-            run.report.files = [r for r in results if r is not None]
+            run.report.files = await fetch_all(run, client, items, ctx)
             run.report.bytes_fetched = ctx.bytes_fetched
     except asyncio.CancelledError:
         raise Interrupted(
             "while resolving, before any file was fetched; run the same command again "
             "to resume (objects resolved so far are kept)"
         ) from None
+    except sqlite3.Error as exc:
+        raise ledger_failure(exc, destination.url) from exc
     finally:
-        run.ledger.close()
+        # A ledger that cannot be written (the disk is full) must not hide why the run
+        # stopped; rows not committed are simply redone by the next run.
+        with contextlib.suppress(sqlite3.Error):
+            run.ledger.close()
         run.executor.shutdown(wait=True)
         if run._lock_fd is not None:
             os.close(run._lock_fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from htan_cds.errors import TransferError
 from htan_cds.transfer.options import ConflictPolicy
 from htan_cds.transfer.report import FileResult, FileStatus
 from htan_cds.transfer.verify import Outcome
@@ -44,3 +45,13 @@ def dry_run_note(same: bool | None, policy: ConflictPolicy) -> str:
     if policy is ConflictPolicy.RENAME:
         return "dry run: would be fetched under a new name (a different file has its name)"
     return "dry run: would be fetched, replacing a different file (--conflict overwrite)"
+
+
+def ledger_failure(exc: BaseException, destination: str) -> TransferError:
+    """The import stopped because its ledger could not be written (usually a full disk)."""
+    if "full" in str(exc).lower():
+        return TransferError(
+            f"no space left at {destination} (the import ledger cannot be written)",
+            hint="free some space and run the same command again to resume",
+        )
+    return TransferError(f"the import ledger of {destination} cannot be written: {exc}")

@@ -34,8 +34,14 @@ def lock_state(state: Path) -> int:
     after ``kill -9``): two imports into one DEST would fight over the same partial files."""
     import fcntl
 
-    state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write into {state.parent}: {exc.strerror or exc}",
+            hint="the destination must be a folder you can write",
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:

@@ -28,6 +28,18 @@ class LocalDestination:
         self.url = str(self.root)
         self._real_root: str | None = None
 
+    def preflight(self) -> None:
+        """Before anything is resolved: DEST is (or can be made) a folder this user can write,
+        checked without creating anything (a dry run must leave no trace)."""
+        probe = self.root
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe != self.root and not probe.is_dir():
+            raise UsageError(f"cannot create destination {self.root}: {probe} is not a folder")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            verb = "write into" if probe == self.root else f"create {self.root} in"
+            raise UsageError(f"cannot {verb} {probe}: permission denied or read-only")
+
     def state_dir(self) -> Path:
         """``DEST/.htan-cds``."""
         return self.root / STATE_DIR_NAME

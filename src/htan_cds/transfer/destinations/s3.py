@@ -68,11 +68,20 @@ class S3Destination:
     def display(self, rel: str) -> str:
         return f"s3://{self.bucket}/{self.key(rel)}"
 
+    def preflight(self) -> None:
+        """Before anything is resolved: the bucket answers with these credentials (one clear
+        line for missing credentials, a wrong --s3-endpoint, a missing bucket)."""
+        from htan_cds.s3errors import check_bucket
+
+        check_bucket(self.client, self.bucket, self.endpoint_url)
+
     def existing(self, rel: str) -> ExistingFile | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.key(rel))
+        except BotoCoreError as exc:  # no credentials, endpoint gone: the file fails, with why
+            raise StorageError(f"cannot check {self.display(rel)}: {exc}") from exc
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
