@@ -166,10 +166,19 @@ def test_files_table_and_file_page_link_to_the_viewer(
     try:
         link = page.locator(f"a.view-link[href='/view/{viewer_commons.id('mif')}']")
         link.wait_for(timeout=TIMEOUT_MS)
-        # Only images get a View link (the CSV table does not).
+        # Only images get a View link (the CSV table does not), and an anonymous visitor sees
+        # only open files: controlled ones are not listed at all (issue 11, portal visibility).
         assert page.locator("a.view-link").count() == len(
-            [e for e in viewer_commons.entries.values() if not e.name.endswith(".csv")]
+            [
+                e
+                for e in viewer_commons.entries.values()
+                if not e.name.endswith(".csv") and e.access == "open"
+            ]
         )
+        controlled = [e for e in viewer_commons.entries.values() if e.access != "open"]
+        assert controlled, "the viewer commons should hold a controlled image"
+        for entry in controlled:
+            assert page.locator(f"a.view-link[href='/view/{entry.drs_id}']").count() == 0
         link.click()
         page.wait_for_url(f"**/view/{viewer_commons.id('mif')}*", timeout=TIMEOUT_MS)
         wait_loaded(page)
