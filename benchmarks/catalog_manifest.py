@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from htan_cds.catalog import Catalog, FileFilter
-from htan_cds.catalog.manifests import manifest_frame, manifest_table, prepare_manifest
+from htan_cds.catalog.manifest_writer import prepare_manifest
+from htan_cds.catalog.manifests import manifest_frame, manifest_table
 from htan_cds.catalog.scale import build_scaled
 from htan_cds.config import DataHome
 

@@ -1,8 +1,11 @@
-"""Benchmark: ``htan-cds manifest check`` on a generated 1,000,000-row CGC manifest.
+"""Benchmark: ``htan-cds manifest check`` (and ``convert --fix``) on a 1,000,000-row manifest.
 
 Peers measured in the same run on the same file: Python's csv module reading every row (no
-checks), awk counting rows, and ``wc -l``. Wall time, CPU time and peak RSS come from
-``os.wait4`` on each child process. A second, 10x smaller file shows how memory scales.
+checks), awk counting rows, and ``wc -l``. Wall time, CPU time and peak RSS come from GNU time
+(or ``os.wait4``) on each child process. A second, 10x smaller file shows how memory scales.
+The same rows saved with ``;`` (a European-locale spreadsheet) are checked too, and
+``manifest convert --fix --report`` of the big file is timed (targets: check < 3 s wall, flat
+memory; convert --fix < 10 s wall and < 400 MiB peak RSS, on a quiet machine).
 
     python benchmarks/manifest_check_1m.py              # 1,000,000 rows
     python benchmarks/manifest_check_1m.py --rows 200000 --compact
@@ -28,16 +31,17 @@ CSV_PEER = (
 )
 
 
-def generate(path: Path, rows: int, *, compact: bool) -> None:
+def generate(path: Path, rows: int, *, compact: bool, delimiter: str = ",") -> None:
     """A CGC manifest like ISB-CGC's exports: URI, file name, HTAN file id, center."""
     prefix = "dg.4DFC/" if compact else "drs://nci-crdc.datacommons.io/dg.4DFC/"
+    d = delimiter
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("drs_uri,name,HTAN_Data_File_ID,HTAN_Center\n")
+        out.write(f"drs_uri{d}name{d}HTAN_Data_File_ID{d}HTAN_Center\n")
         chunk = []
         for i in range(rows):
             h = os.urandom(16).hex()
             uid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-            chunk.append(f"{prefix}{uid},HTA9_{i}_{i % 97}.ome.tif,HTA9_1_{i},HTAN HMS\n")
+            chunk.append(f"{prefix}{uid}{d}HTA9_{i}_{i % 97}.ome.tif{d}HTA9_1_{i}{d}HTAN HMS\n")
             if len(chunk) == 10000:
                 out.write("".join(chunk))
                 chunk.clear()
@@ -100,6 +104,23 @@ def main() -> None:
             wall_ratio = ours[0] / results[label][0]
             cpu_ratio = ours[1] / max(results[label][1], 0.01)
             print(f"ratio htan-cds / {label}: {wall_ratio:.1f}x wall, {cpu_ratio:.1f}x cpu")
+        semi = Path(tmp) / "semicolon.csv"
+        generate(semi, args.rows, compact=args.compact, delimiter=";")
+        semi_run = min(measure([*htan, str(semi), "--json"]) for _ in range(args.repeat))
+        print(
+            f"{'htan-cds manifest check (;)':32} {semi_run[0]:6.2f} s wall {semi_run[1]:6.2f} s "
+            f"cpu {semi_run[2] / 1024:7.1f} MiB (exit {semi_run[3]})"
+        )
+        convert = [
+            sys.executable, "-m", "htan_cds.cli.main", "manifest", "convert", str(big),
+            "--to", "cgc", "--fix", "-o", str(Path(tmp) / "fixed.csv"),
+            "--report", str(Path(tmp) / "report.json"),
+        ]  # fmt: skip
+        fix_run = min(measure(convert) for _ in range(args.repeat))
+        print(
+            f"{'htan-cds manifest convert --fix':32} {fix_run[0]:6.2f} s wall {fix_run[1]:6.2f} s "
+            f"cpu {fix_run[2] / 1024:7.1f} MiB (exit {fix_run[3]})"
+        )
         small_run = min(measure([*htan, str(small), "--json"]) for _ in range(args.repeat))
         per_row = (ours[2] - small_run[2]) * 1024 / (args.rows - max(args.rows // 10, 1))
         print(

@@ -9,10 +9,24 @@
 
 ``manifest check/convert``, ``import``, ``info``, ``preview`` and the workspace all call
 :func:`drs_settings`, so a prefix or an endpoint configured once is used everywhere.
+
+``[drs.prefixes]`` values are ``"host[:port]"`` or a table with ``host`` and an optional
+``id_template`` (built from ``{prefix}`` and ``{accession}``; Gen3 GUIDs keep the prefix, the
+default)::
+
+    [drs.prefixes]
+    "dg.4503" = "gen3.biodatacatalyst.nhlbi.nih.gov"      # BioData Catalyst
+    "dg.ANV0" = "gen3.theanvil.io"                        # AnVIL
+    "dg.TEST" = { host = "127.0.0.1:8000", id_template = "{prefix}/{accession}" }
+
+A host with a scheme or a path, or a template without ``{accession}``, is refused in one line
+naming the file: it would otherwise build URIs no server answers.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +34,12 @@ from htan_cds.config import DataHome, default_home
 from htan_cds.drs.access_methods import PublicCloud
 from htan_cds.drs.endpoints import EndpointMap
 from htan_cds.drs.prefixes import PrefixRegistry, builtin_registry
+from htan_cds.errors import ConfigError
+
+# A compact prefix as identifiers.org / Gen3 write them (dg.4DFC, dg.ANV0, dg.4503, …).
+_PREFIX_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A host name or IPv4 address with an optional port; no scheme, path or user part.
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -38,10 +58,12 @@ def drs_settings(home: DataHome | Path | str | None = None) -> DrsSettings:
     :class:`~htan_cds.errors.ConfigError` naming the section.
     """
     if isinstance(home, DataHome):
-        config = home.load_config()
+        config, path = home.load_config(), home.config_path
     else:
         root = Path(home).expanduser() if home is not None else default_home()
-        config = DataHome(root).load_config() if (root / "config.toml").is_file() else {}
+        path = root / "config.toml"
+        config = DataHome(root).load_config() if path.is_file() else {}
+    _check_prefixes(config, path)
     registry = builtin_registry()
     registry.update_from_config(config)
     endpoints = EndpointMap()
@@ -49,3 +71,32 @@ def drs_settings(home: DataHome | Path | str | None = None) -> DrsSettings:
     endpoints.update_from_env()
     public = PublicCloud.from_config(config)
     return DrsSettings(registry=registry, endpoints=endpoints, public_cloud=public)
+
+
+def prefix_registry(home: DataHome | Path | str | None = None) -> PrefixRegistry:
+    """Just the prefix registry of ``home``: built-in prefixes plus its ``[drs.prefixes]``."""
+    return drs_settings(home).registry
+
+
+def _check_prefixes(config: Mapping[str, object], path: Path) -> None:
+    """Refuse ``[drs.prefixes]`` entries that would build URIs no server answers."""
+    drs = config.get("drs", {})
+    prefixes = drs.get("prefixes", {}) if isinstance(drs, Mapping) else {}
+    if not isinstance(prefixes, Mapping):
+        raise ConfigError(f"{path}: [drs.prefixes] must be a table")
+    for prefix, value in prefixes.items():
+        host = value.get("host") if isinstance(value, Mapping) else value
+        if not _PREFIX_RE.fullmatch(str(prefix)):
+            raise ConfigError(f"{path}: [drs.prefixes] {prefix!r} is not a prefix")
+        if not isinstance(host, str) or not _HOST_RE.fullmatch(host):
+            raise ConfigError(
+                f"{path}: [drs.prefixes] {prefix!r} needs a host such as "
+                f'"gen3.theanvil.io" (no scheme or path), not {host!r}'
+            )
+        template = value.get("id_template", "{accession}") if isinstance(value, Mapping) else ""
+        if isinstance(value, Mapping) and (
+            not isinstance(template, str) or "{accession}" not in template
+        ):
+            raise ConfigError(
+                f"{path}: [drs.prefixes] {prefix!r}: id_template must contain {{accession}}"
+            )

@@ -148,13 +148,14 @@ def test_read_only_open_needs_a_catalog(tmp_path) -> None:  # type: ignore[no-un
 
 
 def test_prepared_manifest_has_unique_safe_names(small_catalog: Catalog) -> None:
-    from htan_cds.catalog.manifests import manifest_table, prepare_manifest
+    from htan_cds.catalog.manifest_writer import prepare_manifest
+    from htan_cds.catalog.manifests import manifest_table
 
     small_catalog.connection.execute(
         "UPDATE files SET name = 'plain.ome.tif' WHERE drs_id IN ('dg.HCDS/a3', 'dg.HCDS/b1')"
     )
     small_catalog.connection.execute("UPDATE files SET name = 'a/b' WHERE drs_id = 'dg.HCDS/b2'")
-    prepared = prepare_manifest(manifest_table(small_catalog, FileFilter()))
+    prepared = prepare_manifest(manifest_table(small_catalog, FileFilter()), "htan-portal")
     names = [r.name for r in prepared.rows]
     assert len(set(names)) == len(names) == 5
     assert "/" not in "".join(names)

@@ -67,7 +67,10 @@ def test_manifest_create(demo_home: Path, tmp_path: Path) -> None:
     assert len(rows) == out["rows"]
     assert rows[0]["drs_uri"].startswith("drs://127.0.0.1:")
     assert len({r["name"] for r in rows}) == len(rows)
-    assert {"atlas_name", "biospecimen", "assay_name", "level", "data_file_id"} <= rows[0].keys()
+    # CGC keeps the HTAN attribute names (the portal's CGC download has the same columns).
+    assert {"atlas_name", "HTAN_Biospecimen_ID", "assay", "level", "HTAN_Data_File_ID"} <= set(
+        rows[0]
+    )
 
 
 def test_catalog_info(demo_home: Path) -> None:

@@ -106,8 +106,8 @@ def test_checker_handles_unnumbered_and_out_of_order_rows() -> None:
     checker.add(ManifestRow(U1, "a", {}, 10))
     checker.add(ManifestRow(U1, "b", {}, 20))
     report = checker.finish()
-    assert [(f.row, f.code, f.message) for f in report.findings] == [
-        (20, "uri_duplicate", "same DRS object as row 10")
+    assert [(f.row, f.code, f.message, f.value) for f in report.findings] == [
+        (20, "uri_duplicate", f"{U1!r} is the same DRS object as row 10", U1)
     ]
 
 

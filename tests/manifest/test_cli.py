@@ -102,10 +102,10 @@ def test_convert_fix_with_report_accounts_for_every_row(tmp_path: Path) -> None:
     }
     assert data["rows_in"] == data["rows_out"] + len(data["dropped"])
     lines = out.read_text().splitlines()
-    assert lines[0] == "drs_uri,name,Participant ID,Md5sum,User Comments"
-    assert lines[1] == f'drs://nci-crdc.datacommons.io/{C2},a.tif,P1,m1,"a ""quoted"" note"'
-    assert lines[2].startswith(f"{U1},a_2.tif,P3")
-    assert lines[3].startswith("drs://nci-crdc.datacommons.io/dg.4DFC/abc,evil.tif,P4")
+    assert lines[0] == "name,drs_uri,Participant ID,Md5sum,User Comments"
+    assert lines[1] == f'a.tif,drs://nci-crdc.datacommons.io/{C2},P1,m1,"a ""quoted"" note"'
+    assert lines[2].startswith(f"a_2.tif,{U1},P3")
+    assert lines[3].startswith("evil.tif,drs://nci-crdc.datacommons.io/dg.4DFC/abc,P4")
     check = run_cli("manifest", "check", str(out))
     assert check.returncode == 0, check.stderr
 
@@ -153,7 +153,18 @@ def test_real_gc_drs_map_through_the_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["rows_out"] == 100 and summary["changes"]["uri_compact"] == 100
+    # One DRS URI per HTAN_Data_File_ID: the 14 second URIs are reported, not written.
+    assert summary["rows_out"] == 86 and summary["changes"]["uri_compact"] == 86
+    assert summary["rows_in"] == summary["rows_out"] + len(summary["dropped"]) == 100
+    assert {d["code"] for d in summary["dropped"]} == {"file_id_multiple_uris"}
+    assert summary["uri_rule"] == "the first one listed"
+    assert run_cli("manifest", "check", str(out)).returncode == 0
+    both = run_cli(
+        "manifest", "convert", str(src), "--to", "cgc", "-o", str(out), "--fix", "--json",
+        "--keep-all-uris",
+    )  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    assert json.loads(both.stdout)["rows_out"] == 100
     assert run_cli("manifest", "check", str(out)).returncode == 0
 
 

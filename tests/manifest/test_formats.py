@@ -222,7 +222,8 @@ def test_writers_produce_each_format_shape(tmp_path: Path) -> None:
     assert data[0]["commons_url"] == "nci-crdc.datacommons.io"
     assert data[1]["object_id"] == C1 and "file_name" not in data[1]
     assert write_manifest(rows, tmp_path / "c.csv", "cgc") == 2
-    assert (tmp_path / "c.csv").read_text().splitlines()[0] == "drs_uri,name,Participant ID,note"
+    # name first, as ISB-CGC writes CGC manifests: drs_uri first is the HTAN portal layout.
+    assert (tmp_path / "c.csv").read_text().splitlines()[0] == "name,drs_uri,Participant ID,note"
 
 
 def test_writer_refuses_to_drop_a_late_metadata_column() -> None:
@@ -232,8 +233,24 @@ def test_writer_refuses_to_drop_a_late_metadata_column() -> None:
 
 
 def test_bigquery_is_read_only_and_names_are_listed() -> None:
-    assert set(format_names()) == {"cgc", "cds-portal", "htan-portal", "gen3", "bigquery", "s5cmd"}
-    assert "bigquery" not in format_names(writable=True)
+    assert set(format_names()) == {
+        "cgc",
+        "cds-portal",
+        "htan-portal",
+        "gen3",
+        "bigquery",
+        "s5cmd",
+        "terra",
+        "table",
+    }
+    assert set(format_names(writable=True)) == {
+        "cgc",
+        "cds-portal",
+        "htan-portal",
+        "gen3",
+        "s5cmd",
+        "terra",
+    }
     with pytest.raises(ManifestError, match="not written"):
         write_manifest([], io.StringIO(), "bigquery")
 
@@ -266,5 +283,5 @@ def test_cgc_tsv_writer_reads_back() -> None:
     rows = [ManifestRow(U1, "a b.tif", {"sample": "S\t1"}, 1)]
     out = io.StringIO(newline="")
     assert cgc.write_tsv(rows, out) == 1
-    assert out.getvalue().splitlines()[0] == "drs_uri\tname\tsample"
+    assert out.getvalue().splitlines()[0] == "name\tdrs_uri\tsample"
     assert _text(out.getvalue()) == rows

@@ -185,7 +185,7 @@ def test_cart_refuses_junk(portal_client: TestClient) -> None:
     assert portal_client.post("/api/cart/summary", content=b"{not json").status_code == 400
 
 
-@pytest.mark.parametrize("fmt", ["cgc", "cds-portal", "htan-portal", "gen3"])
+@pytest.mark.parametrize("fmt", ["cgc", "cds-portal", "htan-portal", "gen3", "terra"])
 def test_manifest_download_every_format(
     portal_client: TestClient, catalog_sql: Any, fmt: str
 ) -> None:
@@ -310,4 +310,10 @@ def test_pages_render(portal_client: TestClient, catalog_sql: Any) -> None:
         assert portal_client.get(path).status_code == 200, path
     config = portal_client.get("/api/config").json()
     assert config["export_ttl"] == 600
-    assert [f["name"] for f in config["formats"]] == ["cgc", "cds-portal", "htan-portal", "gen3"]
+    assert [f["name"] for f in config["formats"]] == [
+        "cgc",
+        "cds-portal",
+        "htan-portal",
+        "gen3",
+        "terra",
+    ]

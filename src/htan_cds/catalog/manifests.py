@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from htan_cds.catalog.filters import FileFilter, where_clause
@@ -34,13 +34,17 @@ WITH matching AS (
         ) AS pick
     FROM matching
 )
-SELECT full_uri AS drs_uri, name, drs_id, HTAN_Data_File_ID, n_uris, atlas_name,
+SELECT full_uri AS drs_uri, name, n_uris,
        regexp_full_match(full_uri, '{uri_re}') AS canonical_uri,
        coalesce(regexp_full_match(name, '{plain_re}')
                 AND NOT regexp_full_match(name, '{device_re}'), FALSE) AS plain_name,
-       array_to_string(biospecimen_ids, ',') AS biospecimen, assay, level,
-       array_to_string(HTAN_Parent_Data_File_ID, ',') AS parent_data_file_id,
-       size, md5, source, collection_id, HTAN_Participant_ID, SeriesInstanceUID
+       HTAN_Data_File_ID, HTAN_Participant_ID,
+       array_to_string(biospecimen_ids, ',') AS HTAN_Biospecimen_ID,
+       array_to_string(HTAN_Parent_Data_File_ID, ',') AS HTAN_Parent_Data_File_ID,
+       HTAN_Center, atlas_name, assay, level, File_Format, Data_Release,
+       size, md5, sha256, access, consent_group, drs_id,
+       array_to_string(biospecimen_ids, ',') AS biospecimen,
+       source, collection_id, SeriesInstanceUID
 FROM ranked WHERE pick = 1
 ORDER BY HTAN_Data_File_ID NULLS LAST, drs_id
 """
@@ -55,7 +59,18 @@ def manifest_frame(catalog: Catalog, flt: FileFilter) -> pd.DataFrame:
 
 def manifest_table(catalog: Catalog, flt: FileFilter) -> Any:
     """:func:`manifest_frame` as an Arrow table (no pandas conversion: faster for big ones)."""
-    where, params = where_clause(catalog.resolve(flt).filter)
+    return selection_table(catalog, where_clause(catalog.resolve(flt).filter))
+
+
+def selection_table(
+    catalog: Catalog, selection: tuple[str, list[Any]], authority: str | None = None
+) -> Any:
+    """The ranked files of a ``(where, params)`` selection over alias ``f``, as Arrow.
+
+    One row per HTAN Data File ID (:data:`DUPLICATE_RULE`); files the catalog serves get
+    ``drs://<authority>/<id>`` (default: the catalog's own authority).
+    """
+    where, params = selection
     with catalog.cursor() as cur:
         sql = _RANKED.format(
             where=where,
@@ -66,7 +81,8 @@ def manifest_table(catalog: Catalog, flt: FileFilter) -> Any:
         with warnings.catch_warnings():
             # DuckDB notes an extra copy for Arrow from a cursor; it is cheaper than pandas.
             warnings.simplefilter("ignore", UserWarning)
-            return cur.execute(sql, [catalog.authority, *params]).to_arrow_table()
+            values = [authority or catalog.authority, *params]
+            return cur.execute(sql, values).to_arrow_table()
 
 
 # Hostname DRS URIs as the catalog writes them (drs://host[:port]/id, id with at most one
@@ -84,121 +100,41 @@ _PLAIN_NAME = "[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,199}[A-Za-z0-9_-])?"
 _DEVICE_NAME = r"(?i)(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(?:\..*)?"
 
 
-@dataclass
-class PreparedManifest:
-    """Rows ready for ``write_manifest`` and the findings of making them so."""
+_PICKS = """
+SELECT HTAN_Data_File_ID, full_uri FROM (
+    SELECT f.HTAN_Data_File_ID,
+        coalesce(f.drs_uri, 'drs://' || ?::VARCHAR || '/' || f.drs_id) AS full_uri,
+        row_number() OVER (
+            PARTITION BY f.HTAN_Data_File_ID
+            ORDER BY try_cast(regexp_extract(Data_Release, '([0-9]+(\\.[0-9]+)?)', 1) AS DOUBLE)
+                     DESC NULLS LAST,
+                     created_time DESC NULLS LAST,
+                     drs_id
+        ) AS pick
+    FROM files f WHERE f.HTAN_Data_File_ID IN (SELECT unnest(?::VARCHAR[]))
+) WHERE pick = 1
+"""
 
-    rows: list[Any]
-    findings: list[Any]
 
+class CatalogUriPreference:
+    """The catalog's pick among several DRS URIs of one HTAN file (``manifest convert --fix``).
 
-def prepare_manifest(table: Any) -> PreparedManifest:
-    """``ManifestRow`` objects with unique safe names and full URIs, via the manifest toolkit.
-
-    Names go through the toolkit's ``is_safe_name``/``safe_name``/``numbered_name``; URIs that
-    are not canonical hostname URIs send the whole manifest through ``repair_rows``.
+    Implements :class:`htan_cds.manifest.repair.UriPreference`: for the file ids of a batch, one
+    query returns the URI the catalog's own manifests keep (:data:`DUPLICATE_RULE`). File ids
+    the catalog does not list are left out, so repair keeps the first URI listed for them.
     """
-    from htan_cds.manifest import ManifestRow, repair_rows  # type: ignore[attr-defined,unused-ignore]
-    from htan_cds.manifest.checks import make_finding
-    from htan_cds.manifest.names import fallback_from_id, is_safe_name, numbered_name, safe_name
 
-    cols = {name: table.column(name).to_pylist() for name in _ROW_COLUMNS}
-    uris: list[str] = cols["drs_uri"]
-    # The query flags canonical URIs and plain unique names (vectorised); only the rest are
-    # looked at row by row here.
-    if not all(table.column("canonical_uri").to_pylist()):
-        repaired = repair_rows(_rows(ManifestRow, cols))
-        return PreparedManifest(list(repaired.rows), list(repaired.findings))
-    findings: list[Any] = []
-    plain: list[bool] = table.column("plain_name").to_pylist()
-    names: list[str] = cols["name"]
-    if all(plain) and len(set(names)) == len(names):
-        return PreparedManifest(_rows(ManifestRow, cols), findings)
-    # A plain name used twice is not plain: the second and later uses get numbered.
-    seen: set[str] = set()
-    for i, name in enumerate(names):
-        if plain[i]:
-            if name in seen:
-                plain[i] = False
-            seen.add(name)
-    used: set[str] = {n for n, ok in zip(names, plain, strict=True) if ok}
-    next_number: dict[str, int] = {}
-    names = list(names)
-    for i, (name, uri, ok) in enumerate(zip(cols["name"], uris, plain, strict=True), start=1):
-        if ok:
-            continue
-        fixed = name if name and is_safe_name(name) else safe_name(name, fallback_from_id(uri))
-        if fixed != name:
-            code = "name_missing" if not name else "name_unsafe"
-            findings.append(make_finding(i, "name", code, f"{name!r} renamed to {fixed!r}"))
-        if fixed in used:
-            wanted = fixed
-            count = next_number.get(wanted, 2)
-            while (candidate := numbered_name(wanted, count)) in used:
-                count += 1
-            next_number[wanted] = count + 1
-            findings.append(
-                make_finding(i, "name", "name_duplicate", f"{wanted!r} renamed to {candidate!r}")
-            )
-            fixed = candidate
-        used.add(fixed)
-        names[i - 1] = fixed
-    cols["name"] = names
-    return PreparedManifest(_rows(ManifestRow, cols), findings)
+    rule = f"the catalog's pick ({DUPLICATE_RULE})"
 
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
 
-_ROW_COLUMNS = (
-    "drs_uri",
-    "name",
-    "atlas_name",
-    "biospecimen",
-    "assay",
-    "level",
-    "HTAN_Data_File_ID",
-    "parent_data_file_id",
-)
+    def picks(self, file_ids: Sequence[str]) -> dict[str, str]:
+        """``{file id: full DRS URI}`` for the ids the catalog lists."""
+        with self._catalog.cursor() as cur:
+            rows = cur.execute(_PICKS, [self._catalog.authority, list(file_ids)]).fetchall()
+        return {str(fid): str(uri) for fid, uri in rows}
 
-
-def _rows(row_type: Any, cols: dict[str, list[Any]]) -> list[Any]:
-    def text(values: list[Any]) -> list[str]:
-        return ["" if v is None else str(v) for v in values]
-
-    meta_columns = list(
-        zip(
-            text(cols["atlas_name"]),
-            text(cols["biospecimen"]),
-            text(cols["assay"]),
-            text(cols["level"]),
-            text(cols["HTAN_Data_File_ID"]),
-            text(cols["parent_data_file_id"]),
-            strict=True,
-        )
-    )
-    # Positional construction: this loop runs once per manifest row.
-    return [
-        row_type(
-            uri,
-            name or None,
-            {
-                "atlas_name": atlas,
-                "biospecimen": bios,
-                "assay_name": assay,
-                "level": level,
-                "data_file_id": file_id,
-                "parent_biospecimen_id": "",
-                "parent_data_file_id": parents,
-            },
-            i,
-        )
-        for i, (uri, name, (atlas, bios, assay, level, file_id, parents)) in enumerate(
-            zip(cols["drs_uri"], cols["name"], meta_columns, strict=True), start=1
-        )
-    ]
-
-
-def manifest_rows(frame: pd.DataFrame) -> list[Any]:
-    """``ManifestRow`` objects with the portal's metadata columns (no repair)."""
-    from htan_cds.manifest import ManifestRow  # type: ignore[attr-defined,unused-ignore]
-
-    cols = {name: [None if v != v else v for v in frame[name].tolist()] for name in _ROW_COLUMNS}
-    return _rows(ManifestRow, cols)
+    def close(self) -> None:
+        """Close the catalog this preference reads."""
+        self._catalog.close()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,15 +22,15 @@ if TYPE_CHECKING:
 
 manifest_app = typer.Typer(
     name="manifest",
-    help="Check, repair and convert DRS manifests (CGC, CDS portal, HTAN portal, Gen3, BigQuery).",
+    help="Check, repair and convert DRS manifests (CGC, CDS portal, HTAN portal, Gen3, BigQuery, "
+    "Terra).",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
 
-_FORMAT_HELP = "Input format: auto, cgc, cds-portal, htan-portal, gen3, bigquery."
+_FORMAT_HELP = "Input format: auto, cgc, cds-portal, htan-portal, gen3, bigquery, terra, table."
 _SHOWN = 50
-_PROGRESS_EVERY = 20000
 
 
 def _input_format(value: str) -> str:
@@ -62,13 +63,13 @@ def _progress(reader: Any, label: str) -> Iterator[Any]:
         yield lambda: progress.update(task, completed=reader.bytes_read() or 0)
 
 
-def _tapped(rows: Iterable[Any], checker: Any, tick: Any) -> Iterator[Any]:
-    """Pass rows through while the checker sees each one (and the progress bar moves)."""
-    for count, row in enumerate(rows, start=1):
-        checker.add(row)
-        if tick is not None and count % _PROGRESS_EVERY == 0:
+def _tapped(batches: Iterable[list[Any]], checker: Any, tick: Any) -> Iterator[list[Any]]:
+    """Pass batches of rows through while the checker sees them (and the progress bar moves)."""
+    for batch in batches:
+        checker.add_many(batch)
+        if tick is not None:
             tick()
-        yield row
+        yield batch
 
 
 def _print_findings(findings: list[Any], total: int) -> None:
@@ -97,10 +98,29 @@ def _prefixes() -> PrefixRegistry:
     return drs_settings().registry
 
 
+_DRS_COLUMN_HELP = "The DRS URI column of a delimited file (any name; e.g. object_id)."
+_NAME_COLUMN_HELP = "The file name column of a delimited file."
+
+
+def _shape(report: Any) -> str:
+    from htan_cds.manifest.formats._dialect import describe
+
+    parts = [str(report.format)]
+    if report.delimiter is not None:
+        parts.append(f"{describe(report.delimiter)}-separated")
+    parts.append(f"{report.rows} rows")
+    if report.blank_rows:
+        parts.append(f"{report.blank_rows} blank rows skipped")
+    return ", ".join(parts)
+
+
 @manifest_app.command("check")
 def check(
+    ctx: typer.Context,
     file: str = typer.Argument(..., help="Manifest file (.gz allowed), or - for stdin."),
     fmt: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
+    drs_column: str | None = typer.Option(None, "--drs-column", help=_DRS_COLUMN_HELP),
+    name_column: str | None = typer.Option(None, "--name-column", help=_NAME_COLUMN_HELP),
     as_json: bool = JsonOption,
     max_findings: int = typer.Option(
         1000,
@@ -118,25 +138,32 @@ def check(
     from htan_cds.manifest.checks import FILE_ID_COLUMNS
 
     fmt = _input_format(fmt)
-    checker = Checker(registry=_prefixes(), max_per_code=max_findings)
-    with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
+    checker = Checker(max_per_code=max_findings, registry=_prefixes())
+    with (
+        ManifestReader(file, fmt, drs_column=drs_column, name_column=name_column) as reader,
+        _progress(reader, reader.label) as tick,
+    ):
         checker.bucket_urls = reader.format == "s5cmd"
         # Column batches skip building a row object per line: the million-row path.
         for batch in reader.iter_columns(FILE_ID_COLUMNS):
             checker.add_columns(batch)
             if tick is not None:
                 tick()
-        checker.add_findings(reader.context.findings)
-        report = checker.finish(reader.format)
+        found = reader.context
+        checker.add_findings(found.findings)
+        report = checker.finish(
+            reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
+        )
     if as_json:
         payload = {"file": reader.label, **report.to_dict()}
+        payload["dropped_columns"] = found.dropped_columns
         emit_json(payload)
     else:
         from rich.markup import escape
 
         verdict = "[green]ok[/]" if report.ok else "[red]has errors[/]"
         err_console.print(
-            f"{escape(reader.label)}: {report.format}, {report.rows} rows, {report.errors} errors, "
+            f"{escape(reader.label)}: {_shape(report)}, {report.errors} errors, "
             f"{report.warnings} warnings — {verdict}",
             highlight=False,
             soft_wrap=True,
@@ -151,17 +178,56 @@ def _summary(repairer: Any, rows_in: int, rows_out: int) -> str:
     return f"{rows_in} rows in, {rows_out} out" + (f"; {', '.join(parts)}" if parts else "")
 
 
+def _preference(ctx: typer.Context) -> Any:
+    """The catalog's pick among several URIs of one file id, when the data home has a catalog."""
+    from htan_cds.cli._common import data_home
+
+    home = data_home(ctx, create=False)
+    if not home.catalog_path.exists():
+        return None
+    from htan_cds.catalog import Catalog
+    from htan_cds.catalog.manifests import CatalogUriPreference
+    from htan_cds.errors import HtanCdsError
+
+    try:
+        return CatalogUriPreference(Catalog.open(home, read_only=True))
+    except HtanCdsError:
+        return None  # a catalog that cannot be read now: the first URI listed is kept
+
+
 @manifest_app.command("convert")
 def convert(
+    ctx: typer.Context,
     file: str = typer.Argument(..., help="Manifest file (.gz allowed), or - for stdin."),
-    to: str = typer.Option(..., "--to", help="Output format: cgc, htan-portal, gen3, cds-portal."),
+    to: str = typer.Option(
+        ..., "--to", help="Output format: cgc, htan-portal, gen3, cds-portal, terra."
+    ),
     output: str = typer.Option(..., "-o", "--output", help="Output file, or - for stdout."),
     fmt: str = typer.Option("auto", "--format", "-f", help=_FORMAT_HELP),
     fix: bool = typer.Option(
         False,
         "--fix",
-        help="Full DRS URIs, unique safe names; drop only unusable or repeated rows.",
+        help="Full DRS URIs, one URI per HTAN file, unique safe names; drop only unusable or "
+        "repeated rows.",
     ),
+    keep_all_uris: bool = typer.Option(
+        False,
+        "--keep-all-uris",
+        help="With --fix: keep every DRS URI of an HTAN_Data_File_ID (default: one).",
+    ),
+    keep_delimiter: bool = typer.Option(
+        False,
+        "--keep-delimiter",
+        help="Write the input's delimiter (; or tab) back instead of the format's own.",
+    ),
+    escape_formulas: bool = typer.Option(
+        True,
+        "--escape-formulas/--no-escape-formulas",
+        help="Write cells starting with = + - @ (tab, CR) with a leading ' so spreadsheets "
+        "do not run them as formulas (readers here undo it).",
+    ),
+    drs_column: str | None = typer.Option(None, "--drs-column", help=_DRS_COLUMN_HELP),
+    name_column: str | None = typer.Option(None, "--name-column", help=_NAME_COLUMN_HELP),
     report: Path | None = typer.Option(
         None, "--report", help="Write a JSON report: every dropped row with its reason, findings."
     ),
@@ -170,8 +236,8 @@ def convert(
     """Convert a manifest to another format, optionally repairing it (--fix).
 
     Every input row ends in the output or, with --fix, in the report's ``dropped`` list with its
-    reason. Exit 1 when rows were dropped as unusable (with --fix) or the output still has errors
-    (without --fix).
+    reason (blank rows are counted in ``blank_rows``). Exit 1 when rows were dropped as
+    unusable (with --fix) or the output still has errors (without --fix).
     """
     import orjson
 
@@ -185,26 +251,49 @@ def convert(
         )
     if output == "-" and as_json:
         raise UsageError("--json prints to stdout; give -o a file to use it")
+    if keep_all_uris and not fix:
+        raise UsageError("--keep-all-uris goes with --fix (without --fix every row is kept)")
     registry = _prefixes()
     checker = Checker(registry=registry)
-    repairer = Repairer(registry=registry) if fix else None
-    with ManifestReader(file, fmt) as reader, _progress(reader, reader.label) as tick:
-        rows: Iterator[Any] = _tapped(reader, checker, tick)
-        if repairer is not None:
-            rows = repairer.repair(rows)
-        written = write_manifest(rows, output, to)
-        checker.add_findings(reader.context.findings)
-        check_report = checker.finish(reader.format)
+    prefer = _preference(ctx) if fix and not keep_all_uris else None
+    repairer = (
+        Repairer(registry=registry, keep_all_uris=keep_all_uris, prefer=prefer) if fix else None
+    )
+    try:
+        with (
+            ManifestReader(file, fmt, drs_column=drs_column, name_column=name_column) as reader,
+            _progress(reader, reader.label) as tick,
+        ):
+            batches: Iterator[list[Any]] = _tapped(reader.batches(), checker, tick)
+            if repairer is not None:
+                batches = repairer.repair_batches(batches)
+            rows = itertools.chain.from_iterable(batches)
+            delimiter = _output_delimiter(reader, keep_delimiter, to)
+            written = write_manifest(
+                rows, output, to, delimiter=delimiter, escape_formulas=escape_formulas
+            )
+            found = reader.context
+            checker.add_findings(found.findings)
+            check_report = checker.finish(
+                reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
+            )
+    finally:
+        if prefer is not None:
+            prefer.close()
     dropped = repairer.dropped if repairer else []
     unusable = [f for f in dropped if f.severity == "error"]
     payload: dict[str, Any] = {
         "input": reader.label,
         "input_format": reader.format,
+        "delimiter": check_report.delimiter,
         "output": output,
         "to": to,
+        "output_delimiter": delimiter,
         "fix": fix,
         "rows_in": check_report.rows,
+        "blank_rows": check_report.blank_rows,
         "rows_out": written,
+        "uri_rule": repairer.uri_rule if repairer else None,
         "dropped": [f.to_dict() for f in dropped],
         "changes": dict(sorted(repairer.counts.items())) if repairer else {},
         "repairs": [f.to_dict() for f in repairer.findings if f not in dropped] if repairer else [],
@@ -221,7 +310,7 @@ def convert(
         emit_json(payload)
     else:
         err_console.print(
-            f"{reader.label} ({reader.format}) -> {output} ({to}): "
+            f"{reader.label} ({_shape(check_report)}) -> {output} ({to}): "
             f"{_summary(repairer, check_report.rows, written)}",
             highlight=False,
             soft_wrap=True,
@@ -229,6 +318,12 @@ def convert(
         if dropped:
             err_console.print(f"dropped {len(dropped)} rows:", highlight=False)
             _print_findings(dropped, len(dropped))
+            if repairer is not None and any(f.code == "file_id_multiple_uris" for f in dropped):
+                err_console.print(
+                    f"one DRS URI kept per HTAN_Data_File_ID: {repairer.uri_rule} "
+                    "(--keep-all-uris keeps them all)",
+                    highlight=False,
+                )
         elif not fix and not check_report.ok:
             err_console.print(
                 f"the output keeps {check_report.errors} errors; --fix repairs what it can",
@@ -236,6 +331,18 @@ def convert(
             )
     if failed:
         raise typer.Exit(1)
+
+
+def _output_delimiter(reader: Any, keep: bool, to: str) -> str | None:
+    """The input's delimiter when ``--keep-delimiter`` asks for it (``None``: the format's)."""
+    if not keep:
+        return None
+    delimiter = reader.context.delimiter
+    if delimiter is None:
+        from htan_cds.errors import UsageError
+
+        raise UsageError(f"--keep-delimiter: {reader.label} ({reader.format}) has no delimiter")
+    return str(delimiter)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@ each file in the form its source needs (DRS manifests, s5cmd for IDC series)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,26 +23,45 @@ def manifest_create(
     ctx: typer.Context,
     flt: FileFilter,
     manifest_format: str = typer.Option(
-        "cgc", "--format", help="Manifest format: cgc, cds-portal, htan-portal, gen3, s5cmd."
+        "cgc",
+        "--format",
+        help="Manifest format: cgc, cds-portal, htan-portal, gen3, terra, s5cmd.",
     ),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write here (default stdout)."),
+    escape_formulas: bool = typer.Option(
+        True,
+        "--escape-formulas/--no-escape-formulas",
+        help="Write cells starting with = + - @ with a leading ' (spreadsheet formula guard).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Write an import-ready manifest of the files matching the facets.
 
-    Note: ``--format`` is the manifest format here; filter by file format with ``--file-format``.
+    The DRS rows are written by the portal's manifest writer (``catalog.manifest_writer``): the
+    same selection and format give the same file from the CLI and the portal. Note:
+    ``--format`` is the manifest format here; filter by file format with ``--file-format``.
     """
-    from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table, prepare_manifest
+    from htan_cds.catalog.manifest_writer import prepare_manifest
+    from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table
     from htan_cds.catalog.mixed import write_mixed
-    from htan_cds.manifest import write_manifest  # type: ignore[attr-defined,unused-ignore]
+    from htan_cds.manifest import format_names, write_manifest
 
+    if manifest_format not in format_names(writable=True):
+        known = ", ".join(format_names(writable=True))
+        raise UsageError(f"unknown manifest --format {manifest_format!r} (choose from {known})")
     with _open(ctx) as catalog:
         resolution = catalog.resolve(flt)
         table = manifest_table(catalog, resolution.filter)
     report_unmatched(resolution, json_out)
     if output is None and json_out:
         raise UsageError("--json reports on the written file; give -o FILE")
-    mixed = write_mixed(table, manifest_format, output, prepare_manifest, write_manifest)
+    mixed = write_mixed(
+        table,
+        manifest_format,
+        output,
+        functools.partial(prepare_manifest, fmt=manifest_format),
+        functools.partial(write_manifest, escape_formulas=escape_formulas),
+    )
     written = mixed.rows
     n_uris = table.column("n_uris").to_pylist()
     several = [i for i, n in enumerate(n_uris) if n > 1]

@@ -1,10 +1,10 @@
 """Checking a manifest: every problem a row can have, as findings, in one streaming pass.
 
 Per-row checks run as rows arrive. The cross-row checks (duplicate URI, one name for several
-URIs, one ``HTAN_Data_File_ID`` for several URIs) keep only 64-bit hashes and row numbers in
-flat arrays (about 32 bytes a row) and are resolved by sorting at the end, so memory stays far
-below the rows themselves. Hashes are Python's per-process string hash: two different strings
-colliding among a million has probability ~3e-8, accepted for a report.
+URIs, one ``HTAN_Data_File_ID`` for several URIs) keep only 64-bit hashes in flat arrays and the
+text of values that may repeat (``crossrow.py``), and are resolved by sorting at the end, so
+memory stays far below the rows themselves. Every finding names the value it is about (the URI,
+the name, the file id) in its message and in ``value``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
+from htan_cds.manifest.crossrow import RepeatTracker, rows_with_repeats
 from htan_cds.manifest.files import rows_to_columns
 from htan_cds.manifest.names import (
     all_plain_names,
@@ -33,7 +34,7 @@ CGC_FILES_PER_WINDOW = 500
 CGC_WINDOW_MINUTES = 5
 CDS_CART_LIMIT = 1000
 
-FILE_ID_COLUMNS = ("HTAN_Data_File_ID", "data_file_id")
+FILE_ID_COLUMNS = ("HTAN_Data_File_ID", "data_file_id", "HTAN Data File ID")
 _BATCH = BATCH_ROWS
 
 # code -> (severity, fixable by repair_rows, one-line meaning) — the table docs/manifests.md shows.
@@ -45,7 +46,11 @@ CODES: dict[str, tuple[str, bool, str]] = {
     "uri_unknown_prefix": ("error", False, "compact DRS URI whose prefix has no known host"),
     "uri_not_canonical": ("warning", True, "full DRS URI written unusually (case, spaces)"),
     "uri_duplicate": ("warning", True, "the same DRS object appears again"),
-    "file_id_multiple_uris": ("warning", False, "one HTAN_Data_File_ID has several DRS URIs"),
+    "file_id_multiple_uris": (
+        "warning",
+        True,
+        "one HTAN_Data_File_ID has several DRS URIs (--fix keeps one, --keep-all-uris all)",
+    ),
     "s5cmd_line": ("warning", False, "an s5cmd manifest line that is not cp/sync of an s3:// URL"),
     "name_missing": ("warning", True, "no file name: one is derived from the DRS id"),
     "name_unsafe": ("error", True, "name is not a safe file name"),
@@ -56,6 +61,7 @@ CODES: dict[str, tuple[str, bool, str]] = {
     "row_shape": ("warning", False, "the row has more or fewer cells than the header"),
     "unterminated_quote": ("warning", False, "a quoted value is never closed"),
     "header_duplicate": ("warning", False, "a column name appears twice in the header"),
+    "header_missing": ("warning", False, "a column with values has no header: kept as column_N"),
 }
 
 _URI_CODES = {
@@ -67,11 +73,13 @@ _URI_CODES = {
 }
 
 
-def make_finding(row: int | None, column: str | None, code: str, message: str) -> Finding:
+def make_finding(
+    row: int | None, column: str | None, code: str, message: str, value: str | None = None
+) -> Finding:
     """A finding whose severity and fixability come from :data:`CODES`."""
     severity, fixable, _ = CODES[code]
     return Finding(
-        row, column, code, message, "error" if severity == "error" else "warning", fixable
+        row, column, code, message, "error" if severity == "error" else "warning", fixable, value
     )
 
 
@@ -118,7 +126,8 @@ class CheckReport:
 
     ``counts`` has the exact number of findings per code; ``findings`` keeps at most
     ``max_per_code`` of each code (all with 0), in row order, with ``truncated`` set if any
-    were left out.
+    were left out. ``delimiter`` (``","``, ``";"``, ``"\t"``; ``None`` for JSON) and
+    ``blank_rows`` (rows whose cells were all empty, skipped) describe the file as read.
     """
 
     format: str | None
@@ -127,6 +136,8 @@ class CheckReport:
     counts: dict[str, int]
     truncated: bool = False
     stats: dict[str, int] = field(default_factory=dict)
+    delimiter: str | None = None
+    blank_rows: int = 0
 
     @property
     def errors(self) -> int:
@@ -147,7 +158,9 @@ class CheckReport:
         """The ``--json`` form."""
         return {
             "format": self.format,
+            "delimiter": self.delimiter,
             "rows": self.rows,
+            "blank_rows": self.blank_rows,
             "ok": self.ok,
             "errors": self.errors,
             "warnings": self.warnings,
@@ -175,9 +188,9 @@ class Checker:
         self._counts: Counter[str] = Counter()
         # Row numbers are only stored once a row breaks the usual 1, 2, 3… sequence.
         self._row_numbers: array[int] | None = None
-        self._uris = array("q")
-        self._names = array("q")
-        self._file_ids = array("q")
+        self.uris = RepeatTracker()
+        self.names = RepeatTracker()
+        self.file_ids = RepeatTracker()
         self._pending: list[ManifestRow] = []
         self.rows = 0
         self.compact = 0
@@ -205,7 +218,12 @@ class Checker:
             self._flush()
 
     def add_many(self, rows: Iterable[ManifestRow]) -> None:
-        """Check many rows."""
+        """Check many rows (a list is checked as one batch)."""
+        if isinstance(rows, list):
+            if self._pending:
+                self._flush()
+            self.add_columns(rows_to_columns(rows, self._file_id_columns))
+            return
         for row in rows:
             self.add(row)
 
@@ -241,15 +259,16 @@ class Checker:
             keys = list(uris)
             for offset, match in enumerate(matches):
                 if match is None:
-                    keys[offset] = self._check_uri(uris[offset], numbers[offset])
-        self._uris.extend(map(hash, keys))
+                    row = (names[offset], batch.keys[offset])
+                    keys[offset] = self._check_uri(uris[offset], numbers[offset], row)
+        self.uris.add(keys)
         if not all_plain_names(names) and None in (plain := list(map(match_plain_name, names))):
             for offset, match in enumerate(plain):
                 if match is None and not is_safe_name(names[offset] or None):
-                    self._check_name(names[offset] or None, numbers[offset])
-        # hash("") is 0 in CPython, which is also the "no value" marker of the key arrays.
-        self._names.extend(map(hash, names))
-        self._file_ids.extend(map(hash, batch.keys))
+                    self._check_name(names[offset] or None, numbers[offset], keys[offset])
+        # hash("") is 0 in CPython, which is also the "no value" marker of the trackers.
+        self.names.add(names)
+        self.file_ids.add(batch.keys)
 
     def _bulk_compact(self, uris: list[str], fulls: list[str], start: int) -> None:
         """``uri_compact`` findings for an all-compact batch (messages only up to the cap)."""
@@ -258,7 +277,7 @@ class Checker:
         for offset in range(min(room, len(uris))):
             message = f"compact DRS URI {uris[offset]!r}; CGC needs {fulls[offset]}"
             number = self.row_number(start + offset)
-            self._add(make_finding(number, "drs_uri", "uri_compact", message))
+            self._add(make_finding(number, "drs_uri", "uri_compact", message, uris[offset]))
         self._counts["uri_compact"] += len(uris) - min(room, len(uris))
 
     def _remember_number(self, index: int, number: int) -> None:
@@ -270,16 +289,19 @@ class Checker:
         """The source row number of the ``index``-th (0-based) row fed."""
         return index + 1 if self._row_numbers is None else self._row_numbers[index]
 
-    def _check_uri(self, uri: str, number: int) -> str:
-        """Findings for a URI off the fast path; returns the key used for duplicate checks."""
+    def _check_uri(self, uri: str, number: int, row: tuple[str, str]) -> str:
+        """Findings for a URI off the fast path; returns the key used for duplicate checks.
+
+        ``row`` is the row's (name, file id), which name a row that has no URI.
+        """
         if self.bucket_urls and uri.startswith("s3://"):
             return uri
         verdict = self._classifier.classify(uri)
         status = verdict.status
         if status is UriStatus.FULL:
             if verdict.full != uri:
-                message = f"written as {uri!r}"
-                self._add(make_finding(number, "drs_uri", "uri_not_canonical", message))
+                message = f"{uri!r} is written unusually; canonical: {verdict.full}"
+                self._add(make_finding(number, "drs_uri", "uri_not_canonical", message, uri))
         elif status is UriStatus.COMPACT:
             self.compact += 1
             if self._full("uri_compact"):
@@ -287,30 +309,64 @@ class Checker:
                 self._counts["uri_compact"] += 1
             else:
                 message = f"compact DRS URI {uri!r}; CGC needs {verdict.full}"
-                self._add(make_finding(number, "drs_uri", "uri_compact", message))
+                self._add(make_finding(number, "drs_uri", "uri_compact", message, uri))
+        elif status is UriStatus.MISSING:
+            name, file_id = row
+            message = f"no DRS URI ({_row_label(name, file_id)})"
+            value = name or file_id or None
+            self._add(make_finding(number, "drs_uri", "uri_missing", message, value))
+            return ""
         else:
-            self._add(make_finding(number, "drs_uri", _URI_CODES[status], verdict.reason))
+            reason = verdict.reason
+            if uri not in reason:
+                reason = f"{uri!r}: {reason}"
+            self._add(make_finding(number, "drs_uri", _URI_CODES[status], reason, uri))
         return verdict.full if verdict.full is not None else uri
 
-    def _check_name(self, name: str | None, number: int) -> None:
+    def _check_name(self, name: str | None, number: int, uri: str) -> None:
         if self.bucket_urls and not name:
             return
         if name is None or not name.strip():
-            self._add(make_finding(number, "name", "name_missing", "no file name"))
+            message = f"no file name for {uri or 'a row without DRS URI'}"
+            self._add(make_finding(number, "name", "name_missing", message, uri or None))
         else:
             problems = ", ".join(name_problems(name))
-            self._add(make_finding(number, "name", "name_unsafe", f"{name!r}: {problems}"))
+            self._add(make_finding(number, "name", "name_unsafe", f"{name!r}: {problems}", name))
 
-    def finish(self, format: str | None = None) -> CheckReport:
+    def finish(
+        self, format: str | None = None, *, delimiter: str | None = None, blank_rows: int = 0
+    ) -> CheckReport:
         """Run the cross-row checks and the size limits; return the report in row order."""
         self._flush()
         stats = _cross_row(self)
         for finding in limit_findings(self.rows):
             self._add(finding)
         stats["compact_uris"] = self.compact
+        stats["blank_rows"] = blank_rows
         findings = sorted(self._findings, key=lambda f: (f.row or 0, f.code))
         truncated = len(findings) < sum(self._counts.values())
-        return CheckReport(format, self.rows, findings, dict(self._counts), truncated, stats)
+        return CheckReport(
+            format,
+            self.rows,
+            findings,
+            dict(self._counts),
+            truncated,
+            stats,
+            delimiter,
+            blank_rows,
+        )
+
+
+def _row_label(name: str, file_id: str) -> str:
+    if name:
+        return f"name {name!r}"
+    if file_id:
+        return f"HTAN_Data_File_ID {file_id!r}"
+    return "no name or file id either"
+
+
+def _quoted(value: str | None) -> str:
+    return repr(value) if value is not None else "(value not kept: too many repeats)"
 
 
 def _cross_row(checker: Checker) -> dict[str, int]:
@@ -324,60 +380,56 @@ def _cross_row(checker: Checker) -> dict[str, int]:
         return stats
     import numpy as np  # deferred: only a finished check needs it
 
-    uris = np.frombuffer(checker._uris, dtype=np.int64)
+    uris = np.frombuffer(checker.uris.hashes, dtype=np.int64)
     first_seen: dict[int, int] = {}
-    for index in _rows_with_repeats(np, uris):
+    for index in rows_with_repeats(uris):
         value = int(uris[index])
         if value in first_seen:
             stats["duplicate_uris"] += 1
-            message = f"same DRS object as row {checker.row_number(first_seen[value])}"
-            checker._add(
-                make_finding(checker.row_number(index), "drs_uri", "uri_duplicate", message)
+            text = checker.uris.sieve.text(value)
+            message = (
+                f"{_quoted(text)} is the same DRS object as row "
+                f"{checker.row_number(first_seen[value])}"
             )
+            number = checker.row_number(index)
+            checker._add(make_finding(number, "drs_uri", "uri_duplicate", message, text))
         else:
             first_seen[value] = index
-    for keys_array, column, code, stat, template in (
+    for tracker, column, code, stat, template in (
         (
-            checker._names,
+            checker.names,
             "name",
             "name_duplicate",
             "shared_names",
-            "name is also used by row {first} for another DRS URI",
+            "name {value} is also used by row {first} for another DRS URI",
         ),
         (
-            checker._file_ids,
+            checker.file_ids,
             "HTAN_Data_File_ID",
             "file_id_multiple_uris",
             "file_ids_with_several_uris",
-            "HTAN_Data_File_ID also at row {first} with another DRS URI",
+            "HTAN_Data_File_ID {value} also at row {first} with another DRS URI",
         ),
     ):
-        keys = np.frombuffer(keys_array, dtype=np.int64)
+        keys = np.frombuffer(tracker.hashes, dtype=np.int64)
         # key -> (first row index, its URI hash, already counted)
         groups: dict[int, tuple[int, int, bool]] = {}
-        for index in _rows_with_repeats(np, keys, skip_zero=True):
+        for index in rows_with_repeats(keys):
             key, uri = int(keys[index]), int(uris[index])
             seen = groups.get(key)
             if seen is None:
                 groups[key] = (index, uri, False)
             elif seen[1] != uri:
+                text = tracker.sieve.text(key)
                 first = checker.row_number(seen[0])
-                message = template.format(first=first)
-                checker._add(make_finding(checker.row_number(index), column, code, message))
+                message = template.format(value=_quoted(text), first=first)
+                checker._add(make_finding(checker.row_number(index), column, code, message, text))
                 if not seen[2]:
                     stats[stat] += 1
                     groups[key] = (seen[0], seen[1], True)
+        del keys
+    del uris
     return stats
-
-
-def _rows_with_repeats(np: Any, values: Any, *, skip_zero: bool = False) -> list[int]:
-    """Indexes (ascending) of the rows whose value occurs more than once."""
-    ordered = np.sort(values[values != 0] if skip_zero else values)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    del ordered
-    if not len(repeated):
-        return []
-    return [int(i) for i in np.nonzero(np.isin(values, np.unique(repeated)))[0]]
 
 
 def check_rows(

@@ -6,7 +6,9 @@ import csv
 import gzip
 import io
 import itertools
+import operator
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,11 +16,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TextIO, cast
 
-from htan_cds.errors import ManifestError
+from htan_cds.errors import ManifestError, ManifestFormatError
+from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter
 from htan_cds.manifest.registry import (
     BATCH_ROWS,
     ColumnBatch,
     ReadContext,
+    WriteOptions,
     get_format,
     sniff_format,
 )
@@ -35,13 +39,20 @@ class ManifestReader:
     Gen3 JSON, which must be parsed whole).
     """
 
-    def __init__(self, source: Source, format: str = "auto") -> None:
+    def __init__(
+        self,
+        source: Source,
+        format: str = "auto",
+        *,
+        drs_column: str | None = None,
+        name_column: str | None = None,
+    ) -> None:
         if format != "auto":
             get_format(format)  # an unknown name is refused before the file is opened
-        self.context = ReadContext()
+        self.context = ReadContext(uri_column=drs_column, name_column=name_column)
         self._owned: IO[str] | None = None
         self._binary: IO[bytes] | None = None
-        self._stdin: io.TextIOWrapper | None = None
+        self._spool: Path | None = None
         stream, self.label = self._open(source)
         try:
             lines: Iterator[str] = iter(stream)
@@ -54,12 +65,21 @@ class ManifestReader:
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         if format == "auto":
             try:
-                format = sniff_format(head)
+                format = sniff_format(head, any_table=drs_column is not None)
             except ManifestError as exc:
                 self.close()
                 raise type(exc)(f"{self.label}: {exc.message}", hint=exc.hint) from None
         self.format = format
         self._fmt = get_format(format)
+        if self._fmt.delimiters:
+            # Known before the first row: a writer of the same delimiter needs it for its header.
+            header = next((ln for ln in head if ln.strip("\r\n\t ;," + BOM)), "")
+            self.context.delimiter = sniff_delimiter(header) if header else None
+        if (drs_column or name_column) and not self._fmt.delimiters:
+            self.close()
+            raise ManifestFormatError(
+                f"{self.label}: --drs-column/--name-column apply to delimited files, not {format}"
+            )
         self._lines = itertools.chain(head, lines)
 
     def _open(self, source: Source) -> tuple[IO[str], str]:
@@ -67,25 +87,27 @@ class ManifestReader:
             buffer = getattr(sys.stdin, "buffer", None)
             if buffer is None:
                 return sys.stdin, "<stdin>"
-            # Same decoding as files (BOM dropped, raw line ends); detached again on close so
-            # stdin itself stays open.
-            self._stdin = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
-            return self._stdin, "<stdin>"
+            # Spooled to a temporary file so the manifest can be read twice (a look ahead at a
+            # column without a header); decoded as files are (BOM dropped, raw line ends).
+            self._spool = _spool(buffer)
+            return self._open_path(self._spool, "<stdin>")
         if isinstance(source, str | os.PathLike):
-            path = Path(source)
-            try:
-                binary: IO[bytes] = (
-                    cast(IO[bytes], gzip.open(path, "rb"))  # noqa: SIM115
-                    if path.suffix == ".gz"
-                    else open(path, "rb")  # noqa: SIM115
-                )
-            except OSError as exc:
-                raise ManifestError(f"cannot open {path}: {exc.strerror or exc}") from None
-            self._binary = binary
-            # utf-8-sig drops the BOM the CDS portal writes; newline="" lets csv see raw ends.
-            self._owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-            return self._owned, str(path)
+            return self._open_path(Path(source), str(source))
+        if isinstance(source, io.StringIO):
+            text = source.getvalue()
+            self.context.reopen = lambda: iter(io.StringIO(text, newline=""))
         return source, getattr(source, "name", "<stream>")
+
+    def _open_path(self, path: Path, label: str) -> tuple[IO[str], str]:
+        try:
+            binary = _open_binary(path)
+        except OSError as exc:
+            raise ManifestError(f"cannot open {label}: {exc.strerror or exc}") from None
+        self._binary = binary
+        # utf-8-sig drops the BOM the CDS portal writes; newline="" lets csv see raw ends.
+        self._owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        self.context.reopen = lambda: _reread(path)
+        return self._owned, label
 
     def bytes_read(self) -> int | None:
         """Bytes consumed from a file so far (for progress bars), ``None`` for streams."""
@@ -105,6 +127,12 @@ class ManifestReader:
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         except csv.Error as exc:
             raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
+
+    def batches(self, size: int = BATCH_ROWS) -> Iterator[list[ManifestRow]]:
+        """The rows in lists of up to ``size`` (the million-row form of iterating)."""
+        rows = iter(self)
+        while chunk := list(itertools.islice(rows, size)):
+            yield chunk
 
     def iter_columns(self, key_columns: Sequence[str]) -> Iterator[ColumnBatch]:
         """The rows as column batches (URI, name, first of ``key_columns``), for checking.
@@ -127,13 +155,13 @@ class ManifestReader:
 
     def close(self) -> None:
         """Close the file if this reader opened it (stdin is left open)."""
-        if self._stdin is not None:
-            self._stdin.detach()
-            self._stdin = None
         if self._owned is not None:
             self._owned.close()
         elif self._binary is not None:
             self._binary.close()
+        if self._spool is not None:
+            self._spool.unlink(missing_ok=True)
+            self._spool = None
 
     def __enter__(self) -> ManifestReader:
         return self
@@ -147,45 +175,117 @@ class ManifestReader:
         self.close()
 
 
+def _open_binary(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def _reread(path: Path) -> Iterator[str]:
+    """The file's lines again from the start (closed when the generator is closed)."""
+    with io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", newline="") as text:
+        yield from text
+
+
+def _spool(buffer: IO[bytes]) -> Path:
+    """Copy a byte stream (stdin) to a private temporary file; the caller deletes it."""
+    fd, name = tempfile.mkstemp(prefix="htan-cds-stdin-", suffix=".manifest")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(buffer, out, 1 << 20)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
 def _batches(rows: Iterator[ManifestRow], key_columns: Sequence[str]) -> Iterator[ColumnBatch]:
     while chunk := list(itertools.islice(rows, BATCH_ROWS)):
         yield rows_to_columns(chunk, key_columns)
 
 
+def file_id_of(metadata: dict[str, str], key_columns: Sequence[str]) -> str:
+    """The first non-empty of ``key_columns`` in ``metadata`` (case, ``_``/space insensitive)."""
+    for column in key_columns:
+        value = metadata.get(column)
+        if value:
+            return value
+    loose = {_loose(c) for c in key_columns}
+    return next((v for k, v in metadata.items() if v and _loose(k) in loose), "")
+
+
+def _loose(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+_METADATA = operator.attrgetter("metadata")
+
+
+def file_ids_of(rows: Sequence[ManifestRow], key_columns: Sequence[str]) -> list[str]:
+    """Each row's HTAN file id: the first non-empty of ``key_columns`` (see :func:`file_id_of`)."""
+    metas = list(map(_METADATA, rows))
+    keys: list[str] = []
+    for column in key_columns:
+        # methodcaller over map runs in C; most manifests are done after the first column.
+        found = list(map(operator.methodcaller("get", column, ""), metas))
+        keys = [k or f for k, f in zip(keys, found, strict=True)] if keys else found
+        if all(keys):
+            return keys
+    if not keys:
+        keys = [""] * len(rows)
+    return [k or file_id_of(m, key_columns) for k, m in zip(keys, metas, strict=True)]
+
+
 def rows_to_columns(rows: Sequence[ManifestRow], key_columns: Sequence[str]) -> ColumnBatch:
     """Rows as a :class:`ColumnBatch` (the key is the first non-empty of ``key_columns``)."""
-    keys = [""] * len(rows)
-    for column in key_columns:
-        if not all(keys):
-            keys = [k or r.metadata.get(column, "") for k, r in zip(keys, rows, strict=True)]
     return ColumnBatch(
         [r.drs_uri for r in rows],
         [r.name or "" for r in rows],
-        keys,
+        file_ids_of(rows, key_columns),
         [r.row_number for r in rows],
     )
 
 
 def iter_manifest(
-    source: Source, format: str = "auto", *, context: ReadContext | None = None
+    source: Source,
+    format: str = "auto",
+    *,
+    context: ReadContext | None = None,
+    drs_column: str | None = None,
+    name_column: str | None = None,
 ) -> Iterator[ManifestRow]:
     """Stream the rows of a manifest (path, ``"-"`` for stdin, or an open text stream).
 
-    ``format`` is a registered format name or ``"auto"`` to sniff it from the first lines. Pass a
-    :class:`ReadContext` to receive the reader's shape findings (ragged rows, broken quotes).
+    ``format`` is a registered format name or ``"auto"`` to sniff it from the first lines;
+    ``drs_column``/``name_column`` name the URI and name columns of a delimited file. Pass a
+    :class:`ReadContext` to receive what the reader found (shape findings, header, delimiter,
+    blank rows, dropped columns).
     """
-    with ManifestReader(source, format) as reader:
+    with ManifestReader(source, format, drs_column=drs_column, name_column=name_column) as reader:
         yield from reader
         if context is not None:
-            context.findings.extend(reader.context.findings)
-            context.header = reader.context.header
+            found = reader.context
+            context.findings.extend(found.findings)
+            context.header = found.header
+            context.delimiter = found.delimiter
+            context.blank_rows += found.blank_rows
+            context.dropped_columns.extend(found.dropped_columns)
 
 
 def read_manifest(
-    source: Source, format: str = "auto", *, context: ReadContext | None = None
+    source: Source,
+    format: str = "auto",
+    *,
+    context: ReadContext | None = None,
+    drs_column: str | None = None,
+    name_column: str | None = None,
 ) -> list[ManifestRow]:
     """All rows of a manifest as a list (see :func:`iter_manifest`)."""
-    return list(iter_manifest(source, format, context=context))
+    return list(
+        iter_manifest(
+            source, format, context=context, drs_column=drs_column, name_column=name_column
+        )
+    )
 
 
 def _umask() -> int:
@@ -200,21 +300,35 @@ def write_manifest(
     format: str,
     *,
     columns: Sequence[str] | None = None,
+    delimiter: str | None = None,
+    escape_formulas: bool = True,
 ) -> int:
     """Write rows in ``format`` to a path (atomically) or an open text stream; return the count.
 
     ``columns`` fixes the metadata columns of tabular formats; by default they are learned from
     the rows, and a row carrying a column the output lacks is refused rather than cut.
+    ``delimiter`` replaces a delimited format's own (one of the format's ``delimiters``, else
+    :class:`ManifestError`; ignored for JSON). ``escape_formulas`` (default) writes cells a
+    spreadsheet would run as formulas with a leading ``'``; every reader here undoes it.
     """
     fmt = get_format(format)
     if fmt.writer is None:
         raise ManifestError(f"format {format!r} can be read but not written")
+    if delimiter is not None and fmt.delimiters and delimiter not in fmt.delimiters:
+        allowed = ", ".join(describe(d) for d in fmt.delimiters)
+        raise ManifestError(
+            f"{format} cannot be written {describe(delimiter)}-separated (it takes: {allowed})",
+            hint="drop --keep-delimiter, or convert to a format that takes it",
+        )
+    options = WriteOptions(
+        delimiter=delimiter if fmt.delimiters else None, escape_formulas=escape_formulas
+    )
     writer = fmt.writer
     if isinstance(dest, str) and dest == "-":
         dest = sys.stdout
     if not isinstance(dest, str | os.PathLike):
         try:
-            return writer(rows, cast(TextIO, dest), columns)
+            return writer(rows, cast(TextIO, dest), columns, options)
         except OSError as exc:
             label = getattr(dest, "name", "the output")
             raise ManifestError(f"cannot write {label}: {exc.strerror or exc}") from None
@@ -226,7 +340,7 @@ def write_manifest(
         raise ManifestError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with open(fd, "w", encoding=fmt.encoding, newline="") as out:
-            count = writer(rows, out, columns)
+            count = writer(rows, out, columns, options)
         # mkstemp makes the file 0600; give it the permissions a plain open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)

@@ -19,6 +19,7 @@ extension, so the rule is written out here.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 
@@ -62,28 +63,33 @@ _FAST_SAFE_RE = re.compile(
     rf"(?!(?i:{_DEVICE_ALT}) *(?:\.|\Z)){_PLAIN}{{0,254}}{_PLAIN_END}", re.DOTALL
 )
 match_plain_name = _FAST_SAFE_RE.fullmatch
-# The same test over many names joined by "\n" (itself never part of a plain name).
-_BULK_BAD_RE = re.compile(
-    rf"(?:\A|\n)(?:(?i:{_DEVICE_ALT}) *(?:\.|\n|\Z)|\n|\Z)"
-    rf"|[ .](?:\n|\Z)"
-    r"|[\x00-\x09\x0b-\x1f\x7f" + re.escape(_WINDOWS_RESERVED) + "]"
-)
+# For the bulk test: the bytes a plain name may hold ("\n" joins the names), and the first
+# three letters of every device name.
+_PLAIN_BYTES = bytes(c for c in range(0x20, 0x7F) if chr(c) not in _WINDOWS_RESERVED) + b"\n"
+_DEVICE_STEMS = frozenset({"CON", "PRN", "AUX", "NUL", "COM", "LPT", "CLO"})
+_FIRST_THREE = operator.itemgetter(slice(0, 3))
 
 
 def all_plain_names(names: list[str]) -> bool:
     """True when every name passes the ASCII fast path of :func:`is_safe_file_name` (bulk check).
 
-    ``False`` says nothing about a single name: check them one by one then.
+    A few C-level scans of the joined names; ``False`` says nothing about a single name (names
+    merely starting like a device name, ``COMBINED.tif``, also give ``False``): check them one
+    by one then.
     """
     if not names:
         return True
     joined = "\n".join(names)
-    return (
-        joined.isascii()
-        and max(map(len, names)) <= MAX_NAME_BYTES
-        and joined.count("\n") == len(names) - 1
-        and _BULK_BAD_RE.search(joined) is None
-    )
+    if not joined.isascii() or not all(names) or max(map(len, names)) > MAX_NAME_BYTES:
+        return False
+    if joined.count("\n") != len(names) - 1:
+        return False
+    if " \n" in joined or ".\n" in joined or joined.endswith((" ", ".")):
+        return False
+    if joined.encode("ascii").translate(None, _PLAIN_BYTES):
+        return False
+    stems = {stem.upper() for stem in set(map(_FIRST_THREE, names))}
+    return stems.isdisjoint(_DEVICE_STEMS)
 
 
 def _is_device_name(name: str) -> bool:

@@ -12,14 +12,53 @@ from htan_cds.manifest.row import Finding, ManifestRow
 
 @dataclass
 class ReadContext:
-    """What a reader reports besides rows: problems with the file's shape, and the header."""
+    """What a reader needs besides the lines, and reports besides the rows.
+
+    In: ``uri_column``/``name_column`` name the DRS URI and file name columns of a tabular file
+    (``--drs-column``/``--name-column``; ``None``: the format's own names); ``reopen`` gives the
+    file's lines again from the start (``None`` when the source cannot be read twice), which a
+    reader uses to look ahead, e.g. whether a column without a header holds any value.
+
+    Out: ``findings`` (shape problems), ``header`` (column names as kept), ``delimiter`` of a
+    delimited file, ``blank_rows`` (rows whose cells are all empty, skipped), and
+    ``dropped_columns`` (1-based positions of columns without a header and without a value).
+    """
 
     findings: list[Finding] = field(default_factory=list)
     header: list[str] | None = None
+    delimiter: str | None = None
+    blank_rows: int = 0
+    dropped_columns: list[int] = field(default_factory=list)
+    uri_column: str | None = None
+    name_column: str | None = None
+    reopen: Callable[[], Iterator[str]] | None = None
 
-    def warn(self, row: int | None, code: str, message: str, column: str | None = None) -> None:
+    def warn(
+        self,
+        row: int | None,
+        code: str,
+        message: str,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
         """Record a shape problem the reader tolerated (the row is still yielded)."""
-        self.findings.append(Finding(row, column, code, message, "warning"))
+        self.findings.append(Finding(row, column, code, message, "warning", value=value))
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How a writer lays a manifest out, beyond its format.
+
+    ``delimiter``: the field separator of a delimited format (``None``: the format's own);
+    ``escape_formulas``: prefix cells a spreadsheet would run as a formula with ``'`` (OWASP CSV
+    injection); readers take the prefix off again (see ``formats/_cells.py``).
+    """
+
+    delimiter: str | None = None
+    escape_formulas: bool = True
+
+
+DEFAULT_WRITE = WriteOptions()
 
 
 # Checking goes in batches of this many rows (see checks.Checker).
@@ -43,7 +82,7 @@ class ColumnBatch:
 Reader = Callable[[Iterator[str], ReadContext], Iterator[ManifestRow]]
 # Optional fast path for checking: batches of (URI, name, first present key column).
 ColumnReader = Callable[[Iterator[str], ReadContext, Sequence[str]], Iterator[ColumnBatch]]
-Writer = Callable[[Iterable[ManifestRow], TextIO, Sequence[str] | None], int]
+Writer = Callable[[Iterable[ManifestRow], TextIO, Sequence[str] | None, WriteOptions], int]
 # A sniffer scores the first lines of a file (0: not this format); the highest score wins.
 Sniffer = Callable[[list[str]], int]
 
@@ -60,6 +99,8 @@ class ManifestFormat:
     columns: ColumnReader | None = None
     # Writers of CSV-like formats need the file opened with newline="" and this encoding.
     encoding: str = "utf-8"
+    # Delimiters the format may be written with (empty: not a delimited format, e.g. JSON).
+    delimiters: tuple[str, ...] = ()
 
 
 _FORMATS: dict[str, ManifestFormat] = {}
@@ -86,18 +127,25 @@ def format_names(*, writable: bool = False) -> list[str]:
     return [n for n, f in _FORMATS.items() if f.writer is not None or not writable]
 
 
-def sniff_format(head_lines: list[str]) -> str:
-    """Name of the format the first lines of a manifest look like; raise when none fits."""
+def sniff_format(head_lines: list[str], *, any_table: bool = False) -> str:
+    """Name of the format the first lines of a manifest look like; raise when none fits.
+
+    With ``any_table`` (the caller names the DRS column) a delimited file no format claims is
+    read as ``table``.
+    """
     _ensure_builtin()
     if not any(line.strip() for line in head_lines):
         raise ManifestFormatError("the manifest is empty")
     scored = [(fmt.sniff(head_lines), name) for name, fmt in _FORMATS.items()]
     score, name = max(scored)
+    if score <= 0 and any_table and "table" in _FORMATS:
+        return "table"
     if score <= 0:
         first = next(line for line in head_lines if line.strip()).strip()[:80]
         raise ManifestFormatError(
             f"cannot tell the manifest format from its first line {first!r}",
-            hint="expected a drs_uri / File ID column or a Gen3 JSON array; use --format",
+            hint="expected a drs_uri / File ID column or a Gen3 JSON array; "
+            "name the DRS column with --drs-column, or use --format",
         )
     return name
 

@@ -32,7 +32,9 @@ class Finding:
     """One problem found in a manifest.
 
     ``row`` is the 1-based data row (``None`` for the manifest as a whole, e.g. size limits);
-    ``fixable`` says whether :func:`htan_cds.manifest.repair_rows` can repair it.
+    ``fixable`` says whether :func:`htan_cds.manifest.repair_rows` can repair it; ``value`` is
+    the text the finding is about (the DRS URI, file name or HTAN file id, as in the file), also
+    quoted in ``message``.
     """
 
     row: int | None
@@ -41,6 +43,7 @@ class Finding:
     message: str
     severity: Severity
     fixable: bool = False
+    value: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form used by ``--json`` and conversion reports."""
@@ -51,6 +54,7 @@ class Finding:
             "message": self.message,
             "severity": self.severity,
             "fixable": self.fixable,
+            "value": self.value,
         }
 
 

@@ -1,44 +1,37 @@
-"""Shared machinery of the CSV/TSV manifest formats: header mapping, tolerant parsing, writing."""
+"""Reading delimited manifests: header mapping, blank rows, unnamed columns, tolerant parsing.
+
+Writing lives in ``_writing.py``; the dialect (BOM, delimiter) in ``_dialect.py``; formula
+escapes in ``_cells.py``. The names below are re-exported so format modules import one place.
+"""
 
 from __future__ import annotations
 
 import csv
 import itertools
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
-from htan_cds.errors import ManifestError, ManifestFormatError
+from htan_cds.errors import ManifestFormatError
+from htan_cds.manifest.formats._cells import unescape_column, unescape_row
+from htan_cds.manifest.formats._dialect import BOM, header_fields, sniff_delimiter, strip_line
 from htan_cds.manifest.formats._tolerant import tolerant_records
+from htan_cds.manifest.formats._writing import check_columns, metadata_columns, write_table
 from htan_cds.manifest.registry import BATCH_ROWS, ColumnBatch, ReadContext
 from htan_cds.manifest.row import ManifestRow, make_row
 
-BOM = "\ufeff"
-# Writers learn the metadata columns from this many leading rows when no columns are given.
-_COLUMN_SCAN_ROWS = 10000
+__all__ = [
+    "BOM",
+    "check_columns",
+    "header_fields",
+    "metadata_columns",
+    "read_table",
+    "read_table_columns",
+    "strip_line",
+    "write_table",
+]
 
-
-def strip_line(line: str) -> str:
-    """A line without its BOM and line ending."""
-    return line.lstrip(BOM).rstrip("\r\n")
-
-
-def guess_delimiter(header_line: str) -> str:
-    """Tab when the header has more tab-separated than comma-separated fields, else comma."""
-    text = strip_line(header_line)
-    return "\t" if text.count("\t") > text.count(",") else ","
-
-
-def header_fields(head_lines: list[str]) -> list[str]:
-    """The fields of the first non-blank line (for sniffers), stripped and without BOM."""
-    for line in head_lines:
-        text = strip_line(line)
-        if text.strip():
-            delimiter = guess_delimiter(text)
-            fields = next(csv.reader([text], delimiter=delimiter), [])
-            return [f.strip() for f in fields]
-    return []
+_BLANK_LINE = "\r\n\t ;," + BOM
 
 
 def _find(header: list[str], candidates: Sequence[str]) -> int | None:
@@ -56,7 +49,12 @@ def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
         if col in seen:
             seen[col] += 1
             new = f"{col} ({seen[col]})"
-            ctx.warn(None, "header_duplicate", f"column {col!r} appears twice; kept as {new!r}")
+            ctx.warn(
+                None,
+                "header_duplicate",
+                f"column {col!r} appears twice; kept as {new!r}",
+                value=col,
+            )
             out.append(new)
         else:
             seen[col] = 1
@@ -66,16 +64,59 @@ def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
 
 @dataclass
 class _Table:
-    """An opened delimited manifest: header, where the URI and name are, and the records."""
+    """An opened delimited manifest: where the URI, name and metadata are, and the records.
+
+    ``ncols`` is the header's width; a record of at least ``short_ok`` cells lacks only columns
+    that were dropped (no header, no value), so it is padded without a warning.
+    """
 
     header: list[str]
     uri_index: int
     name_index: int | None
     records: Iterator[list[str]]
+    ncols: int
+    meta: list[tuple[str, int]] = field(default_factory=list)
+    short_ok: int = 0
 
-    @property
-    def ncols(self) -> int:
-        return len(self.header)
+
+def _records(
+    lines: Iterator[str], delimiter: str, ncols: int, tolerant: bool, ctx: ReadContext
+) -> Iterator[list[str]]:
+    if tolerant:
+        return tolerant_records(lines, delimiter, ncols, ctx)
+    return csv.reader(lines, delimiter=delimiter, strict=False)
+
+
+def _skip_to_header(lines: Iterator[str]) -> str | None:
+    return next((ln for ln in lines if ln.strip(_BLANK_LINE)), None)
+
+
+def _columns_with_values(
+    ctx: ReadContext, delimiter: str, ncols: int, tolerant: bool, indexes: set[int]
+) -> set[int]:
+    """Which of the columns at ``indexes`` hold a value in some row (a second, early-ending read).
+
+    Without a way to read the file again every such column counts as holding values, so nothing
+    can be dropped that was not looked at.
+    """
+    if ctx.reopen is None:
+        return set(indexes)
+    lines = ctx.reopen()
+    found: set[int] = set()
+    try:
+        if _skip_to_header(lines) is None:
+            return found
+        for cells in _records(lines, delimiter, ncols, tolerant, ReadContext()):
+            for index in indexes - found:
+                if index < len(cells) and cells[index].strip():
+                    found.add(index)
+            if found == indexes:
+                break
+    finally:
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
+    return found
 
 
 def _open_table(
@@ -85,31 +126,92 @@ def _open_table(
     name_columns: Sequence[str],
     tolerant: bool,
 ) -> _Table:
-    header_line = next((ln for ln in lines if ln.strip("\r\n\t " + BOM)), None)
+    header_line = _skip_to_header(lines)
     if header_line is None:
         raise ManifestFormatError("the manifest is empty")
-    delimiter = guess_delimiter(header_line)
+    delimiter = sniff_delimiter(header_line)
+    ctx.delimiter = delimiter
     raw = next(csv.reader([strip_line(header_line)], delimiter=delimiter), [])
-    header = _dedupe_header([h.strip() for h in raw], ctx)
-    ctx.header = header
-    uri_index = _find(header, uri_columns)
+    names = [h.strip() for h in unescape_row(raw)]
+    ncols = len(names)
+    unnamed = {i for i, h in enumerate(names) if not h}
+    dropped: set[int] = set()
+    if unnamed:
+        with_values = _columns_with_values(ctx, delimiter, ncols, tolerant, unnamed)
+        dropped = unnamed - with_values
+        for index in sorted(with_values):
+            names[index] = f"column_{index + 1}"
+            ctx.warn(
+                None,
+                "header_missing",
+                f"column {index + 1} has no header but holds values; kept as {names[index]!r}",
+                value=names[index],
+            )
+        ctx.dropped_columns.extend(i + 1 for i in sorted(dropped))
+    header = _dedupe_header(names, ctx)
+    ctx.header = [h for i, h in enumerate(header) if i not in dropped]
+    kept = [h if i not in dropped else "" for i, h in enumerate(header)]
+    uri_wanted = (ctx.uri_column,) if ctx.uri_column else uri_columns
+    uri_index = _find(kept, uri_wanted)
     if uri_index is None:
+        option = " (--drs-column)" if ctx.uri_column else "; name it with --drs-column"
         raise ManifestFormatError(
-            f"no {' / '.join(uri_columns)} column in the header {header[:8]!r}"
+            f"no {' / '.join(uri_wanted)} column{option} in the header {ctx.header[:8]!r}"
         )
-    records: Iterator[list[str]]
-    if tolerant:
-        records = tolerant_records(lines, delimiter, len(header), ctx)
-    else:
-        records = csv.reader(lines, delimiter=delimiter, strict=False)
-    return _Table(header, uri_index, _find(header, name_columns), records)
+    name_index = _find(kept, name_columns)
+    if ctx.name_column:
+        name_index = _find(kept, (ctx.name_column,))
+        if name_index is None:
+            raise ManifestFormatError(
+                f"no {ctx.name_column} column (--name-column) in the header {ctx.header[:8]!r}"
+            )
+    meta = [
+        (col, i)
+        for i, col in enumerate(header)
+        if i not in (uri_index, name_index) and i not in dropped
+    ]
+    short_ok = ncols
+    while short_ok - 1 in dropped:
+        short_ok -= 1
+    records = _records(lines, delimiter, ncols, tolerant, ctx)
+    return _Table(header, uri_index, name_index, records, ncols, meta, short_ok)
 
 
-def _odd_row(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str] | None:
-    """A blank record (``None``: skipped, not counted) or a ragged one padded, with a warning."""
-    if not cells or (len(cells) == 1 and not cells[0].strip()):
+def _is_blank(cells: list[str]) -> bool:
+    return not "".join(cells).strip()
+
+
+def _odd_row(cells: list[str], table: _Table, number: int, ctx: ReadContext) -> list[str] | None:
+    """A record off the fast path: ``None`` for a blank one (counted), else its cells.
+
+    Blank records are skipped and counted in ``ctx.blank_rows``. Missing cells are padded, extra
+    cells kept (as ``extra_N`` metadata by the caller), each with a ``row_shape`` warning —
+    except empty extra cells and cells of dropped trailing columns, which carry nothing.
+    """
+    if _is_blank(cells):
+        ctx.blank_rows += 1
         return None
-    return _reshape(cells, ncols, number + 1, ctx)
+    ncols = table.ncols
+    if len(cells) > ncols:
+        if not "".join(cells[ncols:]).strip():
+            return cells[:ncols]
+    elif len(cells) < ncols and len(cells) >= table.short_ok:
+        return cells + [""] * (ncols - len(cells))
+    if len(cells) != ncols:
+        ctx.warn(
+            number,
+            "row_shape",
+            f"row has {len(cells)} cells, the header has {ncols}",
+            value=cells[table.uri_index] if table.uri_index < len(cells) else None,
+        )
+    if len(cells) < ncols:
+        return cells + [""] * (ncols - len(cells))
+    return cells
+
+
+def _needs_unescape(chunk: list[list[str]]) -> bool:
+    # One C-level join per batch: only a batch holding a cell that starts with ' is looked at.
+    return "\x00'" in "\x00" + "\x00".join(itertools.chain.from_iterable(chunk))
 
 
 def read_table(
@@ -122,43 +224,43 @@ def read_table(
 ) -> Iterator[ManifestRow]:
     """Rows of a delimited manifest whose header names the URI and name columns.
 
-    Every other column goes into ``metadata`` under its header name. Blank lines are skipped and
-    not counted; rows with too few or too many cells are padded or keep the extras as
-    ``extra_N`` metadata, each with a ``row_shape`` warning in ``ctx``.
+    The delimiter (``,`` ``;`` tab) is sniffed from the header. Every other column goes into
+    ``metadata`` under its header name. Blank rows (every cell empty) are skipped and counted in
+    ``ctx.blank_rows``; a column without a header is dropped when it holds no value anywhere and
+    kept as ``column_N`` otherwise (``header_missing`` warning); rows with too few or too many
+    cells are padded or keep the extras as ``extra_N`` metadata, each with a ``row_shape``
+    warning. Formula escapes (``'=…``) are undone.
     """
     table = _open_table(lines, ctx, uri_columns, name_columns, tolerant)
-    header, uri_index, name_index, ncols = (
-        table.header,
-        table.uri_index,
-        table.name_index,
-        table.ncols,
-    )
-    meta = [(col, i) for i, col in enumerate(header) if i not in (uri_index, name_index)]
+    uri_index, name_index, ncols, meta = table.uri_index, table.name_index, table.ncols, table.meta
     meta_keys = tuple(col for col, _ in meta)
     # itemgetter + zip builds each row's metadata in C; a comprehension is a call per row.
     pick: Callable[[list[str]], tuple[str, ...]] = (
         operator.itemgetter(*(i for _, i in meta)) if len(meta) > 1 else lambda c: ()
     )
-    number = 0
     several = len(meta) > 1
-    for cells in table.records:
-        if len(cells) == ncols and (ncols > 1 or cells[0].strip()):
-            number += 1
-            if several:
-                row_meta = dict(zip(meta_keys, pick(cells), strict=False))
+    number = 0
+    while chunk := list(itertools.islice(table.records, BATCH_ROWS)):
+        if _needs_unescape(chunk):
+            chunk = [unescape_row(cells) for cells in chunk]
+        for cells in chunk:
+            if len(cells) == ncols and not (not cells[uri_index] or cells[uri_index].isspace()):
+                number += 1
+                if several:
+                    row_meta = dict(zip(meta_keys, pick(cells), strict=False))
+                else:
+                    row_meta = {col: cells[i] for col, i in meta}
             else:
-                row_meta = {col: cells[i] for col, i in meta}
-        else:
-            odd = _odd_row(cells, ncols, number, ctx)
-            if odd is None:
-                continue
-            cells = odd
-            number += 1
-            row_meta = {col: cells[i] for col, i in meta}
-            for k in range(len(cells) - ncols):
-                row_meta[f"extra_{k + 1}"] = cells[ncols + k]
-        name = cells[name_index] if name_index is not None else None
-        yield make_row(cells[uri_index], name or None, row_meta, number)
+                odd = _odd_row(cells, table, number + 1, ctx)
+                if odd is None:
+                    continue
+                number += 1
+                row_meta = {col: odd[i] for col, i in meta}
+                for k in range(len(odd) - ncols):
+                    row_meta[f"extra_{k + 1}"] = odd[ncols + k]
+                cells = odd
+            name = cells[name_index] if name_index is not None else None
+            yield make_row(cells[uri_index], name or None, row_meta, number)
 
 
 def read_table_columns(
@@ -172,114 +274,47 @@ def read_table_columns(
 ) -> Iterator[ColumnBatch]:
     """The same rows as :func:`read_table`, as column batches for checking (no row objects).
 
-    A batch whose records all have the header's width is cut into columns by list
-    comprehensions; any other batch goes record by record with :func:`read_table`'s rules.
+    A batch whose records all have the header's width and a non-blank URI is cut into columns by
+    list comprehensions; any other batch goes record by record with :func:`read_table`'s rules.
     """
     table = _open_table(lines, ctx, uri_columns, name_columns, tolerant)
     ncols, uri_index, name_index = table.ncols, table.uri_index, table.name_index
-    key_index = next((table.header.index(c) for c in key_columns if c in table.header), None)
+    key_index = _key_index(table, key_columns)
     number = 0
     while chunk := list(itertools.islice(table.records, BATCH_ROWS)):
-        if ncols > 1 and set(map(len, chunk)) == {ncols}:
-            count = len(chunk)
-        else:
+        uris = [c[uri_index] for c in chunk] if set(map(len, chunk)) == {ncols} else None
+        if uris is None or not all(uris) or any(map(str.isspace, uris)):
             kept: list[list[str]] = []
             for cells in chunk:
-                if len(cells) != ncols or (ncols == 1 and not cells[0].strip()):
-                    odd = _odd_row(cells, ncols, number + len(kept), ctx)
+                if len(cells) != ncols or not cells[uri_index].strip():
+                    odd = _odd_row(cells, table, number + len(kept) + 1, ctx)
                     if odd is None:
                         continue
                     cells = odd
                 kept.append(cells)
-            chunk, count = kept, len(kept)
-            if not count:
+            chunk = kept
+            if not chunk:
                 continue
+            uris = [c[uri_index] for c in chunk]
+        count = len(chunk)
         blanks = [""] * count
+        names = [c[name_index] for c in chunk] if name_index is not None else blanks
+        keys = [c[key_index] for c in chunk] if key_index is not None else blanks
         yield ColumnBatch(
-            [c[uri_index] for c in chunk],
-            [c[name_index] for c in chunk] if name_index is not None else blanks,
-            [c[key_index] for c in chunk] if key_index is not None else blanks,
+            unescape_column(uris) or uris,
+            unescape_column(names) or names,
+            unescape_column(keys) or keys,
             list(range(number + 1, number + count + 1)),
         )
         number += count
 
 
-def _reshape(cells: list[str], ncols: int, number: int, ctx: ReadContext) -> list[str]:
-    ctx.warn(number, "row_shape", f"row has {len(cells)} cells, the header has {ncols}")
-    if len(cells) < ncols:
-        return cells + [""] * (ncols - len(cells))
-    return cells
+def _key_index(table: _Table, key_columns: Sequence[str]) -> int | None:
+    """The first of ``key_columns`` the table has (case and ``_``/space insensitive)."""
+    wanted = [_loose(k) for k in key_columns]
+    loose = {_loose(col): i for col, i in table.meta}
+    return next((loose[k] for k in wanted if k in loose), None)
 
 
-def metadata_columns(
-    rows: Iterable[ManifestRow], columns: Sequence[str] | None
-) -> tuple[list[str], Iterator[ManifestRow]]:
-    """The metadata columns to write, and the rows (some may have been read ahead to learn them).
-
-    With ``columns`` given they are used as-is. Otherwise, a list is scanned whole and a stream
-    is read ahead by up to 10,000 rows; :func:`check_columns` refuses a later row with a new key.
-    """
-    if columns is not None:
-        return list(columns), iter(rows)
-    if isinstance(rows, Sequence):
-        head: list[ManifestRow] = list(rows)
-        rest: Iterator[ManifestRow] = iter(())
-    else:
-        iterator = iter(rows)
-        head = list(itertools.islice(iterator, _COLUMN_SCAN_ROWS))
-        rest = iterator
-    seen: dict[str, None] = {}
-    for row in head:
-        for key in row.metadata:
-            seen.setdefault(key, None)
-    return list(seen), itertools.chain(head, rest)
-
-
-def check_columns(row: ManifestRow, known: set[str]) -> None:
-    """Refuse to drop a metadata value silently: every key must have a column."""
-    if not known.issuperset(row.metadata):
-        missing = sorted(set(row.metadata) - known)
-        raise ManifestError(
-            f"row {row.row_number} has metadata column(s) {missing!r} the output has no column for",
-            hint="pass the full column list",
-        )
-
-
-def write_table(
-    rows: Iterable[ManifestRow],
-    out: TextIO,
-    *,
-    lead: Sequence[tuple[str, Callable[[ManifestRow], str]]],
-    columns: Sequence[str] | None,
-    delimiter: str = ",",
-    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL,
-    lineterminator: str = "\n",
-    bom: bool = False,
-    tail: Sequence[str] = (),
-) -> int:
-    """Write rows as a delimited table: ``lead`` columns, then metadata, then ``tail`` metadata."""
-    meta_cols, stream = metadata_columns(rows, columns)
-    lead_names = {name for name, _ in lead}
-    middle = [c for c in meta_cols if c not in lead_names and c not in tail]
-    meta_out = middle + list(tail)
-    known = set(meta_cols) | set(meta_out)
-    writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator=lineterminator)
-    # csv's minimal quoting leaves a lone "\r" bare when lines end in "\n", and readers then
-    # take it as a line end; rows holding one are written fully quoted instead.
-    quote_all = csv.writer(
-        out, delimiter=delimiter, quoting=csv.QUOTE_ALL, lineterminator=lineterminator
-    )
-    if bom:
-        out.write(BOM)
-    writer.writerow([name for name, _ in lead] + meta_out)
-    count = 0
-    for row in stream:
-        check_columns(row, known | lead_names)
-        get = row.metadata.get
-        values = [fn(row) for _, fn in lead] + [get(c, "") for c in meta_out]
-        if "\r" in "".join(values):
-            quote_all.writerow(values)
-        else:
-            writer.writerow(values)
-        count += 1
-    return count
+def _loose(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")

@@ -22,10 +22,13 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
 
 
 def sniff(head: list[str]) -> int:
-    """The mapping tables are recognised by their Synapse and HTAN id columns."""
+    """The mapping tables' fixed schema: ``name, entityId, HTAN_Data_File_ID, drs_uri`` first.
+
+    Exact positions: a ``cgc`` file converted from one keeps those columns as metadata after
+    ``name,drs_uri`` and must read back as ``cgc``.
+    """
     listed = [f.lower() for f in header_fields(head)]
-    # The tables list name first; a cgc file written by us from one starts with drs_uri.
-    if {"drs_uri", "entityid", "htan_data_file_id"} <= set(listed) and listed[0] != "drs_uri":
+    if listed[:4] == [c.lower() for c in COLUMNS]:
         return 40
     return 0
 

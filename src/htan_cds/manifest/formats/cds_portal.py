@@ -18,7 +18,13 @@ from htan_cds.manifest.formats._tabular import (
     read_table_columns,
     write_table,
 )
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
+from htan_cds.manifest.registry import (
+    DEFAULT_WRITE,
+    ColumnBatch,
+    ManifestFormat,
+    ReadContext,
+    WriteOptions,
+)
 from htan_cds.manifest.row import ManifestRow
 
 LEAD_COLUMNS = ("drs_uri", "name", "Participant ID", "Md5sum", "Associated File")
@@ -38,9 +44,15 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
 
 
 def sniff(head: list[str]) -> int:
-    """A ``Participant ID`` column next to ``drs_uri`` or ``File ID``."""
-    fields = {f.lower() for f in header_fields(head)}
-    if "participant id" in fields and ({"drs_uri", "file id"} & fields):
+    """The cart's own layouts: ``drs_uri, name, Participant ID, …`` or the older form.
+
+    Positions matter, not only names: another format's file may carry a ``Participant ID``
+    metadata column, and must still read back as that format.
+    """
+    fields = [f.lower() for f in header_fields(head)]
+    if fields[:3] == ["drs_uri", "name", "participant id"]:
+        return 60
+    if fields[:1] == ["participant id"] and "file id" in fields and "drs_uri" not in fields:
         return 60
     return 0
 
@@ -64,7 +76,12 @@ def _cart_names(row: ManifestRow) -> ManifestRow:
     return ManifestRow(row.drs_uri, row.name, renamed, row.row_number)
 
 
-def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
+def write(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
+) -> int:
     """Write the current cart form: BOM, CRLF, every value quoted.
 
     Embedded quotes are doubled (RFC 4180) rather than copied raw as the portal does: our reader
@@ -82,6 +99,7 @@ def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | Non
         out,
         lead=lead,
         columns=columns,
+        options=options,
         quoting=csv.QUOTE_ALL,
         lineterminator="\r\n",
         bom=True,
@@ -108,4 +126,5 @@ FORMAT = ManifestFormat(
     sniff=sniff,
     columns=columns,
     writer=write,
+    delimiters=(",", ";", "\t"),
 )

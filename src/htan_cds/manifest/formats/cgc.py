@@ -1,4 +1,9 @@
-"""``cgc``: the SB-CGC DRS import manifest, CSV or TSV, ``drs_uri`` and ``name`` plus metadata."""
+"""``cgc``: the SB-CGC DRS import manifest, ``name`` and ``drs_uri`` plus metadata columns.
+
+CGC reads comma- or tab-separated manifests and finds the two columns by name, in any order.
+We write ``name,drs_uri,<metadata…>`` — the order of ISB-CGC's own CGC manifests — because
+``drs_uri`` first is the HTAN portal's layout, and a file we write must read back as what it is.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,23 @@ from htan_cds.manifest.formats._tabular import (
     read_table_columns,
     write_table,
 )
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
+from htan_cds.manifest.registry import (
+    DEFAULT_WRITE,
+    ColumnBatch,
+    ManifestFormat,
+    ReadContext,
+    WriteOptions,
+)
 from htan_cds.manifest.row import ManifestRow
 
 URI_COLUMNS = ("drs_uri",)
 NAME_COLUMNS = ("name",)
+# CGC's documented manifest formats (CSV, TSV); a semicolon file must be converted.
+DELIMITERS = (",", "\t")
 
 
 def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
-    """Rows of a CGC manifest (delimiter sniffed from the header: comma or tab)."""
+    """Rows of a CGC manifest (delimiter sniffed from the header: comma, tab or semicolon)."""
     return read_table(lines, ctx, uri_columns=URI_COLUMNS, name_columns=NAME_COLUMNS)
 
 
@@ -33,23 +46,32 @@ def _name(row: ManifestRow) -> str:
     return row.name or ""
 
 
-def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
-    """Write ``drs_uri,name,<metadata…>`` as RFC 4180 CSV with LF line ends."""
-    return write_table(
-        rows, out, lead=[("drs_uri", lambda r: r.drs_uri), ("name", _name)], columns=columns
-    )
+_LEAD = [("name", _name), ("drs_uri", lambda r: r.drs_uri)]
+
+
+def _lead_row(row: ManifestRow) -> list[str]:
+    return [row.name or "", row.drs_uri]
+
+
+def write(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
+) -> int:
+    """Write ``name,drs_uri,<metadata…>`` as RFC 4180 CSV with LF line ends (or TSV)."""
+    return write_table(rows, out, lead=_LEAD, columns=columns, options=options, lead_row=_lead_row)
 
 
 def write_tsv(
-    rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
 ) -> int:
     """The same manifest tab-separated (CGC accepts both)."""
     return write_table(
-        rows,
-        out,
-        lead=[("drs_uri", lambda r: r.drs_uri), ("name", _name)],
-        columns=columns,
-        delimiter="\t",
+        rows, out, lead=_LEAD, columns=columns, options=options, delimiter="\t", lead_row=_lead_row
     )
 
 
@@ -60,9 +82,10 @@ def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iter
 
 FORMAT = ManifestFormat(
     name="cgc",
-    description="SB-CGC DRS import manifest: drs_uri,name plus metadata columns (CSV or TSV)",
+    description="SB-CGC DRS import manifest: name,drs_uri plus metadata columns (CSV or TSV)",
     reader=read,
     sniff=sniff,
     columns=columns,
     writer=write,
+    delimiters=DELIMITERS,
 )

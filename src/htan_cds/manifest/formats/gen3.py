@@ -15,7 +15,7 @@ import orjson
 
 from htan_cds.drs.uri import DrsUriKind, encode_object_id, parse_drs_uri
 from htan_cds.errors import InvalidDrsUri, ManifestFormatError
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.registry import DEFAULT_WRITE, ManifestFormat, ReadContext, WriteOptions
 from htan_cds.manifest.row import ManifestRow
 
 _SIZE_KEYS = ("file_size", "File Size (in bytes)", "size")
@@ -129,8 +129,16 @@ def to_object(row: ManifestRow) -> dict[str, Any]:
     return entry
 
 
-def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
-    """Write a JSON array, one object per line, streaming (``columns`` is not used)."""
+def write(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
+) -> int:
+    """Write a JSON array, one object per line, streaming.
+
+    ``columns`` and ``options`` are not used: JSON keeps every value exactly (no formula escape).
+    """
     count = 0
     out.write("[")
     for row in rows:

@@ -17,7 +17,13 @@ from htan_cds.manifest.formats._tabular import (
     read_table_columns,
     write_table,
 )
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
+from htan_cds.manifest.registry import (
+    DEFAULT_WRITE,
+    ColumnBatch,
+    ManifestFormat,
+    ReadContext,
+    WriteOptions,
+)
 from htan_cds.manifest.row import ManifestRow
 
 COLUMNS = (
@@ -40,16 +46,22 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
 
 
 def sniff(head: list[str]) -> int:
-    """The full header, or exactly ``drs_uri,name`` in that order (the 2024 form)."""
+    """The full header (its nine columns first), or exactly ``drs_uri,name`` (the 2024 form)."""
     fields = header_fields(head)
-    if fields[:2] == ["drs_uri", "name"] and {"atlas_name", "data_file_id"} <= set(fields):
+    # The full form's nine columns come first, in this order, in the portal's files and ours.
+    if fields[: len(COLUMNS)] == list(COLUMNS):
         return 50
     if fields == ["drs_uri", "name"]:
         return 20
     return 0
 
 
-def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
+def write(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
+) -> int:
     """Write the full 9-column form; other metadata columns follow the portal's own.
 
     Values are quoted only when they must be (a comma, quote or line break inside), which for
@@ -58,10 +70,16 @@ def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | Non
     """
     learned, stream = metadata_columns(rows, columns)
     metadata = list(_METADATA) + [c for c in learned if c not in _METADATA]
-    return write_table(stream, out, lead=_LEAD, columns=metadata)
+    return write_table(
+        stream, out, lead=_LEAD, columns=metadata, options=options, lead_row=_lead_row
+    )
 
 
 _LEAD = [("drs_uri", lambda r: r.drs_uri), ("name", lambda r: r.name or "")]
+
+
+def _lead_row(row: ManifestRow) -> list[str]:
+    return [row.drs_uri, row.name or ""]
 
 
 def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
@@ -76,4 +94,5 @@ FORMAT = ManifestFormat(
     sniff=sniff,
     columns=columns,
     writer=write,
+    delimiters=(",", ";", "\t"),
 )

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 from htan_cds.errors import ManifestError
-from htan_cds.manifest.registry import ManifestFormat, ReadContext
+from htan_cds.manifest.registry import DEFAULT_WRITE, ManifestFormat, ReadContext, WriteOptions
 from htan_cds.manifest.row import ManifestRow
 
 COMMANDS = ("cp", "sync")
@@ -118,8 +118,15 @@ def _file_name(out: TextIO) -> str:
     return temp.group(1) if temp else base
 
 
-def write(rows: Iterable[ManifestRow], out: TextIO, columns: Sequence[str] | None = None) -> int:
+def write(
+    rows: Iterable[ManifestRow],
+    out: TextIO,
+    columns: Sequence[str] | None = None,
+    options: WriteOptions = DEFAULT_WRITE,
+) -> int:
     """``cp URL DEST`` per row (``sync`` kept), after IDC's comment header.
+
+    ``columns`` and ``options`` do not apply: lines are s5cmd commands, not cells.
 
     Raises :class:`ManifestError` naming the first row whose URI is not an ``s3://`` URL:
     s5cmd copies bucket objects, it cannot resolve DRS URIs.

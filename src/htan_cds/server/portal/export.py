@@ -29,12 +29,12 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from htan_cds.catalog import Catalog
+from htan_cds.catalog.manifest_writer import write_selection_manifest
 from htan_cds.errors import UsageError
 from htan_cds.server.caps import MIB, FolderCap, folder_limits, touch
 from htan_cds.server.limits import parse_json
-from htan_cds.server.portal import queries
 from htan_cds.server.portal.cart import Cart
-from htan_cds.server.portal.manifests import ManifestFormat, manifest_format, write_cart_manifest
+from htan_cds.server.portal.manifests import ManifestFormat, manifest_format
 from htan_cds.server.portal.state import (
     FastJSONResponse,
     PortalRoute,
@@ -73,9 +73,11 @@ def _write_manifest_file(
         raise UsageError("the cart is empty; add files in the Data Explorer first")
     # Only files the caller may see go into a manifest (docs/security.md).
     selection = visibility(request, catalog).restrict(cart.where(catalog))
-    files = queries.iter_files(catalog, selection, portal_state(request).authority)
     tmp = dest.with_name(dest.name + ".part")
-    count = write_cart_manifest(files, tmp, fmt)
+    # The writer `htan-cds manifest create` uses: same selection and format, same file.
+    count, _ = write_selection_manifest(
+        catalog, selection, fmt.name, tmp, authority=portal_state(request).authority
+    )
     os.replace(tmp, dest)
     return count
 

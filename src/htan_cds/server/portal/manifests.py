@@ -1,12 +1,13 @@
-"""Cart -> manifest file, written by the manifest toolkit in the format the user picked.
+"""The manifest formats the portal offers; the files are written by the catalog's one writer.
 
-Names are made unique and safe by ``repair_rows`` (two HTAN files can share a basename), and
-every DRS URI is the full hostname form, because CGC no longer accepts compact ones.
+``htan_cds.catalog.manifest_writer`` serves both the portal and ``htan-cds manifest create``:
+one row per HTAN Data File ID, unique safe names, full DRS URIs (CGC no longer accepts compact
+ones), the same columns for the same format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,45 +33,10 @@ FORMATS: dict[str, ManifestFormat] = {
         ManifestFormat("cds-portal", "CDS portal CSV", "csv", "text/csv"),
         ManifestFormat("htan-portal", "HTAN portal CSV", "csv", "text/csv"),
         ManifestFormat("gen3", "Gen3 JSON", "json", "application/json"),
+        ManifestFormat("terra", "Terra data table TSV", "tsv", "text/tab-separated-values"),
     )
 }
 DEFAULT_FORMAT = "cgc"
-
-# Catalog columns carried into each row's metadata under their HTAN attribute names, so the
-# CDS/HTAN portal writers can fill their extra columns and CGC keeps them as file metadata.
-_METADATA_FIELDS = (
-    "HTAN_Data_File_ID",
-    "HTAN_Participant_ID",
-    "HTAN_Center",
-    "atlas_name",
-    "assay",
-    "level",
-    "File_Format",
-    "Data_Release",
-    "size",
-    "md5",
-    "sha256",
-    "access",
-    "consent_group",
-    "drs_id",
-)
-
-
-# Each portal's writer fills its own columns from metadata keys named as that portal names them;
-# renaming (not copying) keeps one column per value.
-_RENAMES: dict[str, dict[str, str]] = {
-    "cds-portal": {
-        "HTAN_Participant_ID": "Participant ID",
-        "md5": "Md5sum",
-        "size": "File Size (in bytes)",
-    },
-    "htan-portal": {
-        "HTAN_Biospecimen_ID": "biospecimen",
-        "assay": "assay_name",
-        "HTAN_Data_File_ID": "data_file_id",
-    },
-    "gen3": {"size": "file_size", "md5": "md5sum"},
-}
 
 
 def manifest_format(name: str | None) -> ManifestFormat:
@@ -82,35 +48,15 @@ def manifest_format(name: str | None) -> ManifestFormat:
     return fmt
 
 
-def _rows(files: Iterable[dict[str, Any]], fmt: ManifestFormat) -> Iterator[Any]:
-    from htan_cds.manifest import ManifestRow
-
-    renames = _RENAMES.get(fmt.name, {})
-    for number, record in enumerate(files, start=1):
-        metadata = {
-            key: _text(record.get(key)) for key in _METADATA_FIELDS if record.get(key) is not None
-        }
-        samples = record.get("biospecimen_ids")
-        if samples:
-            metadata["HTAN_Biospecimen_ID"] = ";".join(str(s) for s in samples)
-        if renames:
-            metadata = {renames.get(k, k): v for k, v in metadata.items()}
-        yield ManifestRow(
-            drs_uri=str(record["drs_uri"]),
-            name=record.get("name"),
-            metadata=metadata,
-            row_number=number,
-        )
-
-
 def write_cart_manifest(files: Iterable[dict[str, Any]], dest: Path, fmt: ManifestFormat) -> int:
-    """Write the files as a manifest in ``fmt`` to ``dest``; return the number of rows."""
+    """Write file records as a manifest in ``fmt`` to ``dest``; return the number of rows.
+
+    The records go through the catalog's one manifest writer's row mapping
+    (``htan_cds.catalog.manifest_writer``) and ``repair_rows`` (unique safe names, full URIs).
+    Cart downloads use ``write_selection_manifest`` directly, as ``manifest create`` does.
+    """
+    from htan_cds.catalog.manifest_writer import rows_from_records
     from htan_cds.manifest import repair_rows, write_manifest
 
-    repaired = repair_rows(list(_rows(files, fmt)))
-    with dest.open("w", encoding="utf-8", newline="") as fh:
-        return int(write_manifest(repaired.rows, fh, fmt.name))
-
-
-def _text(value: Any) -> str:
-    return str(value)
+    repaired = repair_rows(rows_from_records(files, fmt.name))
+    return int(write_manifest(repaired.rows, dest, fmt.name))

@@ -1,0 +1,144 @@
+"""Cross-row checks in bounded memory: repeated URIs, names and HTAN file ids, named by value.
+
+The checker keeps one 64-bit hash per row and column (flat arrays) and finds repeats by sorting
+at the end. To name the repeated value in a finding without keeping every string, a
+:class:`ValueSieve` per column remembers the text of any value that *may* have been seen before
+(a Bloom filter: two bit positions per hash in a bit array of at least 16 bits per value, so
+about 1.4% of unique values are remembered needlessly); a value that does repeat is always
+remembered. Hashes are Python's per-process string hash; a collision among a million values
+has probability ~3e-8 and is accepted for a report.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# At least this many bits per value keeps false "maybe seen" answers near 1.4% (k = 2).
+_BITS_PER_VALUE = 16
+_MIN_BITS_LOG2 = 20
+_REFILL_SLICE = 1 << 16
+# Remembered texts per column; past this a repeat is still found and counted, just not named.
+MAX_TEXTS = 200_000
+
+
+class ValueSieve:
+    """The texts of the values of one column that may repeat (see the module docstring).
+
+    Feed each batch with :meth:`add` (hashes in the same order as texts, ``0`` = no value);
+    :meth:`text` gives a repeated value's text. Memory: the bit array (2 bytes per value fed)
+    plus the remembered texts.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np  # deferred: the CLI starts faster when no manifest is checked
+
+        self._np = np
+        self._log2 = _MIN_BITS_LOG2
+        self._bits = np.zeros(1 << (self._log2 - 3), dtype=np.uint8)
+        self._count = 0
+        self.texts: dict[int, str] = {}
+
+    def _positions(self, hashes: Any) -> tuple[Any, Any]:
+        np = self._np
+        unsigned = hashes.view(np.uint64)
+        mask = np.uint64((1 << self._log2) - 1)
+        return unsigned & mask, (unsigned >> np.uint64(32)) & mask
+
+    def _test(self, pos: Any) -> Any:
+        np = self._np
+        return (self._bits[pos >> np.uint64(3)] >> (pos & np.uint64(7)).astype(np.uint8)) & 1
+
+    def _set(self, pos: Any) -> None:
+        np = self._np
+        bit = np.left_shift(np.uint8(1), (pos & np.uint64(7)).astype(np.uint8))
+        np.bitwise_or.at(self._bits, pos >> np.uint64(3), bit)
+
+    def _grow(self, history: Any) -> None:
+        """A bit array big enough for ``history`` (every hash fed so far), refilled from it."""
+        np = self._np
+        while (1 << self._log2) < _BITS_PER_VALUE * (len(history) + 1) * 2:
+            self._log2 += 1
+        self._bits = np.zeros(1 << (self._log2 - 3), dtype=np.uint8)
+        # In slices, so the refill's temporary arrays stay small next to the history.
+        for start in range(0, len(history), _REFILL_SLICE):
+            values = history[start : start + _REFILL_SLICE]
+            for pos in self._positions(values[values != 0]):
+                self._set(pos)
+
+    def add(
+        self, hashes: array[int], values: Sequence[str], history: Callable[[], Any] | None = None
+    ) -> None:
+        """Remember the texts of this batch's values that may have been seen before.
+
+        ``history`` returns every hash fed so far (this batch included) as a NumPy array; it is
+        called only when the bit array must grow.
+        """
+        np = self._np
+        batch = np.frombuffer(hashes, dtype=np.int64)
+        if not len(batch):
+            return
+        self._count += len(batch)
+        if self._count * _BITS_PER_VALUE > (1 << self._log2) and history is not None:
+            # Refilled from every hash so far, this batch included: all of it looks seen.
+            self._grow(history())
+            maybe = np.ones(len(batch), dtype=bool)
+        else:
+            first, second = self._positions(batch)
+            maybe = (self._test(first) & self._test(second)).astype(bool)
+            ordered = np.sort(batch)
+            twins = ordered[1:][ordered[1:] == ordered[:-1]]
+            if len(twins):
+                maybe |= np.isin(batch, twins)
+            self._set(first)
+            self._set(second)
+        maybe &= batch != 0
+        texts = self.texts
+        if not maybe.any() or len(texts) >= MAX_TEXTS:
+            return
+        for index in np.nonzero(maybe)[0].tolist():
+            texts.setdefault(int(batch[index]), values[index])
+            if len(texts) >= MAX_TEXTS:
+                return
+
+    def text(self, value_hash: int) -> str | None:
+        """The text of a value whose hash repeats (``None`` past :data:`MAX_TEXTS`)."""
+        return self.texts.get(value_hash)
+
+
+class RepeatTracker:
+    """One column's hashes (flat array) and sieve; :func:`repeats` resolves them at the end."""
+
+    def __init__(self) -> None:
+        self.hashes: array[int] = array("q")
+        self.sieve = ValueSieve()
+
+    def add(self, values: Sequence[str]) -> array[int]:
+        """Record a batch of values (``""`` = no value); returns their hashes."""
+        batch = array("q", map(hash, values))
+        self.hashes.extend(batch)
+        self.sieve.add(batch, values, self._history)
+        return batch
+
+    def _history(self) -> Any:
+        import numpy as np
+
+        # A view, no copy: it is dropped before the array grows again (a live view would stop
+        # the array from resizing).
+        return np.frombuffer(self.hashes, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+def rows_with_repeats(values: Any) -> list[int]:
+    """Indexes (ascending) of the rows whose non-zero value occurs more than once."""
+    import numpy as np
+
+    ordered = np.sort(values[values != 0])
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if not len(repeated):
+        return []
+    return [int(i) for i in np.nonzero(np.isin(values, np.unique(repeated)))[0]]
