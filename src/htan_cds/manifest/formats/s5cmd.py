@@ -93,9 +93,12 @@ def read(lines: Iterator[str], ctx: ReadContext) -> Iterator[ManifestRow]:
 
 
 def sniff(head: list[str]) -> int:
-    """s5cmd lines (after comments and an optional column-name line) score high."""
+    """s5cmd lines (after comments and an optional column-name line) score high, and so does
+    IDC's own header comment (the file a writer here makes for no series has only that)."""
     for line in head:
         text = line.strip()
+        if text.startswith("#") and "s5cmd" in text:
+            return 60
         if not text or text.startswith("#") or _HEADER_RE.match(text):
             continue
         return 60 if _LINE_RE.match(text) else 0
