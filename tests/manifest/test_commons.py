@@ -24,6 +24,8 @@ from tests.conftest import run_cli
 
 ANV = "dg.ANV0/0a1b2c3d-0000-4000-8000-000000000001"
 BDC = "dg.4503/0a1b2c3d-0000-4000-8000-000000000002"
+# A commons htan-cds does not know built in (DRS Hub's prefixes, drs/prefixes.py, are known).
+LAB = "dg.LAB1/0a1b2c3d-0000-4000-8000-000000000003"
 U1 = "drs://nci-crdc.datacommons.io/dg.4DFC/624649d2-7e68-11ee-8f1d-c3303a8d2065"
 U2 = "drs://nci-crdc.datacommons.io/dg.4DFC/62467074-7e68-11ee-92d8-273c6ae268a6"
 
@@ -32,11 +34,13 @@ TERRA = (
     f"S1\treads_1.bam\t{ANV}\tP1\r\n"
     "\t\t\t\r\n"
     f"S2\treads_2.bam\t{BDC}\tP2\r\n"
+    f"S3\treads_3.bam\t{LAB}\tP3\r\n"
 )
+# A prefix of one's own lab, and AnVIL's moved to a mirror (config wins over the built-ins).
 CONFIG = """
 [drs.prefixes]
-"dg.ANV0" = "gen3.theanvil.io"
-"dg.4503" = { host = "gen3.biodatacatalyst.nhlbi.nih.gov" }
+"dg.LAB1" = "drs.lab.example.org"
+"dg.ANV0" = { host = "anvil-mirror.example.org" }
 """
 
 
@@ -45,7 +49,11 @@ def test_terra_table_is_read_with_its_entity_column() -> None:
         rows = list(reader)
         assert reader.format == "terra" and reader.context.delimiter == "\t"
         assert reader.context.blank_rows == 1
-    assert [(r.drs_uri, r.name) for r in rows] == [(ANV, "reads_1.bam"), (BDC, "reads_2.bam")]
+    assert [(r.drs_uri, r.name) for r in rows] == [
+        (ANV, "reads_1.bam"),
+        (BDC, "reads_2.bam"),
+        (LAB, "reads_3.bam"),
+    ]
     assert rows[0].metadata == {"entity:sample_id": "S1", "participant": "P1"}
     # pfb:ga4gh_drs_uri wins over drs_uri and object_id (AnVIL PFB imports have both).
     both = f"entity:file_id\tobject_id\tpfb:ga4gh_drs_uri\nF1\t{ANV}\t{U1}\n"
@@ -57,23 +65,30 @@ def test_other_commons_compact_ids_repair_through_config(tmp_path: Path, home: P
     src.write_text(TERRA)
     unknown = run_cli("manifest", "check", str(src), "--json", home=home)
     assert unknown.returncode == 1
-    assert json.loads(unknown.stdout)["counts"] == {"uri_unknown_prefix": 2}
+    data = json.loads(unknown.stdout)
+    assert data["counts"] == {"uri_compact": 2, "uri_unknown_prefix": 1}
+    assert {(f["code"], f["value"]) for f in data["findings"]} == {
+        ("uri_compact", ANV),
+        ("uri_compact", BDC),
+        ("uri_unknown_prefix", LAB),
+    }
     (home / "config.toml").write_text(CONFIG)
     known = run_cli("manifest", "check", str(src), "--json", home=home)
     data = json.loads(known.stdout)
-    assert data["counts"] == {"uri_compact": 2}
-    assert {f["value"] for f in data["findings"]} == {ANV, BDC}
+    assert data["counts"] == {"uri_compact": 3}
+    assert {f["value"] for f in data["findings"]} == {ANV, BDC, LAB}
     out = tmp_path / "fixed.tsv"
     fixed = run_cli("manifest", "convert", str(src), "--to", "terra", "--fix", "-o", str(out),
                     home=home)  # fmt: skip
     assert fixed.returncode == 0, fixed.stderr
     rows = read_manifest(out)
     assert [r.drs_uri for r in rows] == [
-        f"drs://gen3.theanvil.io/{ANV}",
+        f"drs://anvil-mirror.example.org/{ANV}",
         f"drs://gen3.biodatacatalyst.nhlbi.nih.gov/{BDC}",
+        f"drs://drs.lab.example.org/{LAB}",
     ]
     assert out.read_text().splitlines()[0].startswith("entity:sample_id\tdrs_uri\tfile_name")
-    assert [r.metadata["entity:sample_id"] for r in rows] == ["S1", "S2"]
+    assert [r.metadata["entity:sample_id"] for r in rows] == ["S1", "S2", "S3"]
 
 
 @pytest.mark.parametrize(
