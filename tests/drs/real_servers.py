@@ -41,6 +41,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -52,6 +53,9 @@ API = "/ga4gh/drs/v1"
 CRDC_HOST = "nci-crdc.datacommons.io"
 _SECRET = b"stand-in-signing-secret"
 _JWT_KEY = "stand-in-fence-jwt-key-0123456789abcdef"
+# Seven Bridges-style methods (access_id only); the last two answer /access with headers.
+_SB_SHAPES = ("sb", "access-headers-list", "access-headers-object")
+_HEADER_SHAPES = ("headers-object", "inline-list", "access-headers-list", "access-headers-object")
 
 
 @dataclass
@@ -61,10 +65,13 @@ class StoredObject:
     did: str
     data: bytes
     name: str
-    shape: str = "indexd"  # indexd | sb | headers-object | public-gs | inline-list
+    # indexd | sb | headers-object | public-gs | inline-list | access-headers-list|-object
+    shape: str = "indexd"
     controlled: bool = False
     hashes: dict[str, str] = field(default_factory=dict)
     urls: list[str] = field(default_factory=list)
+    # Edits the object's JSON before it is sent (deviations from the schema, see the callers).
+    tweak: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -116,9 +123,17 @@ class RealShapesServer:
         self.objects[did] = obj
         return obj
 
-    def add_bundle(self, did: str, name: str, members: list[tuple[str, str]]) -> None:
-        """A bundle of ``(member id, member name)`` (members may be bundles)."""
-        self.bundles[did] = {"name": name, "members": members}
+    def add_bundle(
+        self,
+        did: str,
+        name: str,
+        members: list[tuple[str, str]],
+        *,
+        contents: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A bundle of ``(member id, member name)`` (members may be bundles); ``contents``
+        replaces the ``contents`` list as sent (for members shaped other than indexd's)."""
+        self.bundles[did] = {"name": name, "members": members, "contents": contents}
 
     def drs_uri(self, did: str) -> str:
         return f"drs://{self.hostname}/{did}"
@@ -184,7 +199,7 @@ class RealShapesServer:
                 }
                 for u in obj.urls
             ]
-        elif obj.shape == "sb":
+        elif obj.shape in _SB_SHAPES:
             out["access_methods"] = [
                 {"type": "s3", "region": "us-east-1", "access_id": "aws-us-east-1"}
             ]
@@ -213,6 +228,8 @@ class RealShapesServer:
             {"id": mid, "name": mname, "drs_uri": [self.drs_uri(mid)]}
             for mid, mname in bundle["members"]
         ]
+        if bundle.get("contents") is not None:
+            contents = bundle["contents"]
         return {
             "id": did,
             "name": bundle["name"],
@@ -243,7 +260,11 @@ class RealShapesServer:
             return web.json_response({"msg": "no record found", "status_code": 404}, status=404)
         if found in self.bundles:
             return web.json_response(self._bundle(found))
-        return web.json_response(self._indexd_object(self.objects[found]))
+        stored = self.objects[found]
+        answer = self._indexd_object(stored)
+        if stored.tweak is not None:
+            stored.tweak(answer)
+        return web.json_response(answer)
 
     async def _access(self, request: web.Request, did: str, access_id: str) -> web.Response:
         self.requests["access"] += 1
@@ -253,11 +274,18 @@ class RealShapesServer:
         obj = self.objects[found]
         if obj.controlled and not self._authorized(request):
             return web.json_response({"msg": "unauthorized", "status_code": 401}, status=401)
-        if obj.shape == "sb" and access_id != "aws-us-east-1":
+        if obj.shape in _SB_SHAPES and access_id != "aws-us-east-1":
             return web.json_response({"msg": "bad access id", "status_code": 400}, status=400)
         if obj.shape == "indexd" and access_id not in {u.split(":")[0] for u in obj.urls}:
             return web.json_response({"msg": "no such protocol", "status_code": 400}, status=400)
-        return web.json_response(self._access_for(obj))  # fence: {"url": …} and nothing else
+        access = self._access_for(obj)  # fence: {"url": …} and nothing else
+        # /access answering an AccessURL with headers, in the schema's list form or the
+        # spec example's object form (data-repository-service-schemas #307).
+        if obj.shape == "access-headers-list":
+            access["headers"] = [f"X-Stand-In-Key: k-{obj.did}"]
+        elif obj.shape == "access-headers-object":
+            access["headers"] = {"X-Stand-In-Key": f"k-{obj.did}"}
+        return web.json_response(access)
 
     async def token(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -287,7 +315,7 @@ class RealShapesServer:
         obj = self._by_key(key)
         if obj is None:
             return web.Response(status=404, text="NoSuchKey")
-        needs_header = obj.shape in ("headers-object", "inline-list")
+        needs_header = obj.shape in _HEADER_SHAPES
         if needs_header and request.headers.get("X-Stand-In-Key") != f"k-{obj.did}":
             return web.Response(status=403, text="AccessURL header missing")
         return await self._serve(request, obj)

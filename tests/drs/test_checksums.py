@@ -124,3 +124,71 @@ def test_strongest_declared_is_chosen_and_preference_wins() -> None:
 def test_part_size_candidates_always_give_n_parts(size: int, parts: int) -> None:
     for candidate in part_size_candidates(size, parts):
         assert -(-size // candidate) == parts
+
+
+# Spellings seen in the wild beside the IANA names: indexd passes its "hashes" keys through
+# (uc-cdis/indexd indexd/drs/blueprint.py parse_checksums), other servers write the hashlib or
+# upper-case names, and some the SHA-2 family name.
+@pytest.mark.parametrize(
+    ("declared_type", "algo"),
+    [
+        ("MD5", "md5"),
+        (" md5 ", "md5"),
+        ("SHA-1", "sha1"),
+        ("SHA1", "sha1"),
+        ("sha_256", "sha256"),
+        ("SHA_256", "sha256"),
+        ("SHA256", "sha256"),
+        ("SHA2-256", "sha256"),
+        ("sha 256", "sha256"),
+        ("sha-224", "sha224"),
+        ("SHA-384", "sha384"),
+        ("SHA-512", "sha512"),
+        ("sha_512", "sha512"),
+        ("sha3-256", "sha3_256"),
+        ("SHA3_512", "sha3_512"),
+        ("blake2b-512", "blake2b"),
+    ],
+)
+def test_type_spellings_differing_in_case_and_separators(declared_type: str, algo: str) -> None:
+    digest = hashlib.new(algo, DATA).digest()
+    assert _check(declared_type, digest.hex(), DATA) is Verdict.MATCH
+    assert _check(declared_type, base64.b64encode(digest).decode(), DATA) is Verdict.MATCH
+    assert _check(declared_type, hashlib.new(algo, b"x").hexdigest(), DATA) is Verdict.MISMATCH
+
+
+def test_crc32c_spellings() -> None:
+    crc = google_crc32c.value(DATA)
+    for spelling in ("CRC32C", "crc-32c", "CRC32-C", "crc_32c"):
+        assert _check(spelling, f"{crc:08x}", DATA) is Verdict.MATCH
+        assert _check(spelling, f"{crc:08X}", DATA) is Verdict.MATCH
+        assert _check(spelling, f"{crc ^ 1:08x}", DATA) is Verdict.MISMATCH
+
+
+def test_ga4gh_trunc512() -> None:
+    # GA4GH refget's trunc512 (named by DRS 1.5 Checksum.type): the first 24 bytes of SHA-512.
+    value = hashlib.sha512(DATA).digest()[:24].hex()
+    assert _check("trunc512", value, DATA) is Verdict.MATCH
+    assert _check("TRUNC512", value.upper(), DATA) is Verdict.MATCH
+    wrong = hashlib.sha512(DATA + b"x").digest()[:24].hex()
+    assert _check("trunc512", wrong, DATA) is Verdict.MISMATCH
+    assert parse_checksum("trunc512", hashlib.sha512(DATA).hexdigest()) is None  # not 24 bytes
+
+
+@pytest.mark.parametrize("spelling", ["{}", '"{}"', 'W/"{}"', 'w/"{}"', "  {}  "])
+def test_etag_quoted_upper_case_or_weak(spelling: str) -> None:
+    md5 = hashlib.md5(DATA).hexdigest()
+    for declared_type in ("etag", "ETag", "ETAG"):
+        assert _check(declared_type, spelling.format(md5), DATA) is Verdict.MATCH
+        assert _check(declared_type, spelling.format(md5.upper()), DATA) is Verdict.MATCH
+        other = spelling.format(hashlib.md5(b"x").hexdigest())
+        assert _check(declared_type, other, DATA) is Verdict.MISMATCH
+    multipart = _s3_multipart_etag(DATA, 8 * MiB // 16)  # not a common size: cannot tell
+    assert _check("etag", f'W/"{multipart}"', DATA) is Verdict.UNKNOWN
+
+
+def test_unusable_declarations_are_skipped_not_fatal() -> None:
+    good = ("md5", hashlib.md5(DATA).hexdigest())
+    assert [e.algorithm for e in expected_checksums([("sha-256", None), good])] == ["md5"]  # type: ignore[list-item]
+    assert [e.algorithm for e in expected_checksums([(None, "ab" * 16), good])] == ["md5"]  # type: ignore[list-item]
+    assert expected_checksums([("crc", "1234"), ("whirlpool", "ab" * 32)]) == []

@@ -62,9 +62,21 @@ def members_of(contents: list[ContentsObject], bundle_self_uri: str | None) -> l
         raise DrsError(f"a bundle lists {len(contents)} members (at most {MAX_BUNDLE_MEMBERS})")
     out = []
     for item in contents:
-        name = (item.name or item.id or "").strip() or "unnamed"
-        out.append(Member(name, _member_uri(item, bundle_self_uri), tuple(item.contents or ())))
+        uri = _member_uri(item, bundle_self_uri)
+        out.append(Member(_member_name(item, uri), uri, tuple(item.contents or ())))
     return out
+
+
+def _member_name(item: ContentsObject, uri: str | None) -> str:
+    """The declared name; without one, the last segment of the member's id or URI (so two
+    unnamed members do not land on one path)."""
+    if item.name and item.name.strip():
+        return item.name.strip()
+    for candidate in (item.id, uri):
+        tail = (candidate or "").strip().rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        if tail:
+            return tail
+    return "unnamed"
 
 
 def bundle_members(obj: DrsObject) -> list[Member]:

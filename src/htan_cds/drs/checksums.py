@@ -4,11 +4,14 @@ A registry maps each declared type to an algorithm (``checksum.type`` is an IANA
 String" in DRS 1.5, ``Checksum`` schema; real servers also write ``sha256``, ``sha1``, ``crc32c``
 and ``etag``):
 
-* ``md5``, ``sha-1``/``sha1``, ``sha-256``/``sha256``, ``sha-384``, ``sha-512``/``sha512``:
-  hashlib; the value may be hex or base64 (Google Cloud Storage's ``md5Hash`` is base64).
+* ``md5``, ``sha-1``, ``sha-224``, ``sha-256``, ``sha-384``, ``sha-512``, ``sha3-*``,
+  ``blake2b-512``, ``blake2s-256`` and GA4GH's ``trunc512`` (SHA-512 cut to 24 bytes): hashlib;
+  the value may be hex or base64 (Google Cloud Storage's ``md5Hash`` is base64). Type names are
+  matched whatever their case and separators (``SHA-256``, ``sha256``, ``sha_256``, ``SHA2-256``).
 * ``crc32c``: the C-accelerated ``google-crc32c`` package; hex, or base64 of the big-endian
   4 bytes as Google Cloud Storage's object metadata and ``x-goog-hash`` give it.
-* ``etag``: S3's ETag. Without ``-N`` it is the object's md5 (a single PUT). With ``-N`` it is
+* ``etag``: S3's ETag, quoted or not, also marked weak (``W/"…"``) by a proxy. Without ``-N``
+  it is the object's md5 (a single PUT). With ``-N`` it is
   the md5 of the N parts' binary md5s followed by ``-N`` (S3 "Checking object integrity",
   multipart uploads): verified only when the part size can be found among the common ones
   (5, 8, 16, 64, 100 MiB, the AWS CLI's 8 MiB doubled until N ≤ 10000, and ``size / N`` rounded
@@ -65,14 +68,15 @@ class Hasher(Protocol):
 
 
 class _HashlibHasher:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, hex_chars: int | None = None) -> None:
         self._h = hashlib.new(name)
+        self._hex_chars = hex_chars  # a truncated digest (GA4GH trunc512) keeps this many
 
     def update(self, data: Buffer) -> None:
         self._h.update(data)
 
     def hexdigest(self) -> str:
-        return self._h.hexdigest()
+        return self._h.hexdigest()[: self._hex_chars]
 
     def verdict(self, declared: str) -> Verdict:
         return Verdict.MATCH if self.hexdigest() == declared else Verdict.MISMATCH
@@ -185,16 +189,29 @@ class _Algorithm:
     strength: int  # higher is preferred when several are declared
 
 
-def _hashlib_algo(name: str, size: int, strength: int) -> _Algorithm:
-    return _Algorithm(name, size, lambda _size, _declared: _HashlibHasher(name), strength)
+def _hashlib_algo(name: str, size: int, strength: int, *, of: str | None = None) -> _Algorithm:
+    """``name`` computed by hashlib's ``of`` (default: ``name``); ``size`` bytes are kept, so a
+    truncated digest is the first ``2 * size`` hex digits of the full one."""
+    base = of or name
+    keep = size * 2 if of else None
+    return _Algorithm(name, size, lambda _size, _declared: _HashlibHasher(base, keep), strength)
 
 
 ALGORITHMS: dict[str, _Algorithm] = {
     a.name: a
     for a in (
+        _hashlib_algo("sha3-512", 64, 92),
+        _hashlib_algo("blake2b", 64, 91),
         _hashlib_algo("sha512", 64, 90),
+        _hashlib_algo("sha3-384", 48, 82),
         _hashlib_algo("sha384", 48, 80),
+        _hashlib_algo("sha3-256", 32, 72),
+        _hashlib_algo("blake2s", 32, 71),
         _hashlib_algo("sha256", 32, 70),
+        # GA4GH's trunc512 (refget, DRS 1.5 Checksum.type): SHA-512 cut to 24 bytes, in hex.
+        _hashlib_algo("trunc512", 24, 65, of="sha512"),
+        _hashlib_algo("sha3-224", 28, 62),
+        _hashlib_algo("sha224", 28, 60),
         _hashlib_algo("sha1", 20, 50),
         _hashlib_algo("md5", 16, 40),
         _Algorithm("crc32c", 4, lambda _size, _declared: _Crc32cHasher(), 20),
@@ -205,20 +222,40 @@ ALGORITHMS: dict[str, _Algorithm] = {
 # Declared type (lowercased) -> algorithm. DRS 1.5 asks for IANA names (sha-256); indexd passes
 # its "hashes" keys through unchanged (md5, sha1, sha256, sha512, crc, etag: uc-cdis/indexd
 # indexd/drs/blueprint.py parse_checksums), and other servers write the hashlib spellings.
+# Spellings differ only in case, ``-``, ``_``, spaces and a ``sha2`` family name
+# (``SHA-256``, ``sha_256``, ``SHA2-256``, ``CRC32-C``): :func:`algorithm_of` folds them, so
+# this table lists each name once in folded form (lower case, no separators).
 TYPE_ALIASES: dict[str, str] = {
     "md5": "md5",
-    "sha-1": "sha1",
     "sha1": "sha1",
-    "sha-256": "sha256",
+    "sha224": "sha224",
     "sha256": "sha256",
-    "sha-384": "sha384",
     "sha384": "sha384",
-    "sha-512": "sha512",
     "sha512": "sha512",
+    "sha3224": "sha3-224",
+    "sha3256": "sha3-256",
+    "sha3384": "sha3-384",
+    "sha3512": "sha3-512",
+    "blake2b512": "blake2b",  # IANA Hash Name Strings
+    "blake2s256": "blake2s",
+    "trunc512": "trunc512",
     "crc32c": "crc32c",
-    "crc-32c": "crc32c",
     "etag": "etag",
 }
+_SEPARATORS_RE = re.compile(r"[\s_\-]+")
+
+
+def algorithm_of(declared_type: str) -> str | None:
+    """The algorithm (a key of :data:`ALGORITHMS`) a declared checksum type names, or None.
+
+    Case, ``-``/``_``/spaces and the ``sha2`` family prefix do not matter: ``md5``, ``MD5``,
+    ``sha-256``, ``SHA256``, ``sha_256``, ``SHA2-256``, ``crc32c``, ``CRC-32C`` all work.
+    """
+    folded = _SEPARATORS_RE.sub("", declared_type.strip().lower())
+    if folded.startswith("sha2") and folded[4:] in ("224", "256", "384", "512"):
+        folded = "sha" + folded[4:]
+    return TYPE_ALIASES.get(folded)
+
 
 _HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _ETAG_RE = re.compile(r"^([0-9a-f]{32})(?:-([1-9][0-9]{0,4}))?$")
@@ -261,12 +298,19 @@ def _canonical(value: str, digest_size: int) -> str | None:
 
 def parse_checksum(declared_type: str, value: str) -> Expected | None:
     """The :class:`Expected` for one declared checksum; None for types or values we cannot use."""
+    if not isinstance(declared_type, str) or not isinstance(value, str):
+        return None
     iana = declared_type.strip().lower()
-    algorithm = TYPE_ALIASES.get(iana)
-    if algorithm is None or not isinstance(value, str):
+    algorithm = algorithm_of(iana)
+    if algorithm is None:
         return None
     if algorithm == "etag":
-        match = _ETAG_RE.match(value.strip().strip('"').lower())
+        text = value.strip()
+        if text[:2] in ("W/", "w/"):
+            # A weak validator (RFC 9110 8.8.3): a proxy marked the object's ETag weak; the
+            # opaque value is still the one the store computed.
+            text = text[2:]
+        match = _ETAG_RE.match(text.strip().strip('"').lower())
         if match is None:
             return None
         if match.group(2) is None:

@@ -333,6 +333,7 @@ class DrsClient(AccessCalls):
             return exc
         if status != 200:
             return self._error(status, data, f"resolving {uri}")
+        _fill_self_uri(data, uri.authority)
         try:
             return DrsObject.model_validate(data)
         except ValidationError as exc:
@@ -366,8 +367,12 @@ class DrsClient(AccessCalls):
             if status in (404, 405, 501):
                 self._hosts[base_url].bulk_objects = False
             return {}
+        data = normalise_bulk(data)
+        if isinstance(data, dict) and isinstance(data.get("resolved_drs_object"), list):
+            for entry in data["resolved_drs_object"]:
+                _fill_self_uri(entry, items[0][1].authority)
         try:
-            bulk = BulkObjectsResponse.model_validate(normalise_bulk(data))
+            bulk = BulkObjectsResponse.model_validate(data)
         except ValidationError:
             return {}
         by_id: dict[str, DrsObject] = {}
@@ -389,6 +394,15 @@ class DrsClient(AccessCalls):
             elif oid in errors:
                 out[uri] = self._error(errors[oid], None, f"resolving {norm}")
         return out
+
+
+def _fill_self_uri(data: Any, authority: str) -> None:
+    """Give an object without ``self_uri`` the hostname URI of the host that answered.
+
+    DRS 1.5 requires ``self_uri``, but a missing one only costs the client the object's own
+    address, which is the host it just asked (``drs://authority/<id>``)."""
+    if isinstance(data, dict) and not data.get("self_uri") and isinstance(data.get("id"), str):
+        data["self_uri"] = f"drs://{authority}/{encode_object_id(data['id'])}"
 
 
 async def resolve_access_async(

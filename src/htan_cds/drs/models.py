@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 AccessMethodType = Literal["s3", "gs", "ftp", "gsiftp", "globus", "htsget", "https", "file"]
 AuthorizationType = Literal["None", "BasicAuth", "BearerAuth", "PassportAuth"]
@@ -103,10 +103,18 @@ class AccessMethod(_Model):
 
 
 class ContentsObject(_Model):
-    name: str
+    # DRS 1.5 requires ``name``, but members named only by ``drs_uri`` or ``id`` occur (a
+    # member's name then comes from its id, see :func:`htan_cds.drs.bundles.members_of`), and
+    # servers write ``drs_uri`` as one string as well as the spec's list.
+    name: str | None = None
     id: str | None = None
     drs_uri: list[str] | None = None
     contents: list[ContentsObject] | None = None
+
+    @field_validator("drs_uri", mode="before")
+    @classmethod
+    def _one_uri_is_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
 
 class DrsObject(_Model):
@@ -125,6 +133,22 @@ class DrsObject(_Model):
     contents: list[ContentsObject] | None = None
     description: str | None = None
     aliases: list[str] | None = None
+
+    @field_validator("checksums", mode="before")
+    @classmethod
+    def _usable_checksums(cls, value: object) -> object:
+        # One entry without a type or value (null, missing) must not make the whole object
+        # unreadable: it is left out, and the file is verified by the others or not at all.
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            return value
+        return [
+            c
+            for c in value
+            if not isinstance(c, dict)
+            or (isinstance(c.get("checksum"), str) and isinstance(c.get("type"), str))
+        ]
 
     @property
     def is_bundle(self) -> bool:
