@@ -7,8 +7,8 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from rich.markup import escape
 
@@ -19,6 +19,29 @@ from htan_cds.errors import DrsError, HtanCdsError
 
 # Each area module exposes register(app); one module per area keeps the CLI thin.
 _AREAS = ("manifest", "demo", "catalog", "server", "tokens", "transfer", "imaging", "workspace")
+# Top-level command (or group) -> the areas that register it, so that one command loads and
+# builds only its own area: typer turns every registered command into a click command on each
+# call, which cost `htan-cds import` a tenth of its start-up. `manifest create` comes from the
+# catalog area. A name not listed here (help, typos) loads every area.
+# (tests/test_cli_startup.py checks this table against what each area registers.)
+COMMAND_AREAS: dict[str, tuple[str, ...]] = {
+    "manifest": ("manifest", "catalog"),
+    "demo": ("demo",),
+    "find": ("catalog",),
+    "facets": ("catalog",),
+    "sql": ("catalog",),
+    "ingest": ("catalog",),
+    "cite": ("catalog",),
+    "catalog": ("catalog",),
+    "serve": ("server",),
+    "token": ("tokens",),
+    "import": ("transfer",),
+    "info": ("imaging",),
+    "preview": ("imaging",),
+    "workspace": ("workspace",),
+}
+# Options of the root callback that take a value (the command name is the first other word).
+_ROOT_VALUE_OPTIONS = frozenset({"--home"})
 
 app = typer.Typer(
     name="htan-cds",
@@ -57,22 +80,55 @@ def _root(
         os.environ[HOME_ENV] = str(home)
 
 
-for _area in _AREAS:
-    importlib.import_module(f"htan_cds.cli.{_area}").register(app)
+_loaded: list[str] = []
+
+
+def load_areas(areas: tuple[str, ...] = _AREAS) -> typer.Typer:
+    """Register the commands of ``areas`` (each once, in the order of ``_AREAS``) on ``app``."""
+    for area in _AREAS:
+        if area in areas and area not in _loaded:
+            importlib.import_module(f"htan_cds.cli.{area}").register(app)
+            _loaded.append(area)
+    return app
+
+
+def areas_for(args: list[str]) -> tuple[str, ...]:
+    """The areas a command line needs: those of its command, or all of them."""
+    words = iter(args)
+    for word in words:
+        if word in _ROOT_VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return COMMAND_AREAS.get(word, _AREAS)
+    return _AREAS
+
+
+def _click_module(name: str) -> Any:
+    """click's ``exceptions`` module as typer uses it: newer typer vendors click as
+    ``typer._click`` (then the separate click package, if installed, is never imported: it
+    costs start-up time and nothing in the CLI can raise its exceptions)."""
+    try:
+        return importlib.import_module(f"typer._click.{name}")
+    except ImportError:
+        return importlib.import_module(f"click.{name}")
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:
-    # Newer typer vendors click as typer._click; accept both so an upgrade cannot leak tracebacks.
-    types: list[type[BaseException]] = [click.ClickException]
-    try:
-        vendored = importlib.import_module("typer._click.exceptions")
-    except ImportError:
-        return tuple(types)
-    types.append(vendored.ClickException)
+    # Accept the vendored and, when loaded, the separate click: an upgrade cannot leak tracebacks.
+    types: list[type[BaseException]] = [_click_module("exceptions").ClickException]
+    separate = sys.modules.get("click.exceptions")
+    if separate is not None:
+        types.append(separate.ClickException)
     return tuple(types)
 
 
-_CLICK_ERRORS = _click_exception_types()
+def _is_click(exc: BaseException, name: str) -> bool:
+    """Whether ``exc`` is click's exception ``name`` (vendored or separate click)."""
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return True
+    return False
 
 
 def _cause_hint(exc: HtanCdsError) -> str:
@@ -107,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
+        load_areas(areas_for(args))
         result = app(args=args, prog_name="htan-cds", standalone_mode=False)
     except HtanCdsError as exc:
         if debug:
@@ -116,17 +173,24 @@ def main(argv: list[str] | None = None) -> int:
         label = escape(exc.label)
         err_console.print(f"[bold red]{label}:[/] {message}", highlight=False, soft_wrap=True)
         return exc.exit_code
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except _CLICK_ERRORS as exc:
-        _usage_error(exc)
-        return 2
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:
         err_console.print("aborted")
         return 130
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    except Exception as exc:
+        if _is_click(exc, "Exit"):
+            return int(getattr(exc, "exit_code", 0))
+        if isinstance(exc, _click_exception_types()):
+            _usage_error(exc)
+            return 2
+        if _is_click(exc, "Abort"):
+            err_console.print("aborted")
+            return 130
+        raise
     return result if isinstance(result, int) else 0
 
 

@@ -55,7 +55,7 @@ def _progress(reader: Any, label: str) -> Iterator[Any]:
         return
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-    from htan_cds.transfer.progress import BytesColumn
+    from htan_cds.transfer.rich_progress import BytesColumn
 
     columns = (BarColumn(), BytesColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from htan_cds.cli._common import emit_json, err_console, state
+from htan_cds.cli._common import data_home, emit_json, err_console, state
 from htan_cds.cli.import_summary import quiet_line, summary_lines
 from htan_cds.errors import UsageError
 from htan_cds.units import format_size
@@ -67,13 +67,20 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
     return 0
 
 
-def _series_lookup(ctx: typer.Context) -> Any:
+def _series_lookup(ctx: typer.Context) -> Callable[[list[str]], dict[str, dict[str, str]]]:
     """IDC series metadata (for DEST/<collection>/<participant>/<series>/) from the catalog of
-    the data home, else the installed idc-index-data."""
-    from htan_cds.catalog.sources.idc import series_lookup
-    from htan_cds.cli._common import data_home
+    the data home, else the installed idc-index-data.
 
-    return series_lookup(data_home(ctx, create=False))
+    The catalog code (sqlglot, DuckDB) is imported on the first call, i.e. only when a row is a
+    bucket prefix: an import of DRS objects never loads it."""
+    home = data_home(ctx, create=False)
+
+    def lookup(uuids: list[str]) -> dict[str, dict[str, str]]:
+        from htan_cds.catalog.sources.idc import series_lookup
+
+        return series_lookup(home)(uuids)
+
+    return lookup
 
 
 def import_command(
@@ -163,13 +170,7 @@ def import_command(
         raise typer.Exit(_status(sources[1], as_json, s3_endpoint))
     if to is None:
         raise UsageError("--to DEST is required (a folder or s3://bucket/prefix)")
-    from htan_cds.transfer import (
-        ConflictPolicy,
-        ImportOptions,
-        RichProgress,
-        parse_size,
-        run_import,
-    )
+    from htan_cds.transfer import ConflictPolicy, ImportOptions, parse_size, run_import
 
     try:
         policy = ConflictPolicy(conflict)
@@ -209,6 +210,8 @@ def import_command(
     if quiet or as_json or dry_run:
         report = run_import(source, to, options)
     else:
+        from htan_cds.transfer.rich_progress import RichProgress
+
         with RichProgress(err_console) as display:
             report = run_import(source, to, options, display)
     if json_report is not None:

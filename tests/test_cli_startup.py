@@ -1,0 +1,140 @@
+"""CLI start-up: a command loads only its own area, and `htan-cds import` never loads the heavy
+libraries other areas use (DuckDB, pandas, Pillow, tifffile, sqlglot, the web server, boto3).
+
+Start-up is a fixed cost of every command; for an import of a few mid-size files it was about
+40 % of what curl takes for the whole job (docs/benchmarks.md, issue 12), so an accidental
+top-level import on the import path is a performance bug these tests catch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.transfer.fault_server import FaultServer, payload
+
+# Loaded by other areas only; none of them is needed to fetch and verify DRS objects.
+HEAVY = (
+    "duckdb",
+    "pandas",
+    "numpy",
+    "PIL",
+    "tifffile",
+    "zarr",
+    "ome_types",
+    "sqlglot",
+    "pyarrow",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "boto3",
+    "botocore",
+    "httpx",
+    "click",  # typer vendors its own click; the separate package is dead weight
+)
+# The other CLI areas and the catalog: `htan-cds import` builds only its own command.
+OTHER_AREAS = (
+    "htan_cds.cli.catalog",
+    "htan_cds.cli.imaging",
+    "htan_cds.cli.server",
+    "htan_cds.cli.workspace",
+    "htan_cds.cli.demo",
+    "htan_cds.catalog",
+)
+
+_REPORT_MODULES = (
+    "import json, sys\n"
+    "from htan_cds.cli.main import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "print(json.dumps({'rc': rc, 'modules': sorted(sys.modules)}))\n"
+)
+
+
+def _modules_after(*args: str) -> tuple[int, set[str]]:
+    """Run the CLI in a fresh interpreter; its exit code and every module it had loaded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT_MODULES, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return int(out["rc"]), set(out["modules"])
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+@pytest.mark.network
+def test_an_import_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
+    data = payload("startup", 300_000)
+    with FaultServer() as srv:
+        srv.add("s1", data)
+        rc, modules = _modules_after("import", srv.uri("s1"), "--to", str(tmp_path), "--quiet")
+    assert rc == 0
+    assert (tmp_path / "s1.bin").read_bytes() == data  # it really imported
+    assert _loaded(modules, HEAVY) == []
+    assert _loaded(modules, OTHER_AREAS) == []
+    assert "rich.progress" not in modules  # --quiet draws no progress display
+
+
+def test_import_help_loads_neither_the_engine_nor_the_http_client() -> None:
+    rc, modules = _modules_after("import", "--help")
+    assert rc == 0
+    assert _loaded(modules, (*HEAVY, "aiohttp", "htan_cds.transfer.engine", *OTHER_AREAS)) == []
+
+
+_TREE = (
+    "import json, sys\n"
+    "import typer\n"
+    "from htan_cds.cli import main as m\n"
+    "areas = tuple(sys.argv[2].split(',')) if sys.argv[2] else m.areas_for([sys.argv[1]])\n"
+    "group = typer.main.get_command(m.load_areas(areas))\n"
+    "def tree(cmd):\n"
+    "    subs = getattr(cmd, 'commands', {})\n"
+    "    return {'params': sorted(p.name or '' for p in cmd.params),\n"
+    "            'commands': {n: tree(c) for n, c in sorted(subs.items())}}\n"
+    "print(json.dumps(tree(group)))\n"
+)
+
+
+def _tree(command: str, areas: str) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _TREE, command, areas], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout)
+    return result
+
+
+def test_each_command_loads_the_areas_that_make_it_whole() -> None:
+    """COMMAND_AREAS names every top-level command, and loading only a command's areas builds
+    that command exactly as loading every area does (options, subcommands, theirs)."""
+    from htan_cds.cli.main import _AREAS
+
+    full = _tree("", ",".join(_AREAS))
+    commands = full["commands"]
+    assert isinstance(commands, dict)
+    from htan_cds.cli.main import COMMAND_AREAS
+
+    assert set(COMMAND_AREAS) == set(commands)
+    for name in commands:
+        alone = _tree(name, "")["commands"]
+        assert isinstance(alone, dict)
+        assert alone.get(name) == commands[name], name
+
+
+def test_the_transfer_package_exports_every_public_name_lazily() -> None:
+    import htan_cds.transfer as transfer
+
+    assert sorted(transfer.__all__) == sorted(transfer._EXPORTS)
+    for name in transfer.__all__:
+        assert getattr(transfer, name).__name__ == name
+    with pytest.raises(AttributeError):
+        _ = transfer.no_such_name
