@@ -19,11 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import google_crc32c
 import httpx
 
 NGINX_CONF = """
@@ -151,6 +152,7 @@ def small_objects(src: Path, count: int, size: int) -> list[dict[str, Any]]:
                 "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "md5": hashlib.md5(data).hexdigest(),
+                "crc32c": f"{google_crc32c.value(data):08x}",
             }
         )
     return objects
@@ -167,14 +169,26 @@ class SmallCommons:
 
 
 @contextlib.contextmanager
-def small_commons(count: int, size: int, prefix: str) -> Iterator[SmallCommons]:
-    """``count`` objects of ``size`` bytes served until the block ends, in a temporary folder."""
+def small_commons(
+    count: int,
+    size: int,
+    prefix: str,
+    checksums: Callable[[dict[str, Any]], list[dict[str, str]] | None] | None = None,
+) -> Iterator[SmallCommons]:
+    """``count`` objects of ``size`` bytes served until the block ends, in a temporary folder.
+
+    ``checksums(spec)`` gives the checksums the DRS server declares for an object (default:
+    sha-256 and md5)."""
     work = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     src = work / "src"
     src.mkdir()
     nginx = drs = None
     try:
         objects = small_objects(src, count, size)
+        for o in objects:
+            declared = checksums(o) if checksums else None
+            if declared is not None:
+                o["checksums"] = declared
         nginx = Nginx(src)
         for o in objects:
             o["url"] = f"{nginx.url}/{o['name']}"

@@ -173,6 +173,13 @@ def main() -> None:
             _drop_outputs(out)
 
         medians = {k: statistics.median(v) for k, v in results.items()}
+        # Per round, ours against each peer measured in that round (the machine is shared: a
+        # round's tools see the same load, rounds do not).
+        per_round = {
+            k: [results[k][i] / results[label][i] for i in range(args.rounds)]
+            for k in results
+            if k != label
+        }
         startup, _, _ = run_measured(
             [sys.executable, "-c", "import htan_cds.cli.main, htan_cds.transfer.engine"]
         )
@@ -183,6 +190,11 @@ def main() -> None:
         ours = medians[label]
         best_peer = min(v for k, v in medians.items() if not k.startswith("htan"))
         print(f"  ratio vs faster peer (throughput): {best_peer / ours:.2f}")
+        for peer, ratios in per_round.items():
+            print(
+                f"  ratio vs {peer} per round: best {max(ratios):.2f}, "
+                f"median {statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})"
+            )
         print(
             f"  of which Python start-up and imports: {startup:.2f} s; "
             f"ratio without it: {best_peer / (ours - startup):.2f}"

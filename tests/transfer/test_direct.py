@@ -9,6 +9,8 @@ import os
 import random
 from pathlib import Path
 
+import google_crc32c
+
 from htan_cds.drs.checksums import simple
 from htan_cds.transfer.direct import ALIGN, MIN_DIRECT, DirectWriter
 from htan_cds.transfer.verify import PartialFile
@@ -21,7 +23,10 @@ def test_unaligned_blocks_in_any_order_land_intact(tmp_path: Path) -> None:
     cuts = [0, MIN_DIRECT + 17, 2 * MIN_DIRECT + 100, 2 * MIN_DIRECT + 5000, len(data)]
     blocks = list(itertools.pairwise(cuts))
     rng.shuffle(blocks)
-    partial = PartialFile(tmp_path / "x.part", len(data), [simple("sha256")], fresh=True)
+    # sha-256 hashes the gathered block, crc32c the received buffers themselves (its C API takes
+    # only bytes): both must see every byte once, in file order.
+    expected = [simple("sha256"), simple("crc32c")]
+    partial = PartialFile(tmp_path / "x.part", len(data), expected, fresh=True)
     try:
         for start, end in blocks:
             piece = data[start:end]
@@ -33,6 +38,7 @@ def test_unaligned_blocks_in_any_order_land_intact(tmp_path: Path) -> None:
         partial.close()
     assert (tmp_path / "x.part").read_bytes() == data
     assert digests["sha256"] == hashlib.sha256(data).hexdigest()
+    assert digests["crc32c"] == f"{google_crc32c.value(data):08x}"
 
 
 def test_direct_writer_reports_what_it_did(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,26 @@ def state(ctx: typer.Context) -> CliState:
         obj = CliState()
         root.obj = obj
     return obj
+
+
+@contextlib.contextmanager
+def loading_modules() -> Iterator[None]:
+    """Load a command's modules without garbage collection, then freeze what they made.
+
+    Importing the import engine's stack (aiohttp, pydantic models, typer's commands) allocates
+    hundreds of thousands of long-lived objects: the collector ran ~100 times while they loaded,
+    and one full collection during the transfer then scanned them all again — together about a
+    tenth of a 4 x 256 MiB import's CPU time (measured with ``gc.callbacks``). Frozen objects
+    (``gc.freeze``) are never scanned again; a short-lived CLI process loses nothing by it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def data_home(ctx: typer.Context, *, create: bool = True) -> DataHome:

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from htan_cds import __version__
-from htan_cds.cli._common import CliState, err_console
+from htan_cds.cli._common import CliState, err_console, loading_modules
 from htan_cds.config import HOME_ENV
 from htan_cds.errors import DrsError, HtanCdsError
 
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        load_areas(areas_for(args))
+        with loading_modules():
+            load_areas(areas_for(args))
         result = app(args=args, prog_name="htan-cds", standalone_mode=False)
     except HtanCdsError as exc:
         if debug:

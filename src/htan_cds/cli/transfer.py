@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from htan_cds.cli._common import data_home, emit_json, err_console, state
+from htan_cds.cli._common import data_home, emit_json, err_console, loading_modules, state
 from htan_cds.cli.import_summary import quiet_line, summary_lines
 from htan_cds.errors import UsageError
 from htan_cds.units import format_size
@@ -170,7 +170,8 @@ def import_command(
         raise typer.Exit(_status(sources[1], as_json, s3_endpoint))
     if to is None:
         raise UsageError("--to DEST is required (a folder or s3://bucket/prefix)")
-    from htan_cds.transfer import ConflictPolicy, ImportOptions, parse_size, run_import
+    with loading_modules():
+        from htan_cds.transfer import ConflictPolicy, ImportOptions, parse_size, run_import
 
     try:
         policy = ConflictPolicy(conflict)

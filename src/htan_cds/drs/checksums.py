@@ -83,6 +83,9 @@ class _HashlibHasher:
 
 
 class _Crc32cHasher:
+    # Fed best with the ``bytes`` objects as received (see PartialFile.write_many).
+    wants_bytes = True
+
     def __init__(self) -> None:
         self._crc = 0
 

@@ -90,6 +90,7 @@ class PartialFile:
                 raise OSError(f"{self.path} is closed")
             self._inflight += 1
         try:
+            received = views
             block = self._direct.write(self._fd, offset, views, total)
             if block is None:
                 self._pwrite_all(views, offset, total)
@@ -98,7 +99,9 @@ class PartialFile:
             with self._lock:
                 if offset == self._frontier:
                     for h in self._hashers.values():
-                        for v in views:
+                        # crc32c's C API takes only bytes: it is fed the received bytes
+                        # objects, not the gathered block (which it would have to copy).
+                        for v in received if getattr(h, "wants_bytes", False) else views:
                             h.update(v)
                     self._frontier += total
                     self._catch_up()
