@@ -235,6 +235,69 @@ def test_cite_a_manifest_and_a_participant(mixed_home: Path, tmp_path: Path) -> 
     assert "Traceback" not in bad.stderr
 
 
+def test_cite_every_row_of_a_mixed_manifest_is_accounted_for(
+    mixed_home: Path, tmp_path: Path
+) -> None:
+    """s5cmd lines as people edit them (idc-index writes ``cp URL "DEST"``; users add
+    ``--show-progress``, drop the ``/*``, use ``sync``, comment lines), a CGC manifest mixing an
+    IDC series URL with demo files in compact and hostname forms, and rows no catalog file has:
+    each cited once, or said to match nothing."""
+    dois = _collection_dois()
+    series = _json(
+        "sql",
+        "SELECT crdc_series_uuid, collection_id FROM files WHERE source = 'IDC' ORDER BY 1 LIMIT 2",
+        home=mixed_home,
+    )
+    (u1, c1), (u2, c2) = ((r["crdc_series_uuid"], r["collection_id"]) for r in series["rows"])
+    missing = "00000000-0000-4000-8000-000000000000"
+    s5cmd = tmp_path / "edited.s5cmd"
+    s5cmd.write_text(
+        "# s5cmd --no-sign-request --endpoint-url https://s3.amazonaws.com run edited.s5cmd\n"
+        "\n"
+        f"cp --show-progress s3://idc-open-data/{u1}/* .\n"
+        f'cp "s3://idc-open-data/{u2}/*" "my folder/"\n'
+        f"sync s3://idc-open-data/{u1}/ ./again\n"
+        f"cp s3://idc-open-data/{missing}/* .\n"
+    )
+    out = _json("cite", "--manifest", str(s5cmd), home=mixed_home)
+    got = {c["collection_id"]: c["files"] for c in out["collections"]}
+    want: dict[str, int] = {}
+    for coll in (c1, c2):
+        want[coll] = want.get(coll, 0) + 1
+    assert got == want
+    assert sorted(c["doi"] for c in out["collections"]) == sorted(dois[c] for c in want)
+    assert out["not_in_catalog"] == [f"s3://idc-open-data/{missing}/*"]
+
+    demo = _json(
+        "sql",
+        "SELECT drs_id FROM files WHERE source = 'local' "
+        "AND drs_id LIKE 'dg.HCDS/%' ORDER BY 1 LIMIT 3",
+        home=mixed_home,
+    )
+    ids = [r["drs_id"] for r in demo["rows"]]
+    prefix, _, acc0 = ids[0].partition("/")
+    uri2 = _json("sql", f"SELECT drs_uri FROM files_v WHERE drs_id = '{ids[2]}'", home=mixed_home)
+    cgc = tmp_path / "mixed.csv"
+    cgc.write_text(
+        "drs_uri,name\n"
+        f"s3://idc-open-data/{u1}/*,series\n"
+        f"drs://{prefix.upper()}:{acc0},a\n"
+        f"{ids[1]},b\n"
+        f"{uri2['rows'][0]['drs_uri']},c\n"
+        f"drs://{prefix}:{missing},gone\n"
+    )
+    result = run_cli("cite", "--manifest", str(cgc), home=mixed_home)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"1 manifest URIs match no file in the catalog (drs://{prefix}:{missing})" in (
+        " ".join(result.stderr.split())
+    )
+    out = _json("cite", "--manifest", str(cgc), home=mixed_home)
+    assert [c["collection_id"] for c in out["collections"]] == [c1]
+    assert out["uncited"] == {"local": 3}
+    assert out["not_in_catalog"] == [f"drs://{prefix}:{missing}"]
+
+
 def test_manifest_create_mixed_sources(mixed_home: Path, tmp_path: Path) -> None:
     pid = "HTA9_1"
     found = _json("find", "--participant", pid, home=mixed_home)

@@ -61,20 +61,55 @@ def collect_where(catalog: Catalog, where: str, params: list[Any]) -> dict[str, 
     return {"collections": entries, "uncited": {str(s): int(n) for s, n in uncited}}
 
 
-def drs_ids_of_uris(catalog: Catalog, uris: list[str]) -> list[str]:
-    """Catalog ids of manifest URIs: DRS URIs, compact ids, or IDC series bucket URLs
-    (``s3://bucket/<crdc_series_uuid>/*``, with or without the ``*``)."""
-    series = [u.rstrip("*").rstrip("/").rsplit("/", 1)[-1] for u in uris if u.startswith("s3://")]
-    others = [u for u in uris if not u.startswith("s3://")]
-    tails = [u.split("://", 1)[-1].split("/", 1)[-1] for u in others]
+def _match_keys(uri: str) -> set[str]:
+    """Lower-cased catalog values one manifest URI may match: an IDC series bucket URL
+    (``s3://``/``gs://bucket/<crdc_series_uuid>[/*]``) its series UUID; a DRS URI itself, its
+    id (``drs://host/<id>``) and, for compact forms (``[drs://][provider/]prefix:accession``,
+    ``prefix/accession``), ``prefix/accession`` and the bare accession."""
+    text = uri.strip().lower()
+    if text.startswith(("s3://", "gs://")):
+        return {text.rstrip("*").rstrip("/").rsplit("/", 1)[-1]}
+    keys = {text}
+    rest = text
+    if text.startswith("drs://"):
+        rest = text[len("drs://") :]
+        authority, slash, path = rest.partition("/")
+        _, colon, port = authority.partition(":")
+        if slash and (not colon or port.isdigit()):
+            keys.add(path)  # drs://host[:port]/<id>, or drs://provider/prefix:accession
+            rest = path
+    prefix, colon, accession = rest.partition(":")
+    if colon and prefix and accession and "/" not in prefix:
+        keys.update({accession, f"{prefix}/{accession}"})
+    elif "/" in rest:
+        keys.add(rest.split("/", 1)[1])  # prefix/accession: the bare accession too
+    return keys
+
+
+def match_uris(catalog: Catalog, uris: list[str]) -> tuple[list[str], list[str]]:
+    """Catalog ids of manifest URIs (DRS URIs in any form, compact ids, or IDC series bucket
+    URLs), and the URIs that match no catalog file (in manifest order, each once)."""
+    keys = {uri: _match_keys(uri) for uri in dict.fromkeys(uris)}
+    wanted = sorted(set().union(*keys.values())) if keys else []
     with catalog.cursor() as cur:
         rows = cur.execute(
-            "SELECT drs_id FROM files f WHERE crdc_series_uuid IN (SELECT unnest(?::VARCHAR[])) "
-            "OR drs_uri IN (SELECT unnest(?::VARCHAR[])) "
-            "OR drs_id IN (SELECT unnest(?::VARCHAR[]))",
-            [series, others, [*others, *tails]],
+            "SELECT drs_id, lower(drs_id), lower(coalesce(drs_uri, '')), "
+            "lower(coalesce(crdc_series_uuid, '')) FROM files f "
+            "WHERE lower(crdc_series_uuid) IN (SELECT unnest(?::VARCHAR[])) "
+            "OR lower(drs_uri) IN (SELECT unnest(?::VARCHAR[])) "
+            "OR lower(drs_id) IN (SELECT unnest(?::VARCHAR[]))",
+            [wanted, wanted, wanted],
         ).fetchall()
-    return [str(r[0]) for r in rows]
+    found: set[str] = set()
+    for _, *values in rows:
+        found.update(v for v in values if v)
+    unmatched = [uri for uri, k in keys.items() if not k & found]
+    return [str(r[0]) for r in rows], unmatched
+
+
+def drs_ids_of_uris(catalog: Catalog, uris: list[str]) -> list[str]:
+    """Catalog ids of manifest URIs (see :func:`match_uris`)."""
+    return match_uris(catalog, uris)[0]
 
 
 def _doi_url(doi: str | None) -> str:

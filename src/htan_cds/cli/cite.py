@@ -32,10 +32,11 @@ def cite(
     """
     import dataclasses
 
-    from htan_cds.catalog.cite import collect, drs_ids_of_uris, render
+    from htan_cds.catalog.cite import collect, match_uris, render
     from htan_cds.errors import UsageError
 
     render([], fmt)  # refuse an unknown format before opening anything
+    unmatched: list[str] = []
     with _open(ctx) as catalog:
         if manifest is not None:
             from htan_cds.manifest import read_manifest
@@ -43,9 +44,11 @@ def cite(
             if not flt.is_empty():
                 raise UsageError("give facet options or --manifest, not both")
             uris = [row.drs_uri for row in read_manifest(manifest)]
-            ids = drs_ids_of_uris(catalog, uris)
+            ids, unmatched = match_uris(catalog, uris)
             flt = dataclasses.replace(flt, drs_ids=ids or ["\x00none"])
         result = collect(catalog, flt)
+    # Every manifest row is accounted for: rows naming no catalog file are said, not dropped.
+    result["not_in_catalog"] = unmatched
     entries = result["collections"]
     if json_out:
         emit_json(
@@ -62,5 +65,12 @@ def cite(
     if uncited:
         parts = ", ".join(f"{n:,} {source}" for source, n in sorted(uncited.items()))
         err_console.print(f"no citation recorded for {parts} files", highlight=False)
+    if unmatched:
+        shown = ", ".join(unmatched[:3]) + (" …" if len(unmatched) > 3 else "")
+        err_console.print(
+            f"{len(unmatched):,} manifest URIs match no file in the catalog ({shown})",
+            highlight=False,
+            markup=False,
+        )
     if not entries:
         err_console.print("no cited collection behind the selection", highlight=False)
