@@ -8,9 +8,6 @@ CTEs, and that calls no file-reading or settings function.
 
 from __future__ import annotations
 
-import sqlglot
-from sqlglot import exp
-
 from htan_cds.errors import CatalogError
 
 _FORBIDDEN_FUNCTION_PREFIXES = ("read_", "glob", "sniff_", "parquet_", "iceberg_", "delta_")
@@ -38,6 +35,11 @@ class ReadOnlyViolation(CatalogError):
 
 def check_read_only(query: str, tables: set[str]) -> str:
     """Return ``query`` if it is one read-only SELECT over ``tables``; raise otherwise."""
+    # Imported here: sqlglot takes ~0.15 s to import and only `sql` queries need it, while
+    # every command that opens the catalog (find, facets, catalog build…) imports this module.
+    import sqlglot
+    from sqlglot import exp
+
     try:
         statements = [s for s in sqlglot.parse(query, read="duckdb") if s is not None]
     except (sqlglot.errors.SqlglotError, IndexError) as exc:  # tokenizer errors included
