@@ -138,10 +138,11 @@ class RealShapesServer:
     def drs_uri(self, did: str) -> str:
         return f"drs://{self.hostname}/{did}"
 
-    def api_key(self) -> dict[str, str]:
-        """A ``credentials.json`` as this commons' fence would issue it."""
+    def api_key(self, iss: str | None = None) -> dict[str, str]:
+        """A ``credentials.json`` as this commons' fence would issue it (``iss``: the commons'
+        ``/user`` URL, by default this stand-in's own)."""
         key = jwt.encode(
-            {"iss": f"{self.url}/user", "sub": "42", "purpose": "api_key", "aud": ["fence"]},
+            {"iss": iss or f"{self.url}/user", "sub": "42", "purpose": "api_key", "aud": ["fence"]},
             _JWT_KEY,
             algorithm="HS256",
         )

@@ -164,3 +164,33 @@ def test_bundles_import_into_folders(standin: RealShapesServer, tmp_path: Path) 
     assert cycle and "cycle" in (cycle[0].error or "")
     skipped = [f for f in report.files if f.status is FileStatus.SKIPPED]
     assert skipped and "duplicate" in (skipped[0].error or "")  # ok.tif is first.tif again
+
+
+def test_a_real_crdc_key_goes_to_the_endpoint_mapped_for_its_host(
+    standin: RealShapesServer, tmp_path: Path
+) -> None:
+    """A credentials.json from the CRDC portal names https://nci-crdc.datacommons.io/user (fence
+    ``generate_api_key``); with that host mapped by ``[drs.endpoints]`` to a mirror (here the
+    stand-in), the key is exchanged there and opens the controlled files. A host the map does
+    not tie to the key's host never sees it."""
+    srv = standin
+    d = f"dg.4DFC/{UUIDS[1]}"
+    srv.add(d, payload("k", 50_000), "controlled.tif", controlled=True)
+    creds = tmp_path / "credentials.json"
+    creds.write_text(json.dumps(srv.api_key(iss=f"https://{CRDC_HOST}/user")))
+    uri = f"drs://{CRDC_HOST}/{d}"
+    ok = run_import([uri], tmp_path / "a", _options(srv, gen3_credentials=creds))
+    assert ok.files[0].status is FileStatus.DONE and ok.files[0].verified, ok.files[0].error
+    assert srv.exchanges == 1
+    # Another commons (mapped too, but not for the key's host) never sees the key.
+    with RealShapesServer(hostname="mirror.example.org") as other:
+        other.add(d, payload("k", 50_000), "controlled.tif", controlled=True)
+        endpoints = EndpointMap()
+        endpoints.add(CRDC_HOST, srv.url)
+        endpoints.add("mirror.example.org", other.url)
+        opts = ImportOptions(endpoints=endpoints, gen3_credentials=creds)
+        denied = run_import([other.drs_uri(d)], tmp_path / "b", opts)
+        assert denied.files[0].status is FileStatus.FAILED
+        assert "401" in (denied.files[0].error or "")
+        assert other.exchanges == 0 and other.requests["access"] >= 1
+    assert srv.exchanges == 1

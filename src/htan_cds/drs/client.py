@@ -104,6 +104,12 @@ class DrsClient(AccessCalls):
         self.registry = (registry or default_registry()).copy()
         self.endpoints = endpoints.copy() if endpoints is not None else EndpointMap()
         self.public_cloud = public_cloud or PublicCloud.from_env()
+        gen3 = self.credentials.gen3
+        if gen3 is not None and gen3.origin is not None:
+            # The user's [drs.endpoints] says who answers for the key's host: the key goes there.
+            mirror = self.endpoints.mapped_origin(gen3.origin)
+            if mirror is not None:
+                gen3.mirrors.add(mirror)
         self.compact_resolver = compact_resolver or CompactResolver()
         self.retry = retry or RetryPolicy()
         self.per_host = per_host

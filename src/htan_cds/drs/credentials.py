@@ -195,7 +195,7 @@ class Credentials:
 
     def gen3_for(self, base_url: str) -> Gen3TokenSource | None:
         """The Gen3 key source when ``base_url`` is the key's own origin."""
-        if self.gen3 is not None and self.gen3.origin == origin(base_url):
+        if self.gen3 is not None and self.gen3.belongs_to(base_url):
             return self.gen3
         return None
 

@@ -92,6 +92,19 @@ class EndpointMap:
             mapped = self._bases.get((uri.host or "").lower())
         return mapped or uri.server_base_url()
 
+    def mapped_origin(self, url: str) -> str | None:
+        """The origin ``[drs.endpoints]`` maps the host of ``url`` (an origin or URL) to, if any
+        (``https://h:443`` is looked up as ``h``, other ports as ``h:port``)."""
+        from htan_cds.net.origins import origin
+
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+        default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+        key = host if port in (None, default) else f"{host}:{port}"
+        mapped = self._bases.get(key)
+        return origin(mapped) if mapped else None
+
     def items(self) -> list[tuple[str, str]]:
         return sorted(self._bases.items())
 

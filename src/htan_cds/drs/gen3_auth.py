@@ -70,9 +70,20 @@ class Gen3TokenSource:
     key: Gen3ApiKey
     origin: str | None = None
     margin: float = RENEW_MARGIN
+    # Origins that answer for the key's own host by the user's ``[drs.endpoints]`` (a mirror,
+    # a gateway, a test stand-in): the key goes there as to its own host, and nowhere else.
+    mirrors: set[str] = field(default_factory=set)
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     exchanges: int = 0
+
+    def belongs_to(self, origin: str) -> bool:
+        """True for the key's own origin and the origins mapped to answer for it (False for
+        every origin while the key is bound to none)."""
+        if self.origin is None:
+            return False
+        found = origin_of(origin)
+        return found == self.origin or found in self.mirrors
 
     async def token(
         self, session: aiohttp.ClientSession, origin: str, *, force: bool = False
@@ -81,7 +92,7 @@ class Gen3TokenSource:
 
         Refuses (:class:`AccessDenied`) any origin but the key's own when the key is bound.
         """
-        if self.origin is not None and origin_of(origin) != self.origin:
+        if self.origin is not None and not self.belongs_to(origin):
             raise AccessDenied(f"the Gen3 API key belongs to {self.origin}, not {origin}")
         lock = self._locks.setdefault(origin, asyncio.Lock())
         async with lock:
