@@ -103,6 +103,18 @@ def test_serve_from_a_bucket_behind_a_wrong_endpoint(home: Path) -> None:
     assert "cannot reach the S3 endpoint" in one_line(result, USAGE)
 
 
+def test_serve_from_a_store_folder_that_is_not_there(home: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for store, text in (
+        (tmp_path / "no-such-store", "does not exist"),
+        (a_file, "is not a folder"),
+    ):
+        result = run_cli("serve", "--port", str(free_port()), "--store", str(store), home=home)
+        line = one_line(result, USAGE)
+        assert f"--store {store} {text}" in line
+
+
 # ---- local destinations ---------------------------------------------------------------------
 
 

@@ -42,10 +42,20 @@ def ensure_can_listen(host: str, port: int, *, option: str = "--port") -> None:
 
 
 def ensure_can_serve(config: ServerConfig) -> None:
-    """Everything a server needs before it says it is serving: its port, and for
-    ``--store s3://`` a bucket that answers (a wrong ``--s3-endpoint`` or missing credentials
-    are one line now, not a 500 on every request)."""
+    """Everything a server needs before it says it is serving: its port, a ``--store`` folder
+    that exists, and for ``--store s3://`` a bucket that answers (a wrong ``--s3-endpoint`` or
+    missing credentials are one line now, not a 500 on every request)."""
     ensure_can_listen(config.host, config.port)
+    if config.store and "://" not in config.store:
+        # A mistyped --store folder would serve a 404 for every object: say it now.
+        from pathlib import Path
+
+        from htan_cds.errors import UsageError
+
+        folder = Path(config.store).expanduser()
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise UsageError(f"--store {config.store} {what} (a folder of objects, or s3://…)")
     if config.store and config.store.startswith("s3://"):
         from htan_cds.s3errors import check_bucket
         from htan_cds.storage.s3 import S3ObjectStore
