@@ -277,3 +277,26 @@ def test_convert_fix_of_any_saved_sheet_reads_back_safe_and_complete(
         (r.drs_uri, r.name, r.metadata) for r in fixed
     ]
     assert check_rows(back).ok
+
+
+@pytest.mark.network
+def test_import_takes_a_saved_sheet_as_it_is(tmp_path: Path, home: Path) -> None:
+    """Issue 13.2: blank rows and a trailing ``;`` column made ``import`` exit 1 on a good file."""
+    from tests.transfer.fault_server import FaultServer, payload
+
+    with FaultServer() as server:
+        data = {oid: payload(oid, 2000 + i) for i, oid in enumerate(("s1", "s2"))}
+        for oid, blob in data.items():
+            server.add(oid, blob)
+        src = _write(
+            tmp_path,
+            "eu.csv",
+            "name;drs_uri;\r\n;;\r\n"
+            f"a.bin;{server.uri('s1')};\r\n;;\r\n;;\r\n"
+            f"b.bin;{server.uri('s2')};\r\n;;\r\n",
+        )
+        dest = tmp_path / "dest"
+        result = run_cli("import", str(src), "--to", str(dest), "--quiet", home=home)
+    assert result.returncode == 0, result.stderr
+    assert (dest / "a.bin").read_bytes() == data["s1"]
+    assert (dest / "b.bin").read_bytes() == data["s2"]
