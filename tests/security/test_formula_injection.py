@@ -178,3 +178,13 @@ def test_cli_manifest_create_escapes(tmp_path: Path, catalog_home: Path) -> None
     result = run_cli("manifest", "create", "--format", "cgc", "-o", str(out), home=catalog_home)
     assert result.returncode == 0, result.stderr
     _assert_no_formula_and_values_back(out.read_text(encoding="utf-8-sig"), ",")
+
+
+def test_find_csv_escapes_text_cells(catalog_home: Path) -> None:
+    result = run_cli("find", "--csv", home=catalog_home)
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in _cells(result.stdout, ",") if c.startswith(TRIGGERS)]
+    (row,) = read_manifest(io.StringIO(result.stdout, newline=""))
+    assert {HOSTILE["atlas_name"], HOSTILE["assay"]} <= set(row.metadata.values())
+    bare = run_cli("find", "--csv", "--no-escape-formulas", home=catalog_home)
+    assert HOSTILE["atlas_name"] in _cells(bare.stdout, ",")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import inspect
 import sys
@@ -156,6 +157,25 @@ def _cell(value: Any) -> str:
     return "" if missing else str(value)
 
 
+def _write_csv(frame: Any, escape: bool) -> None:
+    """``frame`` as CSV on stdout; with ``escape``, text cells a spreadsheet would run as a
+    formula get a leading ``'`` (docs/security.md). csv's minimal quoting leaves a lone CR bare
+    with "\n" line ends (readers split the row there), so such a table is written fully quoted.
+    """
+    import pandas as pd
+
+    from htan_cds.manifest import escape_cell
+
+    lone_cr = False
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            lone_cr = lone_cr or bool(values.map(lambda v: isinstance(v, str) and "\r" in v).any())
+            if escape:
+                frame[column] = values.map(lambda v: escape_cell(v) if isinstance(v, str) else v)
+    frame.to_csv(sys.stdout, index=False, quoting=csv.QUOTE_ALL if lone_cr else csv.QUOTE_MINIMAL)
+
+
 _TABLE_COLUMNS = ("name", "HTAN_Data_File_ID", "HTAN_Center", "assay", "level", "size", "drs_uri")
 
 
@@ -167,6 +187,12 @@ def find(
     descending: bool = typer.Option(False, "--desc", help="Sort descending."),
     limit: int | None = typer.Option(None, "--limit", min=0, help="At most this many files."),
     csv_out: bool = typer.Option(False, "--csv", help="Write CSV (all columns) to stdout."),
+    escape_formulas: bool = typer.Option(
+        True,
+        "--escape-formulas/--no-escape-formulas",
+        help="With --csv, write text cells starting with = + - @ (tab, CR) with a leading ' so "
+        "spreadsheets show them as text (the manifest readers drop it again).",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Find files by facets; print a table, CSV or JSON."""
@@ -189,7 +215,7 @@ def find(
         frame = frame.copy()
         for column in ("biospecimen_ids", "HTAN_Parent_Data_File_ID"):
             frame[column] = frame[column].map(_join_list)
-        frame.to_csv(sys.stdout, index=False)
+        _write_csv(frame, escape_formulas)
         return
     from rich.table import Table
 
@@ -259,7 +285,7 @@ def sql(
     if json_out:
         emit_json({"columns": list(frame.columns), "rows": _records(frame)})
     elif csv_out:
-        frame.to_csv(sys.stdout, index=False)
+        _write_csv(frame, escape=False)  # query results as stored
     else:
         from rich.table import Table
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from htan_cds.manifest.checks import CODES, Checker, CheckReport, check_rows
 from htan_cds.manifest.files import ManifestReader, iter_manifest, read_manifest, write_manifest
+from htan_cds.manifest.formats._cells import escape_cell, unescape_cell
 from htan_cds.manifest.names import is_safe_file_name, is_safe_name, safe_file_name, safe_name
 from htan_cds.manifest.registry import (
     ManifestFormat,
@@ -32,6 +33,7 @@ __all__ = [
     "RepairResult",
     "Repairer",
     "check_rows",
+    "escape_cell",
     "format_names",
     "get_format",
     "is_safe_file_name",
@@ -43,5 +45,6 @@ __all__ = [
     "safe_file_name",
     "safe_name",
     "sniff_format",
+    "unescape_cell",
     "write_manifest",
 ]
