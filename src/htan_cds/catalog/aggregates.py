@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from htan_cds.catalog.cube import CubeRow, count_facets, cube_sql
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, where_clause
 from htan_cds.catalog.records import Memo, filter_key
 
@@ -26,6 +27,9 @@ class CatalogAggregates:
     """Facets, summary and totals (the catalog provides ``cursor``, ``get_meta``, ``resolve``)."""
 
     _memo: Memo
+    read_only: bool
+    # (cube current?, its rows once read) for a read-only catalog; None until asked.
+    _cube_state: tuple[bool, list[CubeRow] | None] | None = None
 
     if TYPE_CHECKING:
 
@@ -51,6 +55,9 @@ class CatalogAggregates:
         self, flt: FileFilter, restrict: Selection | None
     ) -> dict[str, list[tuple[str, int]]]:
         cube = restrict is None and self._cube_usable(flt)
+        rows = self.cube_rows() if cube else None
+        if rows is not None:
+            return count_facets(rows, flt)
         source, counter = ("facet_cube f", "sum(n)") if cube else ("files f", "count(*)")
         parts: list[str] = []
         params: list[Any] = []
@@ -157,10 +164,29 @@ class CatalogAggregates:
         return self._memo.get(_key("totals", flt, condition), compute)
 
     def cube_current(self) -> bool:
-        """True when the facet cube counts the files as they are now."""
+        """True when the facet cube counts the files as they are now (asked once per open
+        read-only catalog: its file cannot change while open)."""
+        if self.read_only and self._cube_state is not None:
+            return self._cube_state[0]
         with self.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM files").fetchone()
-        return self.get_meta("facet_cube_files") == str(row[0] if row else 0)
+        current = self.get_meta("facet_cube_files") == str(row[0] if row else 0)
+        if self.read_only:
+            self._cube_state = (current, None)
+        return current
+
+    def cube_rows(self) -> list[CubeRow] | None:
+        """The current cube's rows (:mod:`htan_cds.catalog.cube`) when the catalog is open
+        read-only, read once; None for writable catalogs or a stale cube."""
+        if not self.read_only or not self.cube_current():
+            return None
+        assert self._cube_state is not None
+        current, rows = self._cube_state
+        if rows is None:
+            with self.cursor() as cur:
+                rows = [tuple(r) for r in cur.execute(cube_sql()).fetchall()]
+            self._cube_state = (current, rows)
+        return rows
 
     def _cube_usable(self, flt: FileFilter) -> bool:
         """The cube answers filters on facet columns only, and only if it is current."""
