@@ -79,8 +79,10 @@ def main() -> None:
     }
 
     # One long-lived read-only catalog, as the server holds; its per-filter memo is cleared
-    # before every run so each figure is a real query, not a remembered answer.
+    # before every run so each figure is a real count, not a remembered answer (the facet
+    # cube's rows, read once per open catalog, stay: the warm-up call reads them).
     server_cat = Catalog.open(home, read_only=True)
+    server_cat.facets(FileFilter())
 
     def fresh(fn: Callable[[Catalog], Any]) -> Callable[[], Any]:
         def run() -> Any:
