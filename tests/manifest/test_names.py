@@ -217,3 +217,12 @@ def test_numbered_names_stay_safe() -> None:
     long = "x" * 251 + ".tif"
     assert is_safe_file_name(numbered_name(long, 12))
     assert numbered_name(long, 12).endswith("_12.tif")
+
+
+def test_drive_paths_are_named_as_such() -> None:
+    from htan_cds.manifest.names import name_problems
+
+    assert "Windows drive path" in name_problems("C:\\Users\\x\\evil.tif")
+    assert "Windows drive path" in name_problems("a:b")
+    assert "absolute path" in name_problems("/etc/passwd")
+    assert name_problems("ok.tif") == []

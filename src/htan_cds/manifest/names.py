@@ -101,8 +101,11 @@ def name_problems(name: str | None) -> list[str]:
     if name is None or not name.strip():
         return ["empty"]
     problems: list[str] = []
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    if name.startswith(("/", "\\")):
         problems.append("absolute path")
+    elif re.match(r"^[A-Za-z]:", name):
+        # C:\x is absolute, C:x relative to drive C's current folder: a path either way.
+        problems.append("Windows drive path")
     if "/" in name or "\\" in name:
         problems.append("path separator")
     if name in (".", "..") or any(p in (".", "..") for p in re.split(r"[/\\]+", name)):
