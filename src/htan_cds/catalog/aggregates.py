@@ -184,7 +184,7 @@ class CatalogAggregates:
         current, rows = self._cube_state
         if rows is None:
             with self.cursor() as cur:
-                rows = [tuple(r) for r in cur.execute(cube_sql()).fetchall()]
+                rows = [(*r[:-1], int(r[-1])) for r in cur.execute(cube_sql()).fetchall()]
             self._cube_state = (current, rows)
         return rows
 

@@ -30,23 +30,40 @@ def count_facets(rows: Sequence[CubeRow], flt: FileFilter) -> dict[str, list[tup
     """``{facet: [(value, files), …]}``, most files first then by value, for ``flt``'s facet
     constraints (the caller makes sure ``flt`` constrains nothing else)."""
     facets = list(FACET_COLUMNS)
-    wanted: list[frozenset[str] | None] = []
-    for facet in facets:
-        values = getattr(flt, facet)
-        wanted.append(frozenset(normalise_value(facet, v) for v in values) if values else None)
+    constrained = [
+        (i, frozenset(normalise_value(facet, v) for v in getattr(flt, facet)))
+        for i, facet in enumerate(facets)
+        if getattr(flt, facet)
+    ]
+    everywhere = range(len(facets))
     counts: list[dict[str, int]] = [{} for _ in facets]
     for row in rows:
-        misses = [
-            i for i, allowed in enumerate(wanted) if allowed is not None and row[i] not in allowed
-        ]
-        if len(misses) > 1:
-            continue  # fails two constraints: counts for no facet
-        n = int(row[-1])
-        for i in misses or range(len(facets)):
-            value = row[i]
-            if value is not None:
-                counts[i][value] = counts[i].get(value, 0) + n
+        miss = -1
+        for i, allowed in constrained:
+            if row[i] not in allowed:
+                if miss >= 0:
+                    break  # fails two constraints: counts for no facet
+                miss = i
+        else:
+            n = row[-1]
+            # Failing one constraint, the row counts for that facet only (its own constraint
+            # is the one a facet's counts ignore); failing none, for every facet.
+            for i in (miss,) if miss >= 0 else everywhere:
+                value = row[i]
+                if value is not None:
+                    counts[i][value] = counts[i].get(value, 0) + n
     return {
         facet: sorted(counts[i].items(), key=lambda item: (-item[1], item[0]))
         for i, facet in enumerate(facets)
     }
+
+
+def facet_values(rows: Sequence[CubeRow], facet: str) -> list[str]:
+    """The non-NULL values of ``facet`` in the cube, most files first then by value."""
+    index = list(FACET_COLUMNS).index(facet)
+    counts: dict[str, int] = {}
+    for row in rows:
+        value = row[index]
+        if value is not None:
+            counts[value] = counts.get(value, 0) + row[-1]
+    return [v for v, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]

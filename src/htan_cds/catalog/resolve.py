@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from htan_cds.catalog.cube import count_facets
+from htan_cds.catalog.cube import facet_values as cube_facet_values
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, channel_match_sql, normalise_value
 from htan_cds.catalog.vocabulary import closest, matching_values
 
@@ -110,7 +110,7 @@ def facet_values(catalog: Catalog, facet: str) -> list[str]:
     """The distinct stored values of ``facet``, most files first (facet cube when current)."""
     rows = catalog.cube_rows()
     if rows is not None:  # read-only with a current cube: from its rows, no query
-        return [value for value, _ in count_facets(rows, FileFilter())[facet]]
+        return cube_facet_values(rows, facet)
     column = FACET_COLUMNS[facet]
     source = "facet_cube" if catalog.cube_current() else "files"
     counter = "sum(n)" if source == "facet_cube" else "count(*)"
