@@ -21,6 +21,7 @@ from htan_cds.catalog.vocabulary import (
     closest,
     match_keys,
     matching_values,
+    word_matches,
 )
 from htan_cds.config import DataHome
 from tests.conftest import run_cli, shared_path
@@ -112,6 +113,10 @@ def _ids(catalog: Catalog, **facets: list[str]) -> list[str]:
         ("organ", ["colon nos"], ["i1"]),
         ("organ", ["COLON"], ["i1"]),
         ("organ", ["skin of TRUNK"], ["i3"]),
+        ("organ", ["skin"], ["i3"]),  # a site names the more specific ICD-O terms holding it
+        ("organ", ["trunk"], ["i3"]),
+        ("format", ["tif"], ["i1", "i2", "i3", "i4", "i5"]),
+        ("format", ["TIFF"], ["i1", "i2", "i3", "i4", "i5"]),
         ("release", ["5"], ["i3", "i5"]),
         ("release", ["r10"], ["i2"]),
         ("release", ["release 5.1"], ["i4"]),
@@ -140,6 +145,10 @@ def test_typed_spellings_find_stored_values(
         (["pd1"], ["i1"]),
         (["PDCD1"], ["i1"]),
         (["dna"], ["i1", "i2"]),  # DNA_1, DNA_2
+        (["DAPI"], ["i1", "i2"]),  # nuclear stains by their other names
+        (["hoechst 33342"], ["i1", "i2"]),
+        (["MKI67"], ["i5"]),
+        (["Ki67"], ["i5"]),
         (["ki67"], ["i5"]),
         (["CD8", "PD-1"], ["i1"]),  # every marker given
         (["CD4", "CD8"], []),
@@ -148,6 +157,25 @@ def test_typed_spellings_find_stored_values(
 def test_marker_filter(images_home: Path, markers: list[str], expected: list[str]) -> None:
     with Catalog.open(DataHome.open(images_home), read_only=True) as catalog:
         assert _ids(catalog, marker=markers) == [f"dg.HCDS/{i}" for i in expected]
+
+
+def test_level_and_format_spellings_reach_stored_values() -> None:
+    levels = ["Level 1", "Level 2", "Auxiliary", "Other"]
+    assert matching_values("level", "aux", levels) == ["Auxiliary"]
+    assert matching_values("level", "L1", levels) == ["Level 1"]
+    assert matching_values("level", "others", levels) == ["Other"]
+    formats = ["OME-TIFF", "svs", "csv"]
+    assert matching_values("format", "tif", formats) == ["OME-TIFF"]
+    assert matching_values("format", "ome.tiff", formats) == ["OME-TIFF"]
+    assert matching_values("format", "csv", formats) == ["csv"]
+
+
+def test_word_fallback_needs_whole_words() -> None:
+    organs = ["Skin of trunk", "Skin, NOS", "Colon, NOS", "Sigmoid colon", "Skeletal muscle"]
+    assert word_matches("skin", organs) == ["Skin of trunk", "Skin, NOS"]
+    assert word_matches("sk", organs) == []
+    assert word_matches("of trunk", organs) == ["Skin of trunk"]
+    assert word_matches("  ", organs) == []
 
 
 def test_text_search_finds_markers_too(images_home: Path) -> None:

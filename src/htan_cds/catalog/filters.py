@@ -149,23 +149,25 @@ def channel_match_sql(marker: str, table: str = "c") -> tuple[str, list[Any]]:
     Case, spaces and punctuation are ignored (``PD-1`` is ``pd1``); a name also matches by its
     first ``_``-separated part (``DNA_1`` is a ``DNA`` channel), and a marker ending in a digit
     matches its isoforms' one-letter suffix (``CD8`` finds ``CD8A``/``CD8a``, ``CD3`` finds
-    ``CD3E``) but never a longer number (``CD4`` does not find ``CD45``).
+    ``CD3E``) but never a longer number (``CD4`` does not find ``CD45``). A marker's synonyms
+    count too (``DAPI`` finds ``DNA_1``, ``PD-L1`` finds ``CD274``; ``vocabulary.MARKER_GROUPS``).
     """
-    from htan_cds.catalog.vocabulary import fold
+    from htan_cds.catalog.vocabulary import fold, marker_keys
 
     # The SQL's shape never depends on the value (values are only ever bound): a key that
     # cannot match binds an impossible value instead of dropping its clause.
     key = fold(marker) or "\x00"
+    keys = marker_keys(marker) or ["\x00"]
     isoform = f"{key}[a-z]" if key[-1].isdigit() else r"[^\s\S]"
     ors: list[str] = []
     params: list[Any] = []
     for column in (f"{table}.Channel_Name", f"{table}.Target"):
         full = _marker_key_sql(column)
         first_part = f"split_part({column}, '_', 1)"
-        ors.append(f"{full} = ?")
-        ors.append(f"{_marker_key_sql(first_part)} = ?")
+        ors.append(f"list_contains(?::VARCHAR[], {full})")
+        ors.append(f"list_contains(?::VARCHAR[], {_marker_key_sql(first_part)})")
         ors.append(f"regexp_full_match({full}, ?)")
-        params.extend([key, key, isoform])
+        params.extend([keys, keys, isoform])
     return "(" + " OR ".join(ors) + ")", params
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from htan_cds.catalog.cube import facet_values as cube_facet_values
 from htan_cds.catalog.filters import FACET_COLUMNS, FileFilter, channel_match_sql, normalise_value
-from htan_cds.catalog.vocabulary import closest, matching_values
+from htan_cds.catalog.vocabulary import closest, matching_values, word_matches
 
 if TYPE_CHECKING:
     from htan_cds.catalog.store import Catalog
@@ -32,6 +32,8 @@ RESOLVED_FACETS = (
     "source",
 )
 _MARKER_SUGGESTIONS_MAX = 5000
+# ICD-O term facets: a typed word that names no term exactly finds the terms containing it.
+_TERM_FACETS = ("organ", "diagnosis")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def resolve_filter(catalog: Catalog, flt: FileFilter) -> Resolution:
                 chosen.append(normal)
                 continue
             found = matching_values(facet, value, stored) or matching_values(facet, normal, stored)
+            if not found and facet in _TERM_FACETS:
+                found = word_matches(value, stored)
             if found:
                 chosen.extend(found)
             else:

@@ -80,12 +80,39 @@ CENTER_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 FORMAT_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("OME-TIFF", "OME TIFF", "ome.tiff", "ome.tif", "ome-tif", "OME-TIF"),
+    # "tif"/"tiff" reach OME-TIFF only when the catalog stores no plain "tif"/"tiff" value (an
+    # exact stored value always wins, catalog/resolve.py).
+    ("OME-TIFF", "OME TIFF", "ome.tiff", "ome.tif", "ome-tif", "OME-TIF", "tif", "tiff"),
     ("svs", "Aperio SVS"),
     ("csv", "comma-separated values"),
     ("tsv", "tab-separated values"),
     ("fastq", "fq", "fastq.gz"),
     ("hdf5", "h5"),
+)
+
+# HTAN.model.csv ``Data Level``-like values besides "Level N" (which ``_level_keys`` reads).
+LEVEL_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("Auxiliary", "aux", "auxiliary file", "auxiliary files", "Level Auxiliary"),
+    ("Other", "others"),
+)
+
+# Channel names and targets that mean one marker. Nuclear stains first: CyCIF panels name their
+# Hoechst 33342 rounds "DNA_1", "DNA_2"…, others "DAPI" or "Hoechst" (MCMICRO markers.csv files).
+# The rest pair a protein's common name with its HGNC gene symbol (the OME Channel's target),
+# only where the symbol names no isoform panels tell apart (not CD45/PTPRC: CD45RO is PTPRC too).
+MARKER_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("DNA", "DAPI", "Hoechst", "Hoechst 33342", "Hoechst33258", "nuclei", "nuclear stain"),
+    ("PD-1", "PDCD1", "CD279"),
+    ("PD-L1", "CD274"),
+    ("Ki-67", "MKI67"),
+    ("CD20", "MS4A1"),
+    ("E-cadherin", "ECAD", "CDH1"),
+    ("alpha-SMA", "aSMA", "SMA", "ACTA2"),
+    ("pan-cytokeratin", "panCK", "pan-CK", "PanCK", "keratin"),
+    ("Vimentin", "VIM"),
+    ("CD31", "PECAM1"),
+    ("HER2", "ERBB2"),
+    ("Granzyme B", "GZMB"),
 )
 
 # Where the bytes are (the ``source`` facet): CRDC's Cancer Data Service, IDC, this commons.
@@ -101,6 +128,8 @@ _GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "center": CENTER_GROUPS,
     "atlas": CENTER_GROUPS,
     "format": FORMAT_GROUPS,
+    "level": LEVEL_GROUPS,
+    "marker": MARKER_GROUPS,
 }
 
 _RELEASE_RE = re.compile(r"^(?:release|rel|r|v)?\s*([0-9]+)(?:\.([0-9]+))?$")
@@ -189,6 +218,35 @@ def matching_values(facet: str, value: str, candidates: Iterable[str]) -> list[s
     return [c for c in candidates if wanted & match_keys(facet, c)]
 
 
+def marker_keys(marker: str) -> list[str]:
+    """Folded spellings of ``marker`` and of its synonyms (``DAPI`` -> dapi, dna, hoechst, …)."""
+    folded = fold(marker)
+    if not folded:
+        return []
+    return sorted({folded} | _group_index("marker").get(folded, frozenset()))
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def word_matches(value: str, candidates: Iterable[str]) -> list[str]:
+    """``candidates`` holding the words of ``value`` in a row (``skin`` -> ``Skin of trunk``).
+
+    For ICD-O terms (organ, diagnosis) a typed site or morphology names every more specific
+    term that contains it; used only when no candidate matches by key.
+    """
+    words = _WORD.findall(unicodedata.normalize("NFKD", value.casefold()))
+    if not words:
+        return []
+    n = len(words)
+    found = []
+    for candidate in candidates:
+        have = _WORD.findall(unicodedata.normalize("NFKD", candidate.casefold()))
+        if any(have[i : i + n] == words for i in range(len(have) - n + 1)):
+            found.append(candidate)
+    return found
+
+
 def closest(value: str, candidates: Iterable[str], limit: int = 5) -> list[str]:
     """The ``limit`` candidates most like ``value`` (folded similarity; containment counts)."""
     target = fold(value)
@@ -209,8 +267,12 @@ __all__ = [
     "ASSAY_GROUPS",
     "CENTER_GROUPS",
     "FORMAT_GROUPS",
+    "LEVEL_GROUPS",
+    "MARKER_GROUPS",
     "closest",
     "fold",
+    "marker_keys",
     "match_keys",
     "matching_values",
+    "word_matches",
 ]
