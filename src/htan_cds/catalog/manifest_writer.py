@@ -18,12 +18,13 @@ from typing import IO, Any
 from htan_cds.catalog.manifests import selection_table
 from htan_cds.catalog.store import Catalog
 
-# Catalog columns every manifest carries as metadata, in this order.
+# Catalog columns every manifest carries as metadata, in this order. Parent data file ids are
+# left out: an open file's parent may be a controlled file, whose id an anonymous portal
+# download must not reveal (docs/security.md, tests/security/test_controlled_metadata.py).
 MANIFEST_FIELDS = (
     "HTAN_Data_File_ID",
     "HTAN_Participant_ID",
     "HTAN_Biospecimen_ID",
-    "HTAN_Parent_Data_File_ID",
     "HTAN_Center",
     "atlas_name",
     "assay",
@@ -50,7 +51,6 @@ RENAMES: dict[str, dict[str, str]] = {
         "HTAN_Biospecimen_ID": "biospecimen",
         "assay": "assay_name",
         "HTAN_Data_File_ID": "data_file_id",
-        "HTAN_Parent_Data_File_ID": "parent_data_file_id",
     },
     "gen3": {"size": "file_size", "md5": "md5sum"},
 }
@@ -94,10 +94,7 @@ def rows_from_records(records: Iterable[Mapping[str, Any]], fmt: str) -> list[An
     cols: dict[str, list[Any]] = {
         key: [r.get(key) for r in listed] for key in ("drs_uri", "name", *MANIFEST_FIELDS)
     }
-    for key, source in (
-        ("HTAN_Biospecimen_ID", "biospecimen_ids"),
-        ("HTAN_Parent_Data_File_ID", "HTAN_Parent_Data_File_ID"),
-    ):
+    for key, source in (("HTAN_Biospecimen_ID", "biospecimen_ids"),):
         cols[key] = [
             ",".join(map(str, r[source])) if isinstance(r.get(source), list | tuple) else v
             for r, v in zip(listed, cols[key], strict=True)
