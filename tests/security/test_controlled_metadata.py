@@ -31,19 +31,8 @@ _FORMATS = ("cgc", "cds-portal", "htan-portal", "gen3")
 
 
 def _secrets(commons: Commons) -> set[str]:
-    """Strings that identify a controlled file and no open one.
-
-    An open file's own metadata is public, including its provenance: an open Level 3 file may
-    name a controlled Level 1 file among its ``HTAN_Parent_Data_File_ID``s, as in HTAN's data
-    model. Such a value is the open file's field, so it is not counted as a secret.
-    """
+    """Strings that identify a controlled file and no open one."""
     shared = {str(r[k]) for r in commons.open for k in _IDENTIFYING if r.get(k)}
-    for r in commons.open:
-        for value in r.values():
-            if isinstance(value, str):
-                shared.update(part.strip() for part in value.split(","))
-            elif isinstance(value, list):
-                shared.update(str(part) for part in value)
     found: set[str] = set()
     for row in commons.controlled:
         for key in _IDENTIFYING:
