@@ -9,8 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests._servers import ServerProcess, free_port, start_server
+
+# Property tests check behaviour, never speed: a per-example deadline or the too-slow health
+# check measures the machine's other load (CI and shared machines), not the code under test.
+# Speed is measured by benchmarks/. Tests that set their own settings keep them.
+settings.register_profile(
+    "htan-cds",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("htan-cds")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
