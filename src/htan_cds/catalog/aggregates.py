@@ -115,25 +115,7 @@ class CatalogAggregates:
                 summary: dict[str, int | None] = json.loads(stored)
                 return summary
         where, params = _restricted(where_clause(flt), restrict)
-        sql = (
-            "SELECT count(DISTINCT HTAN_Participant_ID), "
-            "(SELECT count(DISTINCT b) FROM (SELECT unnest(biospecimen_ids) AS b "
-            f"FROM files f WHERE {where})), count(*), sum(size), "
-            "count(*) FILTER (WHERE size IS NULL) "
-            f"FROM files f WHERE {where}"
-        )
-        with self.cursor() as cur:
-            row = cur.execute(sql, [*params, *params]).fetchone()
-        assert row is not None
-        return {
-            "participants": int(row[0]),
-            "samples": int(row[1]),
-            "files": int(row[2]),
-            # Unknown sizes (exports without File_Size) are counted, never added as 0; no files
-            # at all weigh 0 bytes (not "unknown").
-            "total_size": (None if int(row[2]) else 0) if row[3] is None else int(row[3]),
-            "files_without_size": int(row[4]),
-        }
+        return selection_summary(self, where, params)
 
     def totals(
         self, flt: FileFilter, condition: Selection, *, cube_columns_only: bool = False
@@ -204,3 +186,31 @@ def _restricted(selection: Selection, restrict: Selection | None) -> Selection:
 def _key(kind: str, flt: FileFilter, restrict: Selection | None) -> tuple[str, ...]:
     key = filter_key(kind, flt)
     return key if restrict is None else (*key, repr(restrict))
+
+
+def selection_summary(
+    catalog: CatalogAggregates, where: str, params: list[Any]
+) -> dict[str, int | None]:
+    """``participants``, ``samples``, ``files``, ``total_size`` and ``files_without_size`` of
+    the files (alias ``f``) matching ``where``; the one summary query of the CLI and the portal.
+
+    Unknown sizes (exports without File_Size) are counted, never added as 0
+    (``total_size`` None when no size is known); no files at all weigh 0 bytes.
+    """
+    sql = (
+        "SELECT count(DISTINCT f.HTAN_Participant_ID), "
+        "(SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
+        f"FROM files f WHERE {where})), count(*), sum(f.size), "
+        "count(*) FILTER (WHERE f.size IS NULL) "
+        f"FROM files f WHERE {where}"
+    )
+    with catalog.cursor() as cur:
+        row = cur.execute(sql, [*params, *params]).fetchone()
+    assert row is not None
+    return {
+        "participants": int(row[0]),
+        "samples": int(row[1]),
+        "files": int(row[2]),
+        "total_size": (None if int(row[2]) else 0) if row[3] is None else int(row[3]),
+        "files_without_size": int(row[4]),
+    }

@@ -67,25 +67,10 @@ def _rows(cur: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 
 def summary(catalog: Catalog, selection: Selection) -> dict[str, int | None]:
     """``participants``, ``samples``, ``files`` and ``total_size`` of the selected files."""
+    from htan_cds.catalog.aggregates import selection_summary
+
     where, params = selection
-    sql = (
-        "SELECT count(DISTINCT f.HTAN_Participant_ID), "
-        "(SELECT count(DISTINCT b) FROM (SELECT unnest(f.biospecimen_ids) AS b "
-        f"FROM files f WHERE {where})), count(*), sum(f.size), "
-        "count(*) FILTER (WHERE f.size IS NULL) "
-        f"FROM files f WHERE {where}"
-    )
-    with catalog.cursor() as cur:
-        row = cur.execute(sql, [*params, *params]).fetchone()
-    assert row is not None
-    return {
-        "participants": int(row[0]),
-        "samples": int(row[1]),
-        "files": int(row[2]),
-        # Unknown sizes (exports without File_Size) are counted, never added as 0.
-        "total_size": None if row[3] is None else int(row[3]),
-        "files_without_size": int(row[4]),
-    }
+    return selection_summary(catalog, where, list(params))
 
 
 def count_and_size(catalog: Catalog, selection: Selection) -> tuple[int, int]:
