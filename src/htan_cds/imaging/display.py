@@ -163,20 +163,12 @@ def composite(
 ) -> npt.NDArray[np.uint8]:
     """Additive false-colour composite of ``planes`` (n, h, w): an (h, w, 3) uint8 image.
 
-    8- and 16-bit integer planes go through a per-channel lookup table (value -> r, g, b),
-    cached by (pixel type, colour, range); other types are mapped in float32.
+    8- and 16-bit integer planes go through a per-channel lookup table (value -> one colour
+    component), cached by (pixel type, weight, range); other types are mapped in float32.
     """
     _, height, width = planes.shape
     if planes.dtype.kind in "ui" and planes.dtype.itemsize <= 2:
-        acc = np.zeros((3, height, width), dtype=np.uint16)
-        index = planes.view(planes.dtype.str.replace("i", "u"))
-        for plane, display in zip(index, displays, strict=True):
-            for k in range(3):
-                if display.color[k]:  # 1-D gathers: far faster than one (n, 3) table
-                    lut = _lut(planes.dtype.str, display.color[k], display.low, display.high)
-                    acc[k] += np.take(lut, plane)  # take: about twice as fast as lut[plane]
-        np.minimum(acc, np.uint16(255), out=acc)
-        return _interleave(acc.astype(np.uint8))
+        return _interleave(_lut_bands(planes, displays), height, width)
     out = np.zeros((height, width, 3), dtype=np.float32)
     for plane, display in zip(planes, displays, strict=True):
         values = _intensity(plane.astype(np.float32), display.low, display.high)
@@ -189,16 +181,48 @@ def composite(
     return out.astype(np.uint8)
 
 
-def _interleave(bands: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """(3, h, w) -> (h, w, 3) by Pillow's band merge: numpy's strided transposing copy costs
-    three to five times as much (0.7 ms against 0.15 ms for 256 x 256 on this machine)."""
-    from PIL import Image
+def _lut_bands(
+    planes: npt.NDArray[Any], displays: Sequence[ChannelDisplay]
+) -> list[npt.NDArray[np.uint8] | None]:
+    """The r, g and b bands (None: all zero) of integer planes, all in uint8.
 
-    _, height, width = bands.shape
-    merged = Image.merge(
-        "RGB", [Image.frombuffer("L", (width, height), band, "raw", "L", 0, 1) for band in bands]
-    )
-    return np.asarray(merged)
+    Each channel gathers once per distinct colour weight (magenta's red and blue share one
+    gather), and components are summed with a saturating uint8 add, ``b + min(a, 255 - b)``:
+    every term is non-negative, so clipping after each add equals clipping the total once,
+    which is the documented rule, without widening to 16 bits (a third of the memory traffic).
+    """
+    index = planes.view(planes.dtype.str.replace("i", "u"))
+    bands: list[npt.NDArray[np.uint8] | None] = [None, None, None]
+    owned = [False, False, False]  # a band still shared with a gather must be copied first
+    for plane, display in zip(index, displays, strict=True):
+        gathered: dict[int, npt.NDArray[np.uint8]] = {}
+        for k, weight in enumerate(display.color):
+            if not weight:
+                continue
+            values = gathered.get(weight)
+            if values is None:
+                lut = _lut(planes.dtype.str, weight, display.low, display.high)
+                values = gathered[weight] = np.take(lut, plane)  # take: 2x faster than lut[p]
+            band = bands[k]
+            if band is None:
+                bands[k] = values
+                continue
+            if not owned[k]:
+                band = bands[k] = band.copy()
+                owned[k] = True
+            np.minimum(band, np.subtract(np.uint8(255), values), out=band)
+            band += values
+    return bands
+
+
+def _interleave(
+    bands: Sequence[npt.NDArray[np.uint8] | None], height: int, width: int
+) -> npt.NDArray[np.uint8]:
+    """Three (h, w) bands (None: zero) as one (h, w, 3) image."""
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    for k, band in enumerate(bands):
+        out[..., k] = 0 if band is None else band
+    return out
 
 
 def _intensity(values: npt.NDArray[np.float32], low: float, high: float) -> npt.NDArray[np.float32]:

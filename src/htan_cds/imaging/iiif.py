@@ -197,6 +197,8 @@ def parse_image_request(region: str, size: str, rotation: str, tail: str) -> Ima
 
 def finish(pixels: npt.NDArray[np.uint8], request: ImageRequest) -> bytes:
     """Rotation, quality and format applied to rendered RGB pixels; the encoded image."""
+    if _plain_jpeg(pixels, request):
+        return _jpeg(pixels)
     image = Image.fromarray(pixels)
     if request.rotation.mirror:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -223,6 +225,38 @@ def finish(pixels: npt.NDArray[np.uint8], request: ImageRequest) -> bytes:
     else:
         image.save(out, format="PNG", compress_level=3)
     return out.getvalue()
+
+
+def _plain_jpeg(pixels: npt.NDArray[np.uint8], request: ImageRequest) -> bool:
+    """A JPEG of the pixels as rendered (no mirror, rotation or quality change)?"""
+    return (
+        request.format == "jpg"
+        and request.quality in ("default", "color")
+        and not request.rotation.mirror
+        and not request.rotation.degrees
+        and pixels.ndim == 3
+        and pixels.shape[2] == 3
+        and pixels.dtype == np.uint8
+    )
+
+
+def _jpeg(pixels: npt.NDArray[np.uint8]) -> bytes:
+    """Pillow's JPEG of ``pixels`` at :data:`JPEG_QUALITY` (4:2:0, baseline, no optimisation),
+    encoded by imagecodecs straight from the array: both wrap libjpeg-turbo with the same
+    settings, so the bytes are the same (tests/viewer/test_tile_speed), without Pillow's image
+    copy and encoder set-up (0.2 against 0.32 ms for a 256 x 256 tile)."""
+    try:
+        import imagecodecs
+
+        return bytes(
+            imagecodecs.jpeg8_encode(
+                np.ascontiguousarray(pixels), level=JPEG_QUALITY, subsampling="420"
+            )
+        )
+    except (ImportError, AttributeError, RuntimeError, ValueError):  # no jpeg8 codec built in
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, format="JPEG", quality=JPEG_QUALITY)
+        return out.getvalue()
 
 
 def canonical_size(width: int, height: int, region: Box, full_w: int, full_h: int) -> str:

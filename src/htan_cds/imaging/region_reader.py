@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from htan_cds.errors import HtanCdsError, ImagingError
+from htan_cds.errors import ImagingError
+from htan_cds.imaging.decode import decode_all
 from htan_cds.imaging.model import ImageInfo, Level
 from htan_cds.imaging.segment_cache import SEGMENTS
 from htan_cds.imaging.sources import ByteSource, LocalByteSource
@@ -293,9 +294,9 @@ class RegionReader:
             (k for k in fetches if k not in ready), key=lambda k: plans[k[0]].offsets[k[1]]
         )
         data = self._fetch([(plans[k[0]].offsets[k[1]], plans[k[0]].counts[k[1]]) for k in keys])
+        segments = decode_all([(plans[k[0]], k[1], raw) for k, raw in zip(keys, data, strict=True)])
         decoded = 0
-        for key, raw in zip(keys, data, strict=True):
-            segment = self._decode(plans[key[0]], key[1], raw)
+        for key, segment in zip(keys, segments, strict=True):
             SEGMENTS.put((plans[key[0]].key, key[1], 0), segment)
             ready[key] = segment
             decoded += 0 if segment is None else int(segment.size)
@@ -336,21 +337,6 @@ class RegionReader:
                 self._pool = ThreadPoolExecutor(max_workers=_REMOTE_WORKERS)
             parts = list(self._pool.map(read_run, runs))
         return [blob for part in parts for blob in part]
-
-    @staticmethod
-    def _decode(plan: _PagePlan, index: int, raw: bytes) -> npt.NDArray[Any] | None:
-        if not raw:
-            return None  # an empty segment (count 0): the fill value, zero
-        try:
-            array, _, _ = plan.decode(raw, index, **plan.decode_args)
-        except HtanCdsError:
-            raise
-        except Exception as exc:
-            raise ImagingError(f"cannot decode segment {index}: {exc}") from exc
-        if array is None:
-            return None
-        result: npt.NDArray[Any] = np.asarray(array)
-        return result.reshape(result.shape[-3:])  # (length, width, samples)
 
     @staticmethod
     def _span(axis: Sampling, seg_start: int, seg_len: int) -> tuple[slice, slice] | None:
