@@ -7,8 +7,11 @@ no server, no composition, no JPEG):
 * a 256 x 256, 3-channel tile, p50/p95, **cold** (first view of the image on a running
   server: image not opened, display ranges not cached; the server process is fresh and has
   shown one other, small image), **cold just after start** (the same, but the very first
-  request of the process, which also waits for the modules it loads in the background), and
-  **warm** (reader open; every tile distinct, so nothing comes from the decoded-tile cache);
+  request of the process, which also waits for the modules it loads in the background),
+  **warm** (reader open; every tile distinct, so nothing comes from the decoded-tile or the
+  rendered-tile cache: the server's ``X-Tile-Cache`` header must say ``miss``), and
+  **repeated** (the first 100 warm tiles asked again, as when a viewer pans back: answered
+  from the rendered-tile cache, header ``hit``); the goal's ratio is taken on **warm**;
 * **bytes read per tile** by the server process (``rchar`` of ``/proc/PID/io``, which counts
   every byte read() returns, sockets included) against the compressed bytes of the source tiles
   the request covers (their TIFF byte counts);
@@ -230,8 +233,9 @@ def main() -> None:
         try:
             with httpx.Client(base_url=server.url, timeout=120) as client:
                 client.get(base + "/info.json").raise_for_status()
+                spare = tiles[-1]  # not among the measured tiles, so those stay misses
                 client.get(
-                    tile_url(base, 0, 0, 1, args.size, args.size), params=QUERY
+                    tile_url(base, *spare, 1, args.size, args.size), params=QUERY
                 ).raise_for_status()
                 warm: list[float] = []
                 ratios: list[float] = []
@@ -241,7 +245,14 @@ def main() -> None:
                     r = client.get(tile_url(base, x, y, 1, args.size, args.size), params=QUERY)
                     warm.append(time.perf_counter() - start)
                     assert r.status_code == 200, r.text
+                    assert r.headers["X-Tile-Cache"] == "miss"  # a fresh render, never a hit
                     ratios.append((server.rchar() - before) / compressed_bytes(path, x, y))
+                repeat: list[float] = []
+                for x, y in warm_tiles[:100]:  # panning back: the same tiles again
+                    start = time.perf_counter()
+                    r = client.get(tile_url(base, x, y, 1, args.size, args.size), params=QUERY)
+                    repeat.append(time.perf_counter() - start)
+                    assert r.status_code == 200 and r.headers["X-Tile-Cache"] == "hit"
                 rss_before = server.status("VmRSS")
                 pan_s = 0.0
                 if not args.no_pan:
@@ -274,6 +285,7 @@ def main() -> None:
         row("cold, just after the server started", cold_start)
         row("cold (first view of the image)", cold)
         row("warm (reader open, distinct tiles)", warm)
+        row("repeated tile (rendered-tile cache hit)", repeat)
         row("peer tifffile+zarr in-process, cold", peer_cold)
         row("peer tifffile+zarr in-process, warm", peer_warm)
         warm_ratio = (pct(warm, 50) / pct(peer_warm, 50), pct(warm, 95) / pct(peer_warm, 95))
