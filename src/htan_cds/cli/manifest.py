@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +60,6 @@ def _progress(reader: Any, label: str) -> Iterator[Any]:
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task(label, total=size)
         yield lambda: progress.update(task, completed=reader.bytes_read() or 0)
-
-
-def _tapped(batches: Iterable[list[Any]], checker: Any, tick: Any) -> Iterator[list[Any]]:
-    """Pass batches of rows through while the checker sees them (and the progress bar moves)."""
-    for batch in batches:
-        checker.add_many(batch)
-        if tick is not None:
-            tick()
-        yield batch
 
 
 def _print_findings(findings: list[Any], total: int) -> None:
@@ -242,7 +232,8 @@ def convert(
     import orjson
 
     from htan_cds.errors import UsageError
-    from htan_cds.manifest import Checker, ManifestReader, Repairer, format_names, write_manifest
+    from htan_cds.manifest import format_names
+    from htan_cds.manifest.convert import ConvertRequest, convert_manifest
 
     fmt = _input_format(fmt)
     if to not in format_names(writable=True):
@@ -253,54 +244,32 @@ def convert(
         raise UsageError("--json prints to stdout; give -o a file to use it")
     if keep_all_uris and not fix:
         raise UsageError("--keep-all-uris goes with --fix (without --fix every row is kept)")
-    registry = _prefixes()
-    checker = Checker(registry=registry)
-    prefer = _preference(ctx) if fix and not keep_all_uris else None
-    repairer = (
-        Repairer(registry=registry, keep_all_uris=keep_all_uris, prefer=prefer) if fix else None
+    request = ConvertRequest(
+        file,
+        to,
+        output,
+        fmt=fmt,
+        fix=fix,
+        keep_all_uris=keep_all_uris,
+        keep_delimiter=keep_delimiter,
+        escape_formulas=escape_formulas,
+        drs_column=drs_column,
+        name_column=name_column,
     )
+    registry = _prefixes()
+    prefer = _preference(ctx) if fix and not keep_all_uris else None
     try:
-        with (
-            ManifestReader(file, fmt, drs_column=drs_column, name_column=name_column) as reader,
-            _progress(reader, reader.label) as tick,
-        ):
-            batches: Iterator[list[Any]] = _tapped(reader.batches(), checker, tick)
-            if repairer is not None:
-                batches = repairer.repair_batches(batches)
-            rows = itertools.chain.from_iterable(batches)
-            delimiter = _output_delimiter(reader, keep_delimiter, to)
-            written = write_manifest(
-                rows, output, to, delimiter=delimiter, escape_formulas=escape_formulas
-            )
-            found = reader.context
-            checker.add_findings(found.findings)
-            check_report = checker.finish(
-                reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
-            )
+        result = convert_manifest(
+            request,
+            registry=registry,
+            prefer=prefer,
+            progress=lambda reader: _progress(reader, reader.label),
+        )
     finally:
         if prefer is not None:
             prefer.close()
-    dropped = repairer.dropped if repairer else []
-    unusable = [f for f in dropped if f.severity == "error"]
-    payload: dict[str, Any] = {
-        "input": reader.label,
-        "input_format": reader.format,
-        "delimiter": check_report.delimiter,
-        "output": output,
-        "to": to,
-        "output_delimiter": delimiter,
-        "fix": fix,
-        "rows_in": check_report.rows,
-        "blank_rows": check_report.blank_rows,
-        "rows_out": written,
-        "uri_rule": repairer.uri_rule if repairer else None,
-        "dropped": [f.to_dict() for f in dropped],
-        "changes": dict(sorted(repairer.counts.items())) if repairer else {},
-        "repairs": [f.to_dict() for f in repairer.findings if f not in dropped] if repairer else [],
-        "check": check_report.to_dict(),
-    }
-    failed = bool(unusable) if fix else not check_report.ok
-    payload["ok"] = not failed
+    payload, repairer, dropped = result.payload, result.repairer, result.dropped
+    check_report, written, failed = result.check, result.written, result.failed
     if report is not None:
         try:
             report.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
@@ -310,7 +279,7 @@ def convert(
         emit_json(payload)
     else:
         err_console.print(
-            f"{reader.label} ({_shape(check_report)}) -> {output} ({to}): "
+            f"{result.label} ({_shape(check_report)}) -> {output} ({to}): "
             f"{_summary(repairer, check_report.rows, written)}",
             highlight=False,
             soft_wrap=True,
@@ -331,18 +300,6 @@ def convert(
             )
     if failed:
         raise typer.Exit(1)
-
-
-def _output_delimiter(reader: Any, keep: bool, to: str) -> str | None:
-    """The input's delimiter when ``--keep-delimiter`` asks for it (``None``: the format's)."""
-    if not keep:
-        return None
-    delimiter = reader.context.delimiter
-    if delimiter is None:
-        from htan_cds.errors import UsageError
-
-        raise UsageError(f"--keep-delimiter: {reader.label} ({reader.format}) has no delimiter")
-    return str(delimiter)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -11,16 +12,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TextIO, cast
+from typing import IO, TextIO, TypeVar, cast
 
 from htan_cds.errors import ManifestError, ManifestFormatError
 from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter
+from htan_cds.manifest.formats._records import RecordTable, open_records
 from htan_cds.manifest.registry import (
     BATCH_ROWS,
     ColumnBatch,
+    ManifestFormat,
     ReadContext,
     WriteOptions,
     get_format,
@@ -29,6 +32,7 @@ from htan_cds.manifest.registry import (
 from htan_cds.manifest.row import ManifestRow
 
 _SNIFF_LINES = 20
+_T = TypeVar("_T")
 Source = Path | str | IO[str]
 
 
@@ -128,8 +132,10 @@ class ManifestReader:
         except csv.Error as exc:
             raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
 
-    def batches(self, size: int = BATCH_ROWS) -> Iterator[list[ManifestRow]]:
-        """The rows in lists of up to ``size`` (the million-row form of iterating)."""
+    def batches(self, size: int | None = None) -> Iterator[list[ManifestRow]]:
+        """The rows in lists of up to ``size`` (default ``BATCH_ROWS``; the million-row form of
+        iterating)."""
+        size = size or BATCH_ROWS
         rows = iter(self)
         while chunk := list(itertools.islice(rows, size)):
             yield chunk
@@ -152,6 +158,18 @@ class ManifestReader:
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         except csv.Error as exc:
             raise ManifestError(f"{self.label}: malformed CSV ({exc})") from None
+
+    def records(self) -> RecordTable | None:
+        """The rows as batches of whole records, for formats read by ``read_table`` (``None``
+        for others); the same rows :meth:`__iter__` gives, see ``formats/_records.py``. The
+        header is read now. Use one of the iterations, once."""
+        spec = self._fmt.table
+        if spec is None:
+            return None
+        with _read_errors(self.label):
+            table = open_records(self._lines, self.context, spec)
+        table.batches = _guarded(table.batches, self.label)
+        return table
 
     def close(self) -> None:
         """Close the file if this reader opened it (stdin is left open)."""
@@ -311,6 +329,17 @@ def write_manifest(
     :class:`ManifestError`; ignored for JSON). ``escape_formulas`` (default) writes cells a
     spreadsheet would run as formulas with a leading ``'``; every reader here undoes it.
     """
+    fmt, options = write_options(format, delimiter, escape_formulas)
+    writer = fmt.writer
+    assert writer is not None  # write_options refuses a format without one
+    return write_to(dest, lambda out: writer(rows, out, columns, options), fmt.encoding)
+
+
+def write_options(
+    format: str, delimiter: str | None, escape_formulas: bool
+) -> tuple[ManifestFormat, WriteOptions]:
+    """The writable format ``format`` and how to write it; :class:`ManifestError` when it has no
+    writer or does not take ``delimiter``."""
     fmt = get_format(format)
     if fmt.writer is None:
         raise ManifestError(f"format {format!r} can be read but not written")
@@ -323,12 +352,20 @@ def write_manifest(
     options = WriteOptions(
         delimiter=delimiter if fmt.delimiters else None, escape_formulas=escape_formulas
     )
-    writer = fmt.writer
+    return fmt, options
+
+
+def write_to(
+    dest: Path | str | IO[str], write: Callable[[TextIO], int], encoding: str = "utf-8"
+) -> int:
+    """Run ``write`` on ``dest``: a path (written to a temporary file renamed into place, so a
+    crash never leaves half a file under the name), ``"-"`` (stdout) or an open text stream;
+    return what ``write`` returns. :class:`ManifestError` on an OS error."""
     if isinstance(dest, str) and dest == "-":
         dest = sys.stdout
     if not isinstance(dest, str | os.PathLike):
         try:
-            return writer(rows, cast(TextIO, dest), columns, options)
+            return write(cast(TextIO, dest))
         except OSError as exc:
             label = getattr(dest, "name", "the output")
             raise ManifestError(f"cannot write {label}: {exc.strerror or exc}") from None
@@ -339,8 +376,8 @@ def write_manifest(
     except OSError as exc:
         raise ManifestError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with open(fd, "w", encoding=fmt.encoding, newline="") as out:
-            count = writer(rows, out, columns, options)
+        with open(fd, "w", encoding=encoding, newline="") as out:
+            count = write(out)
         # mkstemp makes the file 0600; give it the permissions a plain open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -351,3 +388,22 @@ def write_manifest(
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+@contextlib.contextmanager
+def _read_errors(label: str) -> Iterator[None]:
+    """Reading errors as the one-line :class:`ManifestError` :meth:`ManifestReader.__iter__`
+    gives."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{label} is not UTF-8 text ({exc.reason})") from None
+    except (OSError, EOFError) as exc:
+        raise ManifestError(f"cannot read {label}: {exc}") from None
+    except csv.Error as exc:
+        raise ManifestError(f"{label}: malformed CSV ({exc})") from None
+
+
+def _guarded(batches: Iterator[_T], label: str) -> Iterator[_T]:
+    with _read_errors(label):
+        yield from batches

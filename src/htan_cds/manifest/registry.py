@@ -79,6 +79,18 @@ class ColumnBatch:
     numbers: list[int]
 
 
+@dataclass(frozen=True)
+class TableSpec:
+    """Where a delimited format's DRS URI and name columns are: the first header (case
+    insensitive) of ``uri_columns`` / ``name_columns``; ``tolerant`` reads undoubled quotes.
+
+    A format with a spec can be converted as whole-record batches (``manifest/convert.py``)."""
+
+    uri_columns: tuple[str, ...]
+    name_columns: tuple[str, ...]
+    tolerant: bool = False
+
+
 Reader = Callable[[Iterator[str], ReadContext], Iterator[ManifestRow]]
 # Optional fast path for checking: batches of (URI, name, first present key column).
 ColumnReader = Callable[[Iterator[str], ReadContext, Sequence[str]], Iterator[ColumnBatch]]
@@ -101,6 +113,8 @@ class ManifestFormat:
     encoding: str = "utf-8"
     # Delimiters the format may be written with (empty: not a delimited format, e.g. JSON).
     delimiters: tuple[str, ...] = ()
+    # How its reader finds the columns, for formats read by ``_tabular.read_table``.
+    table: TableSpec | None = None
 
 
 _FORMATS: dict[str, ManifestFormat] = {}

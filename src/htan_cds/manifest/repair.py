@@ -169,13 +169,53 @@ class Repairer:
 
     def _batch(self, chunk: list[ManifestRow]) -> list[ManifestRow]:
         start = self.rows_in
-        self.rows_in += len(chunk)
         numbers = [r.row_number or start + i + 1 for i, r in enumerate(chunk)]
         uris = [r.drs_uri for r in chunk]
-        fulls, rewritten = self._full_uris(uris)
         file_ids = (
             [""] * len(chunk) if self._keep_all else file_ids_of(chunk, self._file_id_columns)
         )
+        names = [r.name or "" for r in chunk]
+        fulls, rewritten, done = self._plain_batch(numbers, uris, names, file_ids)
+        if done:
+            if rewritten is None:
+                return chunk
+            return [
+                ManifestRow(full or "", row.name, row.metadata, row.row_number)
+                for row, full in zip(chunk, fulls, strict=True)
+            ]
+        self.rows_in += len(chunk)
+        return self._slow_batch(chunk, numbers, fulls, rewritten, file_ids)
+
+    def repair_batch(self, rows: list[ManifestRow]) -> list[ManifestRow]:
+        """One batch of rows repaired (dropped rows recorded); see :meth:`repair_batches`."""
+        return self._batch(rows)
+
+    def repair_columns(
+        self, numbers: list[int], uris: list[str], names: list[str], file_ids: list[str]
+    ) -> list[str] | None:
+        """A batch given as columns, when no row needs more than its URI made full.
+
+        ``numbers`` are the rows' source numbers, ``names`` hold ``""`` for no name and
+        ``file_ids`` each row's HTAN file id (``""``: none; see ``files.file_ids_of``). Returns
+        the repaired URI column — every row kept, names unchanged, the same findings as
+        :meth:`repair_batch` — or ``None``, and then nothing was recorded: repair the batch's
+        rows with :meth:`repair_batch`.
+        """
+        if self._keep_all:
+            file_ids = [""] * len(uris)
+        fulls, _, done = self._plain_batch(numbers, uris, names, file_ids)
+        return cast(list[str], fulls) if done else None
+
+    def release_held(self) -> list[ManifestRow]:
+        """Rows held for a preferred URI that never appeared (call once, after the last batch)."""
+        return self._release_held()
+
+    def _plain_batch(
+        self, numbers: list[int], uris: list[str], names: list[str], file_ids: list[str]
+    ) -> tuple[list[str | None], list[str | None] | None, bool]:
+        """The batch's full URIs and change codes, and whether it was taken whole (every URI,
+        name and file id plain and new: recorded in bulk); when not, nothing is recorded."""
+        fulls, rewritten = self._full_uris(uris)
         if self._prefer is not None and not self._keep_all:
             wanted = sorted({f for f in file_ids if f and f not in self._picks})
             if wanted:
@@ -185,36 +225,32 @@ class Repairer:
         else:
             uri_hashes = array("q", (hash(u) if u is not None else 0 for u in fulls))
         file_hashes = array("q", map(hash, file_ids))
-        names = [r.name or "" for r in chunk]
         name_hashes = array("q", map(hash, names))
         only_compact = rewritten is None or rewritten is _ALL_COMPACT
         slots = self._plain_slots(uri_hashes, file_hashes, name_hashes, names, file_ids)
-        if only_compact and slots is not None:
-            zeros = [0] * len(chunk)
-            uri_slots, file_slots, name_slots = slots
-            self._uris.put_at(uri_slots, uri_hashes, numbers, zeros)
-            self._file_ids.put_at(file_slots, file_hashes, numbers, uri_hashes)
-            self._names.put_at(name_slots, name_hashes, numbers, zeros)
-            self.rows_out += len(chunk)
-            if rewritten is None:
-                return chunk
-            self._bulk_compact_notes(chunk, numbers, fulls)
-            return [
-                ManifestRow(full or "", row.name, row.metadata, row.row_number)
-                for row, full in zip(chunk, fulls, strict=True)
-            ]
-        return self._slow_batch(chunk, numbers, fulls, rewritten, file_ids)
+        if not only_compact or slots is None:
+            return fulls, rewritten, False
+        self.rows_in += len(uris)
+        zeros = [0] * len(uris)
+        uri_slots, file_slots, name_slots = slots
+        self._uris.put_at(uri_slots, uri_hashes, numbers, zeros)
+        self._file_ids.put_at(file_slots, file_hashes, numbers, uri_hashes)
+        self._names.put_at(name_slots, name_hashes, numbers, zeros)
+        self.rows_out += len(uris)
+        if rewritten is not None:
+            self._bulk_compact_notes(uris, numbers, fulls)
+        return fulls, rewritten, True
 
     def _bulk_compact_notes(
-        self, chunk: list[ManifestRow], numbers: list[int], fulls: list[str | None]
+        self, uris: list[str], numbers: list[int], fulls: list[str | None]
     ) -> None:
         """``uri_compact`` notes for a batch of compact URIs (messages only up to the cap)."""
-        room = len(chunk) if not self._max else max(self._max - self.counts["uri_compact"], 0)
-        for i in range(min(room, len(chunk))):
-            uri = chunk[i].drs_uri
+        room = len(uris) if not self._max else max(self._max - self.counts["uri_compact"], 0)
+        for i in range(min(room, len(uris))):
+            uri = uris[i]
             message = f"{uri!r} rewritten as {fulls[i]}"
             self._note(make_finding(numbers[i], "drs_uri", "uri_compact", message, uri))
-        self.counts["uri_compact"] += len(chunk) - min(room, len(chunk))
+        self.counts["uri_compact"] += len(uris) - min(room, len(uris))
 
     def _full_uris(self, uris: list[str]) -> tuple[list[str | None], list[str | None] | None]:
         """Each URI's full form (``None``: unusable) and, when any changed, the change codes."""

@@ -6,13 +6,16 @@ import csv
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Literal, TextIO, cast
+from typing import TYPE_CHECKING, Literal, TextIO, cast
 
 from htan_cds.errors import ManifestError
 from htan_cds.manifest.formats._cells import escape_row, may_need_escape
 from htan_cds.manifest.formats._dialect import BOM
 from htan_cds.manifest.registry import BATCH_ROWS, DEFAULT_WRITE, WriteOptions
 from htan_cds.manifest.row import ManifestRow
+
+if TYPE_CHECKING:
+    from _csv import Writer as CsvWriter
 
 # Writers learn the metadata columns from this many leading rows when no columns are given.
 _COLUMN_SCAN_ROWS = 10000
@@ -116,20 +119,27 @@ def write_table(
     count = 0
     iterator = iter(stream)
     while chunk := list(itertools.islice(iterator, BATCH_ROWS)):
-        batch = list(map(values_of, chunk))
-        joined = "\x00" + "\x00".join(itertools.chain.from_iterable(batch))
-        if "\r" in joined or (escape and may_need_escape(joined)):
-            for values in batch:
-                if escape:
-                    values = escape_row(values)
-                if "\r" in "".join(values):
-                    quote_all.writerow(values)
-                else:
-                    writer.writerow(values)
-        else:
-            writer.writerows(batch)
+        write_batch(list(map(values_of, chunk)), writer, quote_all, escape)
         count += len(chunk)
     return count
+
+
+def write_batch(
+    batch: list[list[str]], writer: CsvWriter, quote_all: CsvWriter, escape: bool
+) -> None:
+    """Write rows of cells: with ``writerows`` when no cell needs an escape or holds a
+    carriage return, else row by row (escaped; a row holding ``"\r"`` fully quoted)."""
+    joined = "\x00" + "\x00".join(itertools.chain.from_iterable(batch))
+    if "\r" in joined or (escape and may_need_escape(joined)):
+        for values in batch:
+            if escape:
+                values = escape_row(values)
+            if "\r" in "".join(values):
+                quote_all.writerow(values)
+            else:
+                writer.writerow(values)
+    else:
+        writer.writerows(batch)
 
 
 def _picker(columns: Sequence[str]) -> Callable[[dict[str, str]], Sequence[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from htan_cds.manifest.formats._tabular import header_fields, read_table, read_table_columns
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext, TableSpec
 from htan_cds.manifest.row import ManifestRow
 
 COLUMNS = ("name", "entityId", "HTAN_Data_File_ID", "drs_uri")
@@ -44,4 +44,5 @@ FORMAT = ManifestFormat(
     reader=read,
     sniff=sniff,
     columns=columns,
+    table=TableSpec(("drs_uri",), ("name",)),
 )

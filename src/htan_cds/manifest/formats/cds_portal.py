@@ -23,6 +23,7 @@ from htan_cds.manifest.registry import (
     ColumnBatch,
     ManifestFormat,
     ReadContext,
+    TableSpec,
     WriteOptions,
 )
 from htan_cds.manifest.row import ManifestRow
@@ -127,4 +128,5 @@ FORMAT = ManifestFormat(
     columns=columns,
     writer=write,
     delimiters=(",", ";", "\t"),
+    table=TableSpec(("drs_uri", "File ID"), ("name", "File Name"), tolerant=True),
 )

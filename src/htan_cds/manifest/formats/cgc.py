@@ -21,6 +21,7 @@ from htan_cds.manifest.registry import (
     ColumnBatch,
     ManifestFormat,
     ReadContext,
+    TableSpec,
     WriteOptions,
 )
 from htan_cds.manifest.row import ManifestRow
@@ -88,4 +89,5 @@ FORMAT = ManifestFormat(
     columns=columns,
     writer=write,
     delimiters=DELIMITERS,
+    table=TableSpec(URI_COLUMNS, NAME_COLUMNS),
 )

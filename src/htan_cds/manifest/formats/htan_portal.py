@@ -22,6 +22,7 @@ from htan_cds.manifest.registry import (
     ColumnBatch,
     ManifestFormat,
     ReadContext,
+    TableSpec,
     WriteOptions,
 )
 from htan_cds.manifest.row import ManifestRow
@@ -95,4 +96,5 @@ FORMAT = ManifestFormat(
     columns=columns,
     writer=write,
     delimiters=(",", ";", "\t"),
+    table=TableSpec(("drs_uri",), ("name",)),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from htan_cds.manifest.formats._tabular import header_fields, read_table, read_table_columns
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext
+from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext, TableSpec
 from htan_cds.manifest.row import ManifestRow
 
 URI_COLUMNS = ("drs_uri", "pfb:ga4gh_drs_uri", "ga4gh_drs_uri", "object_id")
@@ -41,4 +41,5 @@ FORMAT = ManifestFormat(
     sniff=sniff,
     columns=columns,
     delimiters=(",", ";", "\t"),
+    table=TableSpec(URI_COLUMNS, NAME_COLUMNS),
 )

@@ -31,6 +31,7 @@ from htan_cds.manifest.registry import (
     ColumnBatch,
     ManifestFormat,
     ReadContext,
+    TableSpec,
     WriteOptions,
 )
 from htan_cds.manifest.row import ManifestRow
@@ -106,4 +107,5 @@ FORMAT = ManifestFormat(
     columns=columns,
     writer=write,
     delimiters=("\t",),
+    table=TableSpec(URI_COLUMNS, NAME_COLUMNS),
 )
