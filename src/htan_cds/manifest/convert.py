@@ -8,7 +8,7 @@ the million-row case — a delimited input (a format with a :class:`TableSpec`) 
 ``Repairer.repair_columns``; a batch that needs row-by-row repair is made into rows for that
 batch alone), written by joins from the columns (``formats/_column_writing.py``). A file the
 column path does not carry (a row with extra cells) is converted again on the row path.
-``tests/manifest/test_convert_columns.py`` runs both on random manifests and compares them.
+``tests/manifest/test_fast_convert.py`` runs both on random manifests and compares them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def _convert(
                     escape=options.escape_formulas,
                 )
                 with _no_cycle_collection():
-                    _column_pass(table, writer, checker, repairer, tick)
+                    _column_pass(table, writer, checker, repairer, tick, _size(request.file))
                 return writer.close()
 
             written = write_to(request.output, write, fmt.encoding)
@@ -201,8 +202,12 @@ def _column_pass(
     checker: Checker,
     repairer: Repairer | None,
     tick: Callable[[], None] | None,
+    size: int | None = None,
 ) -> None:
-    """The column path: each record batch checked, repaired and written as columns."""
+    """The column path: each record batch checked, repaired and written as columns.
+
+    ``size`` (the input's bytes, when known) sizes the repairer's tables after the first batch.
+    """
     uri_index, name_index, meta = table.uri_index, table.name_index, table.meta
     meta_keys = [k for k, _ in meta]
     lead = set(_COLUMN_LEADS["cgc"])
@@ -234,6 +239,8 @@ def _column_pass(
             writer.rows(_values(repairer.repair_batch(rows), out_keys))
         if tick is not None:
             tick()
+        if size and repairer is not None and first == 1:
+            repairer.reserve(_rows_expected(size, cols, count))
     if repairer is not None:
         writer.rows(_values(repairer.release_held(), out_keys))
 
@@ -241,6 +248,29 @@ def _column_pass(
 def _meta(meta: list[tuple[str, int]], cols: list[list[str]], row: int) -> dict[str, str]:
     """A row's metadata as ``read_table`` gives it (every metadata column, header order)."""
     return {key: cols[index][row] for key, index in meta}
+
+
+def _size(file: str) -> int | None:
+    """The bytes of a plain (not compressed) input file, else ``None``."""
+    if file.endswith(".gz"):
+        return None
+    try:
+        return os.path.getsize(file)
+    except OSError:
+        return None
+
+
+# The reservation stops here: a wrong guess must not cost more memory than growing would.
+_MAX_RESERVED_ROWS = 1_500_000
+
+
+def _rows_expected(size: int, cols: list[list[str]], count: int) -> int:
+    """About how many rows a file of ``size`` bytes holds, from the first batch's row length
+    (characters for bytes: an underestimate for non-ASCII text, which only costs a growth)."""
+    if count < 1000:
+        return 0
+    length = sum(map(len, itertools.chain.from_iterable(cols))) + len(cols) * count
+    return min(int(size * count / max(length, 1)), _MAX_RESERVED_ROWS)
 
 
 def _values(rows: list[ManifestRow], keys: Sequence[str]) -> list[list[str]]:

@@ -38,6 +38,12 @@ class HashIndex:
     def __len__(self) -> int:
         return self.count
 
+    def reserve(self, count: int) -> None:
+        """Room for ``count`` keys in all, so that adding them never grows the table (growing
+        re-inserts every key; one early reservation skips the doublings on the way)."""
+        if count * 2 > (1 << self._log2):
+            self._grow(count)
+
     def _slots(self, keys: Any) -> Any:
         """For each key: the slot holding it, or the first empty slot of its probe sequence."""
         mask = np.int64((1 << self._log2) - 1)

@@ -206,6 +206,11 @@ class Repairer:
         fulls, _, done = self._plain_batch(numbers, uris, names, file_ids)
         return cast(list[str], fulls) if done else None
 
+    def reserve(self, rows: int) -> None:
+        """Make room for about ``rows`` more rows in the seen-value tables up front."""
+        for index in (self._uris, self._names, self._file_ids):
+            index.reserve(len(index) + rows)
+
     def release_held(self) -> list[ManifestRow]:
         """Rows held for a preferred URI that never appeared (call once, after the last batch)."""
         return self._release_held()

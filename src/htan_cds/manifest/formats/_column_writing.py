@@ -5,7 +5,7 @@ million rows most batches need nothing from csv: no cell holds the delimiter, a 
 break or a formula trigger, so minimal quoting writes every cell as it is. Such a batch is
 written by C-level joins straight from its columns (``zip(*columns)``, ``str.join``); any other
 batch goes through :func:`~htan_cds.manifest.formats._writing.write_batch`, the same code
-``write_table`` uses. ``tests/manifest/test_convert_columns.py`` compares the two byte for byte.
+``write_table`` uses. ``tests/manifest/test_fast_convert.py`` compares the two byte for byte.
 """
 
 from __future__ import annotations

@@ -226,7 +226,7 @@ def _big(rows: int, *, compact: bool, odd: bool) -> bytes:
             out.write(",,,\n")  # a blank row
             out.write(f"{uri},f_{i}.tif,HTA9_1_{i},HTAN HMS\n")  # the same object again
             out.write(f"{uri}x,CON,HTA9_1_{i},'=1\n")  # a second URI for a file id
-            out.write(f"{uri}y,\"a,b\",,\"two\nlines\"\n")
+            out.write(f'{uri}y,"a,b",,"two\nlines"\n')
     return out.getvalue().encode()
 
 
