@@ -198,3 +198,34 @@ def test_direct_jpeg_is_pillows_jpeg(size: tuple[int, int]) -> None:
     np.testing.assert_array_equal(
         np.asarray(Image.open(io.BytesIO(body))), np.asarray(Image.open(out))
     )
+
+
+# -- the warm-up at start ----------------------------------------------------------------------
+
+
+def test_warm_up_leaves_nothing_for_a_first_view_to_import() -> None:
+    """In a fresh interpreter: after the warm-up, showing a tile imports no module (the first
+    request after start used to wait for ome-types, numpy.ma, anyio's backend, codecs)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib\n"
+        "from htan_cds.server import iiif_routes\n"
+        "iiif_routes._preload()\n"
+        "before = set(sys.modules)\n"
+        "import numpy as np, imagecodecs\n"
+        "from htan_cds.imaging import display, iiif, tiles\n"
+        "from htan_cds.imaging.ome import parse_ome_xml\n"
+        "np.percentile(np.arange(9, dtype=np.uint16), (1.0, 99.5))\n"
+        "parse_ome_xml(iiif_routes._WARM_OME)\n"
+        "px = np.zeros((8, 8, 3), np.uint8)\n"
+        "iiif.finish(px, iiif.parse_image_request('full', 'max', '0', 'default.jpg'))\n"
+        "imagecodecs.deflate_decode, imagecodecs.delta_decode\n"
+        "import anyio._backends._asyncio\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        "print(new)\n"
+        "assert not new, new\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

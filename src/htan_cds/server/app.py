@@ -101,9 +101,12 @@ def serve(config: ServerConfig) -> None:
     ``config.header_timeout`` seconds to send a request's headers).
     """
     from htan_cds.server import slow_clients
+    from htan_cds.server.iiif_routes import start_preload
     from htan_cds.server.listen import ensure_can_serve
 
     ensure_can_serve(config)
+    if config.workers <= 1:  # workers warm up in their own process (iiif_routes.mount)
+        start_preload()
 
     common: dict[str, Any] = {
         "header_timeout": config.header_timeout,
