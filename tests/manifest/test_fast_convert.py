@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from htan_cds.errors import HtanCdsError
-from htan_cds.manifest import checks, files, registry, repair
+from htan_cds.manifest import checks, convert, files, registry, repair
 from htan_cds.manifest.convert import ConvertRequest, ConvertResult, convert_manifest
 from htan_cds.manifest.formats import _records, _tabular, _writing
 
@@ -230,10 +230,16 @@ def _big(rows: int, *, compact: bool, odd: bool) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.mark.parametrize("aside", [False, True])
 @pytest.mark.parametrize("compact", [False, True])
 @pytest.mark.parametrize("odd", [False, True])
-def test_column_path_at_full_batch_size(tmp_path: Path, compact: bool, odd: bool) -> None:
-    """Several real-size batches, plain and with odd rows here and there: same bytes, report."""
+def test_column_path_at_full_batch_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compact: bool, odd: bool, aside: bool
+) -> None:
+    """Several real-size batches, plain and with odd rows here and there: same bytes, report
+    (``aside``: checked in a child process, as inputs of 32 MiB and more are)."""
+    if aside:
+        monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
     data = _big(10_000, compact=compact, odd=odd)
     options: dict[str, object] = {
         "fix": True,
@@ -248,8 +254,13 @@ def test_column_path_at_full_batch_size(tmp_path: Path, compact: bool, odd: bool
     _compare(tmp_path, data, {**options, "fix": False})
 
 
-def test_a_row_with_extra_cells_falls_back_to_the_row_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("aside", [False, True])
+def test_a_row_with_extra_cells_falls_back_to_the_row_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aside: bool
+) -> None:
     """Extra non-empty cells become ``extra_N`` metadata only the row path writes."""
+    if aside:
+        monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
     data = f"drs_uri,name\n{FULL}a,a.tif\n{FULL}b,b.tif,surplus\n".encode()
     options: dict[str, object] = {
         "fix": True,
@@ -262,3 +273,21 @@ def test_a_row_with_extra_cells_falls_back_to_the_row_path(tmp_path: Path) -> No
     result = _compare(tmp_path, data, options)
     assert result is not None
     assert (tmp_path / "cols.csv").read_text().splitlines()[0] == "name,drs_uri,extra_1"
+
+
+def test_a_malformed_input_fails_alike_with_the_check_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error while converting stops the child and leaves no output, as on the row path."""
+    monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
+    # Past the lines read to sniff the format: the child is running when the parent fails.
+    data = _big(5000, compact=False, odd=False) + FULL.encode() + b"a,\xff\xfe.tif\n"
+    options: dict[str, object] = {
+        "fix": True,
+        "keep_all_uris": False,
+        "keep_delimiter": False,
+        "escape_formulas": True,
+        "drs_column": None,
+        "prefer": None,
+    }
+    assert _compare(tmp_path, data, options) is None

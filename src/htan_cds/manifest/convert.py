@@ -24,11 +24,12 @@ from typing import Any, TextIO
 
 from htan_cds.drs.prefixes import PrefixRegistry
 from htan_cds.errors import UsageError
+from htan_cds.manifest._check_aside import ASIDE_BYTES, CheckAside, column_batch, file_id_plan
 from htan_cds.manifest.checks import FILE_ID_COLUMNS, Checker, CheckReport
 from htan_cds.manifest.files import ManifestReader, write_options, write_to
 from htan_cds.manifest.formats._column_writing import ColumnWriter
 from htan_cds.manifest.formats._records import NeedsRows, RecordTable
-from htan_cds.manifest.registry import ColumnBatch
+from htan_cds.manifest.registry import WriteOptions
 from htan_cds.manifest.repair import Repairer, UriPreference
 from htan_cds.manifest.row import Finding, ManifestRow, make_row
 
@@ -127,23 +128,22 @@ def _convert(
         fmt, options = write_options(request.to, delimiter, request.escape_formulas)
         table = reader.records() if columns else None
         if table is not None:
-            lead = _COLUMN_LEADS[request.to]
-            out_delimiter = options.delimiter or ","
-
-            def write(out: TextIO) -> int:
-                assert table is not None
-                writer = ColumnWriter(
-                    out,
-                    lead=lead,
-                    metadata=[k for k, _ in table.meta if k not in lead],
-                    delimiter=out_delimiter,
-                    escape=options.escape_formulas,
+            size = _size(request.file)
+            aside = None
+            if size is not None and size >= ASIDE_BYTES:
+                aside = CheckAside(
+                    request.file, request.fmt, request.drs_column, request.name_column, registry
                 )
-                with _no_cycle_collection():
-                    _column_pass(table, writer, checker, repairer, tick, _size(request.file))
-                return writer.close()
-
-            written = write_to(request.output, write, fmt.encoding)
+            try:
+                written = write_to(
+                    request.output,
+                    _column_writer(table, request, options, checker, repairer, tick, size, aside),
+                    fmt.encoding,
+                )
+                check_report = aside.result() if aside is not None else None
+            finally:
+                if aside is not None:
+                    aside.close()
         else:
             writer = fmt.writer
             assert writer is not None
@@ -151,12 +151,42 @@ def _convert(
             written = write_to(
                 request.output, lambda out: writer(rows, out, None, options), fmt.encoding
             )
-        found = reader.context
-        checker.add_findings(found.findings)
-        check_report = checker.finish(
-            reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
-        )
+            check_report = None
+        if check_report is None:
+            found = reader.context
+            checker.add_findings(found.findings)
+            check_report = checker.finish(
+                reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
+            )
     return _result(request, reader, check_report, written, delimiter, repairer)
+
+
+def _column_writer(
+    table: RecordTable,
+    request: ConvertRequest,
+    options: WriteOptions,
+    checker: Checker,
+    repairer: Repairer | None,
+    tick: Callable[[], None] | None,
+    size: int | None,
+    aside: CheckAside | None,
+) -> Callable[[TextIO], int]:
+    """What writes the output on the column path (``checker`` unused when checked aside)."""
+    lead = _COLUMN_LEADS[request.to]
+
+    def write(out: TextIO) -> int:
+        writer = ColumnWriter(
+            out,
+            lead=lead,
+            metadata=[k for k, _ in table.meta if k not in lead],
+            delimiter=options.delimiter or ",",
+            escape=options.escape_formulas,
+        )
+        with _no_cycle_collection():
+            _column_pass(table, writer, None if aside else checker, repairer, tick, size)
+        return writer.close()
+
+    return write
 
 
 @contextlib.contextmanager
@@ -199,7 +229,7 @@ def _tapped(
 def _column_pass(
     table: RecordTable,
     writer: ColumnWriter,
-    checker: Checker,
+    checker: Checker | None,
     repairer: Repairer | None,
     tick: Callable[[], None] | None,
     size: int | None = None,
@@ -213,16 +243,15 @@ def _column_pass(
     lead = set(_COLUMN_LEADS["cgc"])
     out_meta = [i for k, i in meta if k not in lead]
     out_keys = [k for k in meta_keys if k not in lead]
-    key_plan = _file_id_plan(meta, FILE_ID_COLUMNS)
+    plan = file_id_plan(meta, FILE_ID_COLUMNS)
     for first, batch in table.batches:
         cols, joined = batch.columns, batch.joined
-        count = len(cols[0])
-        uris = cols[uri_index]
-        names = cols[name_index] if name_index is not None else [""] * count
+        seen = column_batch(table, cols, first, plan)
+        uris, names, file_ids, numbers = seen.uris, seen.names, seen.keys, seen.numbers
+        count = len(uris)
         name_joined = joined[name_index] if name_index is not None else None
-        file_ids = _file_ids(cols, key_plan, count)
-        numbers = list(range(first, first + count))
-        checker.add_columns(ColumnBatch(uris, names, file_ids, numbers))
+        if checker is not None:
+            checker.add_columns(seen)
         metadata = [cols[i] for i in out_meta]
         meta_joined = [joined[i] for i in out_meta]
         if repairer is None:
@@ -276,31 +305,6 @@ def _rows_expected(size: int, cols: list[list[str]], count: int) -> int:
 def _values(rows: list[ManifestRow], keys: Sequence[str]) -> list[list[str]]:
     """Rows as the cells ``cgc`` writes: name, URI, metadata in header order."""
     return [[row.name or "", row.drs_uri, *(row.metadata[k] for k in keys)] for row in rows]
-
-
-def _file_id_plan(meta: list[tuple[str, int]], key_columns: Sequence[str]) -> list[int]:
-    """The columns ``files.file_id_of`` looks at, in its order: exact names, then loose ones."""
-    exact = {k: i for k, i in meta}
-    plan = [exact[c] for c in key_columns if c in exact]
-    loose = {_loose(c) for c in key_columns}
-    plan += [i for k, i in meta if _loose(k) in loose and i not in plan]
-    return plan
-
-
-def _loose(name: str) -> str:
-    return name.strip().lower().replace(" ", "_")
-
-
-def _file_ids(cols: list[list[str]], plan: list[int], count: int) -> list[str]:
-    """Each row's first non-empty cell among the ``plan`` columns (``""`` when none)."""
-    if not plan:
-        return [""] * count
-    found = list(cols[plan[0]])
-    for index in plan[1:]:
-        if all(found):
-            break
-        found = [a or b for a, b in zip(found, cols[index], strict=True)]
-    return found
 
 
 def _output_delimiter(reader: ManifestReader, keep: bool, to: str) -> str | None:
