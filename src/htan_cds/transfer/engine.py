@@ -85,6 +85,10 @@ class _Run:
         self._claimed = self.ledger.claimed_paths()
         self._taken: dict[str, str] = {}
         self.executor = ThreadPoolExecutor(max_workers=max(2, min(8, options.concurrency)))
+        # One thread per large body being read from its socket (made only when used).
+        self.body_executor = ThreadPoolExecutor(
+            max_workers=max(1, options.concurrency), thread_name_prefix="body"
+        )
         # Files waiting for a worker and files whose bytes are being fetched: together they
         # decide how many ranged streams one file may use (see :meth:`streams_per_file`).
         self.waiting_files = 0
@@ -435,6 +439,7 @@ async def import_async(
                 connections=asyncio.Semaphore(opts.concurrency),
                 per_host=opts.host_limit,
                 on_bytes=lambda uri, n: run.emit(ProgressEvent("bytes", drs_uri=uri, nbytes=n)),
+                body_executor=run.body_executor,
             )
             run.report.files = await fetch_all(run, client, items, ctx)
             run.report.bytes_fetched = ctx.bytes_fetched
@@ -451,6 +456,7 @@ async def import_async(
         with contextlib.suppress(sqlite3.Error):
             run.ledger.close()
         run.executor.shutdown(wait=True)
+        run.body_executor.shutdown(wait=True)
         if run._lock_fd is not None:
             os.close(run._lock_fd)
     run.report.elapsed = time.monotonic() - started

@@ -25,6 +25,7 @@ from htan_cds.drs.retry import RETRYABLE_STATUS, RetryPolicy
 from htan_cds.errors import AccessDenied, DrsError, TransferError
 from htan_cds.net.origins import origin
 from htan_cds.net.redirects import follow_redirects
+from htan_cds.transfer import socket_body
 from htan_cds.transfer.verify import PartialFile
 
 CHUNK = 4 << 20
@@ -51,6 +52,9 @@ class FetchContext:
     connections: asyncio.Semaphore
     per_host: int
     on_bytes: Callable[[str, int], None] = lambda _uri, _n: None
+    # Threads that read large plain-HTTP bodies from their sockets (one per stream in flight);
+    # None: every body goes through aiohttp's reader.
+    body_executor: Executor | None = None
     host_limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     bytes_fetched: int = 0
     refreshes: int = 0
@@ -223,7 +227,10 @@ async def fetch_range(
                     await source.next_route(access, f"byte server answered HTTP {status}")
                     attempt = refreshes = 0
                     continue
-                got = await _read_body(loop, ctx, resp, partial, pos, end, source.key)
+                if ctx.body_executor is not None and socket_body.eligible(resp, end - pos):
+                    got = await _read_from_socket(ctx, resp, partial, pos, end, source.key)
+                else:
+                    got = await _read_body(loop, ctx, resp, partial, pos, end, source.key)
                 received += got
                 progressed = got > 0
                 pos += got
@@ -251,6 +258,34 @@ class _PartialProgress(aiohttp.ClientError):
     def __init__(self, written: int, message: str) -> None:
         super().__init__(message)
         self.written = written
+
+
+async def _read_from_socket(
+    ctx: FetchContext,
+    resp: aiohttp.ClientResponse,
+    partial: PartialFile,
+    pos: int,
+    end: int,
+    uri: str,
+) -> int:
+    def on_bytes(n: int) -> None:
+        ctx.bytes_fetched += n
+        ctx.on_bytes(uri, n)
+
+    assert ctx.body_executor is not None
+    try:
+        return await socket_body.read_from_socket(
+            resp,
+            partial,
+            pos,
+            end,
+            executor=ctx.body_executor,
+            timeout=ctx.client.timeout,
+            on_bytes=on_bytes,
+        )
+    except socket_body.BodyBroken as exc:
+        # Keep what reached the disk: the retry continues after it.
+        raise _PartialProgress(exc.written, str(exc)) from exc.__cause__
 
 
 async def _read_body(
