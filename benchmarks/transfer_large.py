@@ -24,7 +24,7 @@ from pathlib import Path
 import google_crc32c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_common import DrsServer, Nginx, run_measured
+from transfer_common import DrsServer, Nginx, installed_python, run_measured
 
 MiB = 1 << 20
 
@@ -107,6 +107,7 @@ def main() -> None:
         urls.write_text("\n".join(o["url"] for o in objects) + "\n")
         rss = 0
         reread = 0
+        python = installed_python(work)
         # Rounds alternate the tools and start with the page cache's dirty data flushed, so a
         # tool never pays for the previous one's writeback (this shared disk is noisy).
         for _ in range(args.rounds):
@@ -145,7 +146,7 @@ def main() -> None:
             out = work / "htan"
             report = work / "report.json"
             cmd = [
-                sys.executable,
+                *python,
                 "-m",
                 "htan_cds.cli.main",
                 "import",
@@ -181,7 +182,7 @@ def main() -> None:
             if k != label
         }
         startup, _, _ = run_measured(
-            [sys.executable, "-c", "import htan_cds.cli.main, htan_cds.transfer.engine"]
+            [*python, "-c", "import htan_cds.cli.main, htan_cds.transfer.engine"]
         )
         print(f"{args.count} x {size // MiB} MiB = {total / MiB:.0f} MiB from nginx on loopback")
         print(f"  median of {args.rounds} rounds (wall time includes process start)")

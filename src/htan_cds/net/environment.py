@@ -17,6 +17,10 @@ from functools import lru_cache
 from htan_cds.errors import ConfigError
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+# OpenSSL reads these two itself whenever a default context loads its trust store (aiohttp
+# builds its default context when it is imported); their values when this process started.
+_OPENSSL_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+_AT_START = {v: os.environ.get(v) for v in _OPENSSL_VARIABLES}
 
 
 def _ca_settings() -> tuple[str | None, str | None]:
@@ -31,11 +35,24 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def custom_ssl_context() -> ssl.SSLContext | None:
-    """:func:`ssl_context` when the environment names a CA bundle, else None: the HTTP
-    libraries' own default (verifying, system store) then serves, and no second CA store is
-    loaded at start-up (tens of milliseconds per process)."""
+    """:func:`ssl_context` when the environment names a CA bundle the HTTP libraries' default
+    context does not already trust, else None: their own default (verifying) then serves.
+
+    The default context is built by OpenSSL's ``set_default_verify_paths``, which reads
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` itself (as curl and the ``openssl`` tools do), so when
+    those are all the environment names, and are what they were when the process started,
+    building our own context would load the same CA store once more: a quarter of a second
+    of start-up on the benchmark VM (OpenSSL 3 parsing ~150 PEM certificates). A bundle named
+    only by ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (which OpenSSL does not read), or an
+    OpenSSL variable changed since start-up, gets its own context."""
     cafile, capath = _ca_settings()
-    return _context(cafile, capath) if cafile or capath else None
+    if not (cafile or capath):
+        return None
+    openssl_reads_it = cafile in (None, os.environ.get("SSL_CERT_FILE"))
+    unchanged = all(os.environ.get(v) == _AT_START[v] for v in _OPENSSL_VARIABLES)
+    if openssl_reads_it and unchanged:
+        return None
+    return _context(cafile, capath)
 
 
 @lru_cache(maxsize=8)
