@@ -117,10 +117,12 @@ def _pump(
     bytes written. Ends early when the peer closes; raises :class:`BodyBroken` on errors."""
     sock.settimeout(timeout)
     buf = _buffer()
-    written = unreported = 0
+    written = unreported = fill = 0
     head = head[:want]
-    fill = len(head)
-    buf[:fill] = head
+    if head:
+        # What aiohttp held already (it may exceed one block): stored as it is.
+        partial.write_hot(offset, memoryview(head))
+        written = unreported = len(head)
     try:
         ended = False
         while written < want and not ended:
@@ -140,9 +142,14 @@ def _pump(
                     report(unreported)
                     unreported = 0
     except OSError as exc:
-        if isinstance(exc, (TimeoutError, ConnectionError)) or exc.errno is None:
-            raise BodyBroken(written, str(exc) or type(exc).__name__) from exc
-        raise  # a write failed (disk full...): not a network error to retry
+        if not isinstance(exc, (TimeoutError, ConnectionError)) and exc.errno is not None:
+            raise  # a write failed (disk full...): not a network error to retry
+        if fill:
+            # Keep what arrived before the break: the retry continues after it.
+            partial.write_hot(offset + written, buf[:fill])
+            written += fill
+            unreported += fill
+        raise BodyBroken(written, str(exc) or type(exc).__name__) from exc
     finally:
         if unreported:
             report(unreported)
