@@ -24,7 +24,7 @@ from pathlib import Path
 import google_crc32c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transfer_common import DrsServer, Nginx, installed_python, run_measured
+from transfer_common import DrsServer, Nginx, installed_package, run_measured
 
 MiB = 1 << 20
 
@@ -107,7 +107,7 @@ def main() -> None:
         urls.write_text("\n".join(o["url"] for o in objects) + "\n")
         rss = 0
         reread = 0
-        python = installed_python(work)
+        installed = installed_package(work)
         # Rounds alternate the tools and start with the page cache's dirty data flushed, so a
         # tool never pays for the previous one's writeback (this shared disk is noisy).
         for _ in range(args.rounds):
@@ -146,7 +146,7 @@ def main() -> None:
             out = work / "htan"
             report = work / "report.json"
             cmd = [
-                *python,
+                sys.executable,
                 "-m",
                 "htan_cds.cli.main",
                 "import",
@@ -162,7 +162,7 @@ def main() -> None:
                 str(report),
             ]
             _sync()
-            dt, rc, peak = run_measured(cmd)
+            dt, rc, peak = run_measured(cmd, env=installed)
             assert rc == 0, "import failed"
             summary = json.loads(report.read_text())["summary"]
             assert summary["done"] == args.count
@@ -182,7 +182,8 @@ def main() -> None:
             if k != label
         }
         startup, _, _ = run_measured(
-            [*python, "-c", "import htan_cds.cli.main, htan_cds.transfer.engine"]
+            [sys.executable, "-c", "import htan_cds.cli.main, htan_cds.transfer.engine"],
+            env=installed,
         )
         print(f"{args.count} x {size // MiB} MiB = {total / MiB:.0f} MiB from nginx on loopback")
         print(f"  median of {args.rounds} rounds (wall time includes process start)")
