@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from hypothesis import strategies as st
 
 from htan_cds.errors import HtanCdsError
 from htan_cds.manifest import checks, convert, files, registry, repair
+from htan_cds.manifest._check_aside import CheckAside, aside_pays
 from htan_cds.manifest.convert import ConvertRequest, ConvertResult, convert_manifest
 from htan_cds.manifest.formats import _records, _tabular, _writing
+from htan_cds.manifest.formats._records import NeedsRows
 
 FULL = "drs://nci-crdc.datacommons.io/dg.4DFC/"
 HEADERS = [
@@ -177,7 +180,7 @@ def _run(
     if opts["keep_all_uris"]:
         prefer = None
     try:
-        return convert_manifest(request, prefer=prefer, columns=columns), None
+        return convert_manifest(request, prefer=prefer, columns=columns, check_aside=True), None
     except HtanCdsError as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -237,9 +240,10 @@ def test_column_path_at_full_batch_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compact: bool, odd: bool, aside: bool
 ) -> None:
     """Several real-size batches, plain and with odd rows here and there: same bytes, report
-    (``aside``: checked in a child process, as inputs of 32 MiB and more are)."""
+    (``aside``: checked in a child process, as inputs of 32 MiB and more are when a core is
+    free)."""
     if aside:
-        monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
+        monkeypatch.setattr(convert, "aside_pays", lambda size: True)
     data = _big(10_000, compact=compact, odd=odd)
     options: dict[str, object] = {
         "fix": True,
@@ -260,7 +264,7 @@ def test_a_row_with_extra_cells_falls_back_to_the_row_path(
 ) -> None:
     """Extra non-empty cells become ``extra_N`` metadata only the row path writes."""
     if aside:
-        monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
+        monkeypatch.setattr(convert, "aside_pays", lambda size: True)
     data = f"drs_uri,name\n{FULL}a,a.tif\n{FULL}b,b.tif,surplus\n".encode()
     options: dict[str, object] = {
         "fix": True,
@@ -279,7 +283,7 @@ def test_a_malformed_input_fails_alike_with_the_check_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An error while converting stops the child and leaves no output, as on the row path."""
-    monkeypatch.setattr(convert, "ASIDE_BYTES", 0)
+    monkeypatch.setattr(convert, "aside_pays", lambda size: True)
     # Past the lines read to sniff the format: the child is running when the parent fails.
     data = _big(5000, compact=False, odd=False) + FULL.encode() + b"a,\xff\xfe.tif\n"
     options: dict[str, object] = {
@@ -291,3 +295,28 @@ def test_a_malformed_input_fails_alike_with_the_check_aside(
         "prefer": None,
     }
     assert _compare(tmp_path, data, options) is None
+
+
+def test_only_a_big_input_on_a_machine_with_a_free_core_is_checked_aside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not aside_pays(None)
+    assert not aside_pays(1024)
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert not aside_pays(1 << 30)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert aside_pays(1 << 30)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert not aside_pays(1 << 30)
+
+
+def test_a_check_process_that_fails_sends_the_conversion_row_by_row() -> None:
+    """The child ends without a report (here: it cannot open the file): no hang, no traceback,
+    :class:`NeedsRows` (the caller converts again in-process)."""
+    aside = CheckAside("/nonexistent/manifest.csv", "auto", None, None, None)
+    try:
+        with pytest.raises(NeedsRows):
+            aside.result()
+    finally:
+        aside.close()

@@ -264,6 +264,7 @@ def convert(
             registry=registry,
             prefer=prefer,
             progress=lambda reader: _progress(reader, reader.label),
+            check_aside=True,
         )
     finally:
         if prefer is not None:

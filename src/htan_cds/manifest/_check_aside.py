@@ -9,7 +9,9 @@ file again (``formats/_records.py``, the same batches) and feeds the same column
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Sequence
+from multiprocessing.connection import Connection
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
@@ -20,6 +22,26 @@ from htan_cds.manifest.registry import ColumnBatch
 
 # Inputs at least this big are checked aside (smaller ones: starting a process costs more).
 ASIDE_BYTES = 32 * 1024 * 1024
+
+
+def aside_pays(size: int | None) -> bool:
+    """Whether to check an input of ``size`` bytes aside: a big one, and a core to spare.
+
+    The child reads the file again and imports what it needs (~40% more CPU in all), which
+    only buys time when a second core is idle; on a busy machine (load average, last minute,
+    within half a core of the cores this process may use) both processes would share the same
+    cores and finish later than one.
+    """
+    if size is None or size < ASIDE_BYTES:
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return False
+    return load < cores - 0.5
 
 
 def file_id_plan(meta: list[tuple[str, int]], key_columns: Sequence[str]) -> list[int]:
@@ -86,22 +108,45 @@ def check_file(
         return checker.finish(reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows)
 
 
+def _child(conn: Connection, args: tuple[Any, ...]) -> None:
+    try:
+        report = check_file(*args)
+    except BaseException:
+        report = None  # the parent converts row by row, where an error is its to report
+    try:
+        conn.send(report)
+    finally:
+        conn.close()
+
+
 class CheckAside:
-    """:func:`check_file` running in a child process (spawned: no state shared by fork)."""
+    """:func:`check_file` running in a child process.
+
+    Spawned, not forked (no state shared with this process), daemonic (it ends with this
+    process), and watched through a pipe: if the child dies or fails, :meth:`result` raises
+    :class:`NeedsRows` and the conversion is done again row by row, checking in-process.
+    """
 
     def __init__(self, *args: Any) -> None:
-        self._pool = multiprocessing.get_context("spawn").Pool(1)
-        self._result = self._pool.apply_async(check_file, args)
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_end = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, args=(child_end, args), daemon=True)
+        self._process.start()
+        child_end.close()  # so that the child's end closing (it died) reads as EOF here
 
     def result(self) -> CheckReport:
-        """The child's report (its exception re-raised here); :class:`NeedsRows` when it found
-        a row the column path does not carry."""
-        report = self._result.get()
-        if report is None:
-            raise NeedsRows("the check found a row with extra cells")
+        """The child's report; :class:`NeedsRows` when it ended without one."""
+        try:
+            report = self._conn.recv()
+        except (EOFError, OSError):
+            report = None
+        if not isinstance(report, CheckReport):
+            raise NeedsRows("the check process gave no report")
         return report
 
     def close(self) -> None:
         """Stop the child (at once, when the conversion failed before asking the result)."""
-        self._pool.terminate()
-        self._pool.join()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()

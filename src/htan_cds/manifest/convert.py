@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from htan_cds.drs.prefixes import PrefixRegistry
 from htan_cds.errors import UsageError
-from htan_cds.manifest._check_aside import ASIDE_BYTES, CheckAside, column_batch, file_id_plan
+from htan_cds.manifest._check_aside import CheckAside, aside_pays, column_batch, file_id_plan
 from htan_cds.manifest.checks import FILE_ID_COLUMNS, Checker, CheckReport
 from htan_cds.manifest.files import ManifestReader, write_options, write_to
 from htan_cds.manifest.formats._column_writing import ColumnWriter
@@ -80,11 +80,14 @@ def convert_manifest(
     prefer: UriPreference | None = None,
     progress: Progress = _no_progress,
     columns: bool = True,
+    check_aside: bool = False,
 ) -> ConvertResult:
     """Convert ``request.file`` to ``request.to`` at ``request.output``.
 
     ``prefer`` picks among several URIs of one HTAN file id (with ``fix`` and without
-    ``keep_all_uris``); ``columns=False`` forces the row path (the reference). Errors:
+    ``keep_all_uris``); ``columns=False`` forces the row path (the reference);
+    ``check_aside`` lets a big input be checked in a spawned child process (the CLI's choice:
+    a program calling this must guard its main module, as ``multiprocessing`` requires). Errors:
     :class:`UsageError` for options that do not go together, ``ManifestError`` for unreadable
     input or unwritable output.
     """
@@ -95,10 +98,10 @@ def convert_manifest(
     )
     if use_columns:
         try:
-            return _convert(request, registry, prefer, progress, columns=True)
+            return _convert(request, registry, prefer, progress, columns=True, aside=check_aside)
         except NeedsRows:
             pass  # a row the column path does not carry: all again, row by row
-    return _convert(request, registry, prefer, progress, columns=False)
+    return _convert(request, registry, prefer, progress, columns=False, aside=False)
 
 
 def _convert(
@@ -108,6 +111,7 @@ def _convert(
     progress: Progress,
     *,
     columns: bool,
+    aside: bool,
 ) -> ConvertResult:
     checker = Checker(registry=registry)
     repairer = (
@@ -129,21 +133,23 @@ def _convert(
         table = reader.records() if columns else None
         if table is not None:
             size = _size(request.file)
-            aside = None
-            if size is not None and size >= ASIDE_BYTES:
-                aside = CheckAside(
+            checking = None
+            if aside and aside_pays(size):
+                checking = CheckAside(
                     request.file, request.fmt, request.drs_column, request.name_column, registry
                 )
             try:
                 written = write_to(
                     request.output,
-                    _column_writer(table, request, options, checker, repairer, tick, size, aside),
+                    _column_writer(
+                        table, request, options, checker, repairer, tick, size, checking
+                    ),
                     fmt.encoding,
                 )
-                check_report = aside.result() if aside is not None else None
+                check_report = checking.result() if checking is not None else None
             finally:
-                if aside is not None:
-                    aside.close()
+                if checking is not None:
+                    checking.close()
         else:
             writer = fmt.writer
             assert writer is not None
