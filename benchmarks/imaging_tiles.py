@@ -11,12 +11,16 @@ no server, no composition, no JPEG):
   **warm** (reader open; every tile distinct, so nothing comes from the decoded-tile or the
   rendered-tile cache: the server's ``X-Tile-Cache`` header must say ``miss``), and
   **repeated** (the first 100 warm tiles asked again, as when a viewer pans back: answered
-  from the rendered-tile cache, header ``hit``); the goal's ratio is taken on **warm**;
+  from the rendered-tile cache, header ``hit``); the goal's ratio is taken on **warm**; warm
+  tiles are also asked through the standard library's ``http.client`` (another 100 fresh
+  tiles), to show the share of httpx's own CPU in the round trip;
 * **bytes read per tile** by the server process (``rchar`` of ``/proc/PID/io``, which counts
   every byte read() returns, sockets included) against the compressed bytes of the source tiles
   the request covers (their TIFF byte counts);
 * **memory under a pan** across the whole image at full resolution (every level-0 tile, in
   serpentine order, two requests in flight like a browser): peak RSS (``VmHWM``) of the server.
+
+The ratio that counts is against the peer timed **in turn** with the server, tile by tile.
 
 Usage: ``python benchmarks/imaging_tiles.py [--size 13312] [--channels 8] [--cold 7]
 [--warm 150] [--keep]``. The image is written once to ``benchmarks/_work/`` (git-ignored) and
@@ -26,6 +30,7 @@ reused while ``--keep`` is given. Note ``uptime`` with the figures.
 from __future__ import annotations
 
 import argparse
+import http.client
 import math
 import os
 import random
@@ -37,7 +42,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -191,6 +196,24 @@ def peer(path: Path, tiles: list[tuple[int, int]]) -> tuple[list[float], list[fl
     return cold, warm
 
 
+class PeerCut:
+    """The peer's warm cut, open beside the server so that both are timed tile by tile in turn:
+    the machine is shared, and a load spike then hits both, not one of two runs."""
+
+    def __init__(self, path: Path) -> None:
+        import tifffile
+        import zarr
+
+        self.tf = tifffile.TiffFile(path)
+        self.z = zarr.open_array(self.tf.series[0].aszarr(level=0), mode="r")
+
+    def __call__(self, x: int, y: int) -> float:
+        start = time.perf_counter()
+        for c in CHANNELS:
+            _ = self.z[c, y : y + TILE, x : x + TILE]
+        return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=13312)
@@ -209,8 +232,9 @@ def main() -> None:
     try:
         home, drs_id = commons(tmp, path)
         base = "/iiif/3/" + quote(drs_id, safe="")
-        tiles = random_tiles(args.cold + args.warm + 20, args.size, args.size, rng)
+        tiles = random_tiles(args.cold + args.warm + 120, args.size, args.size, rng)
         cold_tiles, warm_tiles = tiles[: args.cold], tiles[args.cold : args.cold + args.warm]
+        light_tiles = tiles[args.cold + args.warm : args.cold + args.warm + 100]
 
         cold: list[float] = []
         cold_start: list[float] = []
@@ -238,12 +262,18 @@ def main() -> None:
                     tile_url(base, *spare, 1, args.size, args.size), params=QUERY
                 ).raise_for_status()
                 warm: list[float] = []
+                peer_beside: list[float] = []
                 ratios: list[float] = []
-                for x, y in warm_tiles:
+                cut = PeerCut(path)
+                for n, (x, y) in enumerate(warm_tiles):
+                    if n % 2:  # the peer cuts the same tile just before or after, in turn
+                        peer_beside.append(cut(x, y))
                     before = server.rchar()
                     start = time.perf_counter()
                     r = client.get(tile_url(base, x, y, 1, args.size, args.size), params=QUERY)
                     warm.append(time.perf_counter() - start)
+                    if not n % 2:
+                        peer_beside.append(cut(x, y))
                     assert r.status_code == 200, r.text
                     assert r.headers["X-Tile-Cache"] == "miss"  # a fresh render, never a hit
                     ratios.append((server.rchar() - before) / compressed_bytes(path, x, y))
@@ -253,6 +283,25 @@ def main() -> None:
                     r = client.get(tile_url(base, x, y, 1, args.size, args.size), params=QUERY)
                     repeat.append(time.perf_counter() - start)
                     assert r.status_code == 200 and r.headers["X-Tile-Cache"] == "hit"
+                # The same kind of fresh tiles through the standard library's client: httpx
+                # spends ~1 ms of CPU per request on this machine, which the browser does not.
+                light: list[float] = []
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                peer_light: list[float] = []
+                for n, (x, y) in enumerate(light_tiles):
+                    url = tile_url(base, x, y, 1, args.size, args.size) + "?" + urlencode(QUERY)
+                    if n % 2:
+                        peer_light.append(cut(x, y))
+                    start = time.perf_counter()
+                    conn.request("GET", url)
+                    response = conn.getresponse()
+                    response.read()
+                    light.append(time.perf_counter() - start)
+                    if not n % 2:
+                        peer_light.append(cut(x, y))
+                    assert response.status == 200 and response.getheader("X-Tile-Cache") == "miss"
+                conn.close()
+                cut.tf.close()
                 rss_before = server.status("VmRSS")
                 pan_s = 0.0
                 if not args.no_pan:
@@ -280,16 +329,23 @@ def main() -> None:
 
         def row(label: str, values: list[float]) -> None:
             p50, p95 = pct(values, 50) * 1000, pct(values, 95) * 1000
-            print(f"{label:<42} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (n={len(values)})")
+            print(f"{label:<44} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (n={len(values)})")
 
         row("cold, just after the server started", cold_start)
         row("cold (first view of the image)", cold)
         row("warm (reader open, distinct tiles)", warm)
         row("repeated tile (rendered-tile cache hit)", repeat)
+        row("warm, http.client instead of httpx", light)
         row("peer tifffile+zarr in-process, cold", peer_cold)
-        row("peer tifffile+zarr in-process, warm", peer_warm)
+        row("peer tifffile+zarr in-process, warm, alone", peer_warm)
+        row("peer, warm, in turn with the server's tiles", peer_beside)
         warm_ratio = (pct(warm, 50) / pct(peer_warm, 50), pct(warm, 95) / pct(peer_warm, 95))
-        print(f"server / peer, warm: p50 {warm_ratio[0]:.2f}  p95 {warm_ratio[1]:.2f}")
+        print(f"server / peer alone, warm: p50 {warm_ratio[0]:.2f}  p95 {warm_ratio[1]:.2f}")
+        turn = (pct(warm, 50) / pct(peer_beside, 50), pct(warm, 95) / pct(peer_beside, 95))
+        print(f"server / peer in turn, warm: p50 {turn[0]:.2f}  p95 {turn[1]:.2f}")
+        row("peer, in turn with the http.client tiles", peer_light)
+        light_ratio = (pct(light, 50) / pct(peer_light, 50), pct(light, 95) / pct(peer_light, 95))
+        print(f"http.client / peer in turn: p50 {light_ratio[0]:.2f}  p95 {light_ratio[1]:.2f}")
         print(f"server / peer, cold: p95 {pct(cold, 95) / pct(peer_cold, 95):.2f}")
         median, worst = statistics.median(ratios), max(ratios)
         print(f"bytes read / compressed source-tile bytes: median {median:.2f}, max {worst:.2f}")
