@@ -12,163 +12,53 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
+from htan_cds.manifest.bulk_arrow import (
+    arrow_all_compact,
+    arrow_all_full,
+    arrow_all_plain_names,
+    arrow_to_lists,
+    arrow_with_base,
+)
 from htan_cds.manifest.crossrow import RepeatTracker, rows_with_repeats
 from htan_cds.manifest.files import rows_to_columns
+from htan_cds.manifest.findings import (
+    CODES,
+    URI_CODES,
+    CheckReport,
+    limit_findings,
+    make_finding,
+)
 from htan_cds.manifest.names import (
     all_plain_names,
     is_safe_name,
     match_plain_name,
     name_problems,
 )
-from htan_cds.manifest.registry import BATCH_ROWS, ColumnBatch
+from htan_cds.manifest.registry import BATCH_ROWS, AnyColumnBatch, ArrowColumnBatch
 from htan_cds.manifest.row import Finding, ManifestRow
 from htan_cds.manifest.uris import UriClassifier, UriStatus
 
-# CGC's documented import limits and the CDS portal cart size.
-CGC_ITEMS_PER_CALL = 100
-CGC_FILES_PER_WINDOW = 500
-CGC_WINDOW_MINUTES = 5
-CDS_CART_LIMIT = 1000
+__all__ = [
+    "CODES",
+    "FILE_ID_COLUMNS",
+    "CheckReport",
+    "Checker",
+    "check_rows",
+    "limit_findings",
+    "make_finding",
+]
 
 FILE_ID_COLUMNS = ("HTAN_Data_File_ID", "data_file_id", "HTAN Data File ID")
 _BATCH = BATCH_ROWS
-
-# code -> (severity, fixable by repair_rows, one-line meaning) — the table docs/manifests.md shows.
-CODES: dict[str, tuple[str, bool, str]] = {
-    "uri_missing": ("error", False, "the row has no DRS URI"),
-    "uri_not_drs": ("error", False, "the URI is not a drs:// URI (http, s3, gs, …)"),
-    "uri_invalid": ("error", False, "the text cannot be parsed as a DRS URI"),
-    "uri_compact": ("error", True, "compact DRS URI (dg.4DFC/…), which CGC rejects"),
-    "uri_unknown_prefix": ("error", False, "compact DRS URI whose prefix has no known host"),
-    "uri_not_canonical": ("warning", True, "full DRS URI written unusually (case, spaces)"),
-    "uri_duplicate": ("warning", True, "the same DRS object appears again"),
-    "file_id_multiple_uris": (
-        "warning",
-        True,
-        "one HTAN_Data_File_ID has several DRS URIs (--fix keeps one, --keep-all-uris all)",
-    ),
-    "s5cmd_line": ("warning", False, "an s5cmd manifest line that is not cp/sync of an s3:// URL"),
-    "name_missing": ("warning", True, "no file name: one is derived from the DRS id"),
-    "name_unsafe": ("error", True, "name is not a safe file name"),
-    "name_duplicate": ("warning", True, "two different DRS URIs share one name"),
-    "cgc_batch_limit": ("warning", False, "more than 100 items: several CGC API calls"),
-    "cgc_rate_limit": ("warning", False, "more than 500 files: CGC imports 500 per 5 minutes"),
-    "cds_cart_limit": ("warning", False, "more than 1000 files: over the CDS portal cart limit"),
-    "row_shape": ("warning", False, "the row has more or fewer cells than the header"),
-    "unterminated_quote": ("warning", False, "a quoted value is never closed"),
-    "header_duplicate": ("warning", False, "a column name appears twice in the header"),
-    "header_missing": ("warning", False, "a column with values has no header: kept as column_N"),
-}
-
-_URI_CODES = {
-    UriStatus.MISSING: "uri_missing",
-    UriStatus.NOT_DRS: "uri_not_drs",
-    UriStatus.INVALID: "uri_invalid",
-    UriStatus.COMPACT: "uri_compact",
-    UriStatus.UNKNOWN_PREFIX: "uri_unknown_prefix",
-}
+_UNSET: Any = object()
 
 
-def make_finding(
-    row: int | None, column: str | None, code: str, message: str, value: str | None = None
-) -> Finding:
-    """A finding whose severity and fixability come from :data:`CODES`."""
-    severity, fixable, _ = CODES[code]
-    return Finding(
-        row, column, code, message, "error" if severity == "error" else "warning", fixable, value
-    )
-
-
-def limit_findings(rows: int) -> list[Finding]:
-    """Whole-manifest warnings about CGC's and the CDS cart's size limits."""
-    found: list[Finding] = []
-    if rows > CGC_ITEMS_PER_CALL:
-        calls = -(-rows // CGC_ITEMS_PER_CALL)
-        found.append(
-            make_finding(
-                None,
-                None,
-                "cgc_batch_limit",
-                f"{rows} items: CGC's import API takes at most {CGC_ITEMS_PER_CALL} per call "
-                f"({calls} calls)",
-            )
-        )
-    if rows > CGC_FILES_PER_WINDOW:
-        minutes = (-(-rows // CGC_FILES_PER_WINDOW) - 1) * CGC_WINDOW_MINUTES
-        found.append(
-            make_finding(
-                None,
-                None,
-                "cgc_rate_limit",
-                f"{rows} files: CGC imports at most {CGC_FILES_PER_WINDOW} files per "
-                f"{CGC_WINDOW_MINUTES} minutes (at least {minutes} minutes)",
-            )
-        )
-    if rows > CDS_CART_LIMIT:
-        found.append(
-            make_finding(
-                None,
-                None,
-                "cds_cart_limit",
-                f"{rows} files: the CDS portal cart holds at most {CDS_CART_LIMIT}",
-            )
-        )
-    return found
-
-
-@dataclass
-class CheckReport:
-    """The result of checking a manifest.
-
-    ``counts`` has the exact number of findings per code; ``findings`` keeps at most
-    ``max_per_code`` of each code (all with 0), in row order, with ``truncated`` set if any
-    were left out. ``delimiter`` (``","``, ``";"``, ``"\t"``; ``None`` for JSON) and
-    ``blank_rows`` (rows whose cells were all empty, skipped) describe the file as read.
-    """
-
-    format: str | None
-    rows: int
-    findings: list[Finding]
-    counts: dict[str, int]
-    truncated: bool = False
-    stats: dict[str, int] = field(default_factory=dict)
-    delimiter: str | None = None
-    blank_rows: int = 0
-
-    @property
-    def errors(self) -> int:
-        """Number of error findings (all of them, not only those kept)."""
-        return sum(n for code, n in self.counts.items() if CODES[code][0] == "error")
-
-    @property
-    def warnings(self) -> int:
-        """Number of warning findings."""
-        return sum(n for code, n in self.counts.items() if CODES[code][0] == "warning")
-
-    @property
-    def ok(self) -> bool:
-        """True when there are no errors (warnings allowed)."""
-        return self.errors == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "format": self.format,
-            "delimiter": self.delimiter,
-            "rows": self.rows,
-            "blank_rows": self.blank_rows,
-            "ok": self.ok,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "counts": dict(sorted(self.counts.items())),
-            "stats": self.stats,
-            "truncated": self.truncated,
-            "findings": [f.to_dict() for f in self.findings],
-        }
+def _text(value: Any) -> str:
+    """A cell as text: list cells are ``str`` already, Arrow cells are scalars."""
+    return value if isinstance(value, str) else str(value.as_py())
 
 
 class Checker:
@@ -192,6 +82,8 @@ class Checker:
         self.names = RepeatTracker()
         self.file_ids = RepeatTracker()
         self._pending: list[ManifestRow] = []
+        # The cross-row hash, fixed by the first batch (see crossrow.py).
+        self._hasher: Any = _UNSET
         self.rows = 0
         self.compact = 0
         # s5cmd manifests (IDC series): s3:// prefixes are their URIs, and they name no files
@@ -232,13 +124,21 @@ class Checker:
         if batch:
             self.add_columns(rows_to_columns(batch, self._file_id_columns))
 
-    def add_columns(self, batch: ColumnBatch) -> None:
+    def add_columns(self, batch: AnyColumnBatch) -> None:
         """Check a batch of rows given as columns (``ManifestReader.iter_columns``)."""
         # Million-row files: per-column C-level passes (bulk string scans, map over regex
         # matchers and hash) cost a fraction of a per-row method; only rows off the fast path
         # are looked at one by one.
         if self._pending:
             self._flush()
+        if self._hasher is _UNSET:
+            self._hasher = batch.hasher
+        if isinstance(batch, ArrowColumnBatch):
+            if self._hasher is None:
+                batch = arrow_to_lists(batch)
+            else:
+                self._add_arrow(batch)
+                return
         uris, names, count = batch.uris, batch.names, len(batch.uris)
         start = self.rows
         self.rows += count
@@ -254,31 +154,89 @@ class Checker:
             head, base = compact
             cut = len(head)
             keys = [base + uri[cut:] for uri in uris]
-            self._bulk_compact(uris, keys, start)
-        elif None in (matches := list(map(classifier.full_matcher, uris))):
-            keys = list(uris)
-            for offset, match in enumerate(matches):
-                if match is None:
-                    row = (names[offset], batch.keys[offset])
-                    keys[offset] = self._check_uri(uris[offset], numbers[offset], row)
-        self.uris.add(keys)
-        if not all_plain_names(names) and None in (plain := list(map(match_plain_name, names))):
-            for offset, match in enumerate(plain):
-                if match is None and not is_safe_name(names[offset] or None):
-                    self._check_name(names[offset] or None, numbers[offset], keys[offset])
-        # hash("") is 0 in CPython, which is also the "no value" marker of the trackers.
-        self.names.add(names)
-        self.file_ids.add(batch.keys)
+            self._bulk_compact(uris, keys, len(uris), start)
+        else:
+            keys = self._uri_keys(uris, names, batch.keys, numbers)
+        self._track(keys, names, batch.keys)
+        if not all_plain_names(names):
+            self._name_checks(names, numbers, keys)
 
-    def _bulk_compact(self, uris: list[str], fulls: list[str], start: int) -> None:
-        """``uri_compact`` findings for an all-compact batch (messages only up to the cap)."""
-        self.compact += len(uris)
-        room = len(uris) if not self._max else max(self._max - self._counts["uri_compact"], 0)
-        for offset in range(min(room, len(uris))):
+    def _add_arrow(self, batch: ArrowColumnBatch) -> None:
+        """:meth:`add_columns` for Arrow arrays: the same checks as Arrow compute kernels."""
+        count = len(batch)
+        start = self.rows
+        self.rows += count
+        if self._row_numbers is not None or batch.first != start + 1:
+            for offset in range(count):
+                self._remember_number(start + offset, batch.first + offset)
+        numbers = range(batch.first, batch.first + count)
+        uris, classifier = batch.uris, self._classifier
+        names = batch.names if batch.names is not None else [""] * count
+        file_ids = batch.keys if batch.keys is not None else [""] * count
+        keys: Any = uris
+        if arrow_all_full(uris, classifier):
+            pass
+        elif compact := arrow_all_compact(uris, classifier):
+            head, base = compact
+            keys = arrow_with_base(uris, len(head), base)
+            room = count if not self._max else max(self._max - self._counts["uri_compact"], 0)
+            shown = min(room, count)
+            self._bulk_compact(
+                uris.slice(0, shown).to_pylist(), keys.slice(0, shown).to_pylist(), count, start
+            )
+        else:
+            keys = self._uri_keys(uris.to_pylist(), names, file_ids, numbers)
+        self._track(keys, names, file_ids)
+        if batch.names is None or not arrow_all_plain_names(batch.names):
+            plain = names if batch.names is None else batch.names.to_pylist()
+            self._name_checks(plain, numbers, keys)
+
+    def _uri_keys(
+        self, uris: list[str], names: Any, file_ids: Any, numbers: Sequence[int]
+    ) -> list[str]:
+        """Each URI's key for the duplicate checks (its full form), with findings for the odd."""
+        keys = list(uris)
+        matches = list(map(self._classifier.full_matcher, uris))
+        if None not in matches:
+            return keys
+        for offset, match in enumerate(matches):
+            if match is None:
+                row = (_text(names[offset]), _text(file_ids[offset]))
+                keys[offset] = self._check_uri(uris[offset], numbers[offset], row)
+        return keys
+
+    def _track(self, keys: Any, names: Any, file_ids: Any) -> None:
+        # hash("") is 0 in CPython, which is also the "no value" marker of the trackers.
+        if self._hasher is None:
+            self.uris.add(keys)
+            self.names.add(names)
+            self.file_ids.add(file_ids)
+            return
+        uri_hashes, name_hashes, id_hashes = self._hasher([keys, names, file_ids])
+        self.uris.add(keys, uri_hashes)
+        self.names.add(names, name_hashes)
+        self.file_ids.add(file_ids, id_hashes)
+
+    def _name_checks(self, names: list[str], numbers: Sequence[int], keys: Any) -> None:
+        if None not in (plain := list(map(match_plain_name, names))):
+            return
+        for offset, match in enumerate(plain):
+            if match is None and not is_safe_name(names[offset] or None):
+                self._check_name(names[offset] or None, numbers[offset], _text(keys[offset]))
+
+    def _bulk_compact(self, uris: list[str], fulls: list[str], count: int, start: int) -> None:
+        """``uri_compact`` findings for an all-compact batch of ``count`` rows.
+
+        ``uris``/``fulls`` hold at least the rows whose messages fit under the cap.
+        """
+        self.compact += count
+        room = count if not self._max else max(self._max - self._counts["uri_compact"], 0)
+        shown = min(room, count)
+        for offset in range(shown):
             message = f"compact DRS URI {uris[offset]!r}; CGC needs {fulls[offset]}"
             number = self.row_number(start + offset)
             self._add(make_finding(number, "drs_uri", "uri_compact", message, uris[offset]))
-        self._counts["uri_compact"] += len(uris) - min(room, len(uris))
+        self._counts["uri_compact"] += count - shown
 
     def _remember_number(self, index: int, number: int) -> None:
         if self._row_numbers is None:
@@ -320,7 +278,7 @@ class Checker:
             reason = verdict.reason
             if uri not in reason:
                 reason = f"{uri!r}: {reason}"
-            self._add(make_finding(number, "drs_uri", _URI_CODES[status], reason, uri))
+            self._add(make_finding(number, "drs_uri", URI_CODES[status], reason, uri))
         return verdict.full if verdict.full is not None else uri
 
     def _check_name(self, name: str | None, number: int, uri: str) -> None:

@@ -22,6 +22,7 @@ from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter
 from htan_cds.manifest.formats._records import RecordTable, open_records
 from htan_cds.manifest.registry import (
     BATCH_ROWS,
+    AnyColumnBatch,
     ColumnBatch,
     ManifestFormat,
     ReadContext,
@@ -111,10 +112,13 @@ class ManifestReader:
         # utf-8-sig drops the BOM the CDS portal writes; newline="" lets csv see raw ends.
         self._owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
         self.context.reopen = lambda: _reread(path)
+        self.context.source = path
         return self._owned, label
 
     def bytes_read(self) -> int | None:
         """Bytes consumed from a file so far (for progress bars), ``None`` for streams."""
+        if self.context.bytes_done is not None:
+            return self.context.bytes_done
         if self._binary is None or self._binary.closed:
             return None
         try:
@@ -140,7 +144,7 @@ class ManifestReader:
         while chunk := list(itertools.islice(rows, size)):
             yield chunk
 
-    def iter_columns(self, key_columns: Sequence[str]) -> Iterator[ColumnBatch]:
+    def iter_columns(self, key_columns: Sequence[str]) -> Iterator[AnyColumnBatch]:
         """The rows as column batches (URI, name, first of ``key_columns``), for checking.
 
         Tabular formats cut columns straight from the parsed records; other formats batch the

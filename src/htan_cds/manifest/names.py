@@ -65,8 +65,8 @@ _FAST_SAFE_RE = re.compile(
 match_plain_name = _FAST_SAFE_RE.fullmatch
 # For the bulk test: the bytes a plain name may hold ("\n" joins the names), and the first
 # three letters of every device name.
-_PLAIN_BYTES = bytes(c for c in range(0x20, 0x7F) if chr(c) not in _WINDOWS_RESERVED) + b"\n"
-_DEVICE_STEMS = frozenset({"CON", "PRN", "AUX", "NUL", "COM", "LPT", "CLO"})
+PLAIN_BYTES = bytes(c for c in range(0x20, 0x7F) if chr(c) not in _WINDOWS_RESERVED) + b"\n"
+DEVICE_STEMS = frozenset({"CON", "PRN", "AUX", "NUL", "COM", "LPT", "CLO"})
 _FIRST_THREE = operator.itemgetter(slice(0, 3))
 
 
@@ -86,10 +86,10 @@ def all_plain_names(names: list[str]) -> bool:
         return False
     if " \n" in joined or ".\n" in joined or joined.endswith((" ", ".")):
         return False
-    if joined.encode("ascii").translate(None, _PLAIN_BYTES):
+    if joined.encode("ascii").translate(None, PLAIN_BYTES):
         return False
     stems = {stem.upper() for stem in set(map(_FIRST_THREE, names))}
-    return stems.isdisjoint(_DEVICE_STEMS)
+    return stems.isdisjoint(DEVICE_STEMS)
 
 
 def _is_device_name(name: str) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from htan_cds.errors import ManifestFormatError
 from htan_cds.manifest.row import Finding, ManifestRow
@@ -32,6 +33,10 @@ class ReadContext:
     uri_column: str | None = None
     name_column: str | None = None
     reopen: Callable[[], Iterator[str]] | None = None
+    # The file on disk (``None`` for streams): a fast reader may read its bytes itself, and
+    # then reports how far it got in ``bytes_done`` (for progress bars).
+    source: Path | None = None
+    bytes_done: int | None = None
 
     def warn(
         self,
@@ -77,6 +82,29 @@ class ColumnBatch:
     names: list[str]
     keys: list[str]
     numbers: list[int]
+    # The hash the cross-row checks should use for this file (see crossrow.py); ``None``:
+    # Python's own string hash. A checker keeps the one its first batch asks for.
+    hasher: Any = None
+
+
+@dataclass
+class ArrowColumnBatch:
+    """Consecutive rows as Arrow string arrays (no Python strings made): the fast path.
+
+    Only clean batches come this way (see ``formats/_arrow.py``): every URI starts with a
+    printable ASCII character other than ``'``, and no name or key starts with ``'`` (no
+    formula escape to undo). ``names``/``keys`` are ``None`` when the file has no such column.
+    Rows are numbered ``first``, ``first + 1``, …; ``hasher`` as in :class:`ColumnBatch`.
+    """
+
+    uris: Any
+    names: Any
+    keys: Any
+    first: int
+    hasher: Any = None
+
+    def __len__(self) -> int:
+        return len(self.uris)
 
 
 @dataclass(frozen=True)
@@ -92,8 +120,9 @@ class TableSpec:
 
 
 Reader = Callable[[Iterator[str], ReadContext], Iterator[ManifestRow]]
+AnyColumnBatch = ColumnBatch | ArrowColumnBatch
 # Optional fast path for checking: batches of (URI, name, first present key column).
-ColumnReader = Callable[[Iterator[str], ReadContext, Sequence[str]], Iterator[ColumnBatch]]
+ColumnReader = Callable[[Iterator[str], ReadContext, Sequence[str]], Iterator[AnyColumnBatch]]
 Writer = Callable[[Iterable[ManifestRow], TextIO, Sequence[str] | None, WriteOptions], int]
 # A sniffer scores the first lines of a file (0: not this format); the highest score wins.
 Sniffer = Callable[[list[str]], int]

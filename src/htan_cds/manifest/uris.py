@@ -53,8 +53,8 @@ class UriVerdict:
 
 # The characters a DRS id (an accession) on the fast path may hold, "\n" joining the batch:
 # bytes.translate deletes them in one C pass, so anything left over is a character to look at.
-_ACCESSION_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-\n"
-_ID_BYTES = _ACCESSION_BYTES + b"/"
+ACCESSION_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-\n"
+ID_BYTES = ACCESSION_BYTES + b"/"
 
 
 def _has_other_bytes(text: str, allowed: bytes) -> bool:
@@ -63,6 +63,7 @@ def _has_other_bytes(text: str, allowed: bytes) -> bool:
 
 
 _CRDC_PREFIX = re.compile(r"dg\.[A-Za-z0-9]+")
+crdc_prefix = _CRDC_PREFIX.fullmatch
 _BAD_ID_PAIRS = ("//", "/\n", "\n/", "\n\n", "/.", "\n.")
 
 
@@ -74,7 +75,7 @@ class UriClassifier:
         self._crdc_bases: dict[str, str | None] = {}
         self._prefixes: dict[str, bool] = {}
 
-    def _crdc_base(self, prefix: str) -> str | None:
+    def crdc_base(self, prefix: str) -> str | None:
         if prefix not in self._crdc_bases:
             entry = self.registry.lookup(prefix)
             base: str | None = None
@@ -97,7 +98,7 @@ class UriClassifier:
         if slash < 0:
             return False
         prefix = first[: slash + 1]
-        if not self._good_prefix(prefix):
+        if not self.good_prefix(prefix):
             return False
         joined = "\n".join(uris)
         # n-1 line breaks each followed by the prefix: every URI starts with it (and none
@@ -107,7 +108,7 @@ class UriClassifier:
             return False
         ids = joined[len(prefix) :].replace("\n" + prefix, "\n")
         return not (
-            _has_other_bytes(ids, _ID_BYTES)
+            _has_other_bytes(ids, ID_BYTES)
             or any(pair in ids for pair in _BAD_ID_PAIRS)
             or ids.startswith(("/", ".", "\n"))
             or ids.endswith(("/", "\n"))
@@ -128,7 +129,7 @@ class UriClassifier:
         if slash < 0 or not _CRDC_PREFIX.fullmatch(first[:slash]):
             return None
         head = first[: slash + 1]
-        base = self._crdc_base(first[:slash])
+        base = self.crdc_base(first[:slash])
         if base is None:
             return None
         joined = "\n".join(uris)
@@ -137,7 +138,7 @@ class UriClassifier:
             return None
         ids = joined[len(head) :].replace("\n" + head, "\n")
         if (
-            _has_other_bytes(ids, _ACCESSION_BYTES)
+            _has_other_bytes(ids, ACCESSION_BYTES)
             or "\n\n" in ids
             or not ids
             or ids.startswith("\n")
@@ -146,7 +147,7 @@ class UriClassifier:
             return None
         return head, base
 
-    def _good_prefix(self, prefix: str) -> bool:
+    def good_prefix(self, prefix: str) -> bool:
         known = self._prefixes.get(prefix)
         if known is None:
             probe = prefix + "x"
@@ -165,7 +166,7 @@ class UriClassifier:
             return UriVerdict(UriStatus.FULL, text)
         match = _FAST_CRDC.fullmatch(text)
         if match is not None:
-            base = self._crdc_base(match.group(1))
+            base = self.crdc_base(match.group(1))
             if base is not None:
                 return UriVerdict(UriStatus.COMPACT, base + match.group(2))
         return self._slow(text)

@@ -11,13 +11,21 @@ import itertools
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from htan_cds.errors import ManifestFormatError
+from htan_cds.manifest.formats._arrow import open_records
 from htan_cds.manifest.formats._cells import unescape_column, unescape_row
 from htan_cds.manifest.formats._dialect import BOM, header_fields, sniff_delimiter, strip_line
 from htan_cds.manifest.formats._tolerant import tolerant_records
 from htan_cds.manifest.formats._writing import check_columns, metadata_columns, write_table
-from htan_cds.manifest.registry import BATCH_ROWS, ColumnBatch, ReadContext
+from htan_cds.manifest.registry import (
+    BATCH_ROWS,
+    AnyColumnBatch,
+    ArrowColumnBatch,
+    ColumnBatch,
+    ReadContext,
+)
 from htan_cds.manifest.row import ManifestRow, make_row
 
 __all__ = [
@@ -77,6 +85,8 @@ class _Table:
     ncols: int
     meta: list[tuple[str, int]] = field(default_factory=list)
     short_ok: int = 0
+    header_line: str = ""
+    delimiter: str = ","
 
 
 def _records(
@@ -174,7 +184,9 @@ def _open_table(
     while short_ok - 1 in dropped:
         short_ok -= 1
     records = _records(lines, delimiter, ncols, tolerant, ctx)
-    return _Table(header, uri_index, name_index, records, ncols, meta, short_ok)
+    return _Table(
+        header, uri_index, name_index, records, ncols, meta, short_ok, header_line, delimiter
+    )
 
 
 def _is_blank(cells: list[str]) -> bool:
@@ -271,42 +283,88 @@ def read_table_columns(
     uri_columns: Sequence[str],
     name_columns: Sequence[str],
     tolerant: bool = False,
-) -> Iterator[ColumnBatch]:
+) -> Iterator[AnyColumnBatch]:
     """The same rows as :func:`read_table`, as column batches for checking (no row objects).
 
-    A batch whose records all have the header's width and a non-blank URI is cut into columns by
-    list comprehensions; any other batch goes record by record with :func:`read_table`'s rules.
+    A file on disk is parsed by Arrow (``_arrow.py``): clean batches stay Arrow arrays, and the
+    cross-row checks hash them with DuckDB (``crossrow.duckdb_hasher``). Otherwise, and for
+    whatever Arrow hands back, a batch whose records all have the header's width and a
+    non-blank URI is cut into columns by list comprehensions; any other batch goes record by
+    record with :func:`read_table`'s rules.
     """
     table = _open_table(lines, ctx, uri_columns, name_columns, tolerant)
-    ncols, uri_index, name_index = table.ncols, table.uri_index, table.name_index
     key_index = _key_index(table, key_columns)
-    number = 0
-    while chunk := list(itertools.islice(table.records, BATCH_ROWS)):
+    cutter = _Cutter(table, ctx, key_index)
+    fast = None
+    if not tolerant:
+        fast = open_records(
+            ctx,
+            table.header_line,
+            table.delimiter,
+            table.ncols,
+            table.uri_index,
+            table.name_index,
+            key_index,
+        )
+    records = table.records
+    if fast is not None:
+        from htan_cds.manifest.crossrow import duckdb_hasher
+
+        cutter.hasher = duckdb_hasher()
+        for item in fast:
+            if isinstance(item, ArrowColumnBatch):
+                item.first, item.hasher = cutter.number + 1, cutter.hasher
+                cutter.number += len(item)
+                yield item
+            elif (batch := cutter.cut(item)) is not None:
+                yield batch
+        if fast.complete:
+            return
+        # Arrow stopped: the csv reader goes on from the same record (it reports the problem).
+        records = itertools.islice(records, fast.consumed, None)
+    while chunk := list(itertools.islice(records, BATCH_ROWS)):
+        if (batch := cutter.cut(chunk)) is not None:
+            yield batch
+
+
+class _Cutter:
+    """Cuts chunks of records into column batches, numbering rows across chunks."""
+
+    def __init__(self, table: _Table, ctx: ReadContext, key_index: int | None) -> None:
+        self.table, self.ctx, self.key_index = table, ctx, key_index
+        self.number = 0
+        self.hasher: Any = None
+
+    def cut(self, chunk: list[list[str]]) -> ColumnBatch | None:
+        table, ncols, uri_index = self.table, self.table.ncols, self.table.uri_index
         uris = [c[uri_index] for c in chunk] if set(map(len, chunk)) == {ncols} else None
         if uris is None or not all(uris) or any(map(str.isspace, uris)):
             kept: list[list[str]] = []
             for cells in chunk:
                 if len(cells) != ncols or not cells[uri_index].strip():
-                    odd = _odd_row(cells, table, number + len(kept) + 1, ctx)
+                    odd = _odd_row(cells, table, self.number + len(kept) + 1, self.ctx)
                     if odd is None:
                         continue
                     cells = odd
                 kept.append(cells)
             chunk = kept
             if not chunk:
-                continue
+                return None
             uris = [c[uri_index] for c in chunk]
         count = len(chunk)
         blanks = [""] * count
+        name_index, key_index = table.name_index, self.key_index
         names = [c[name_index] for c in chunk] if name_index is not None else blanks
         keys = [c[key_index] for c in chunk] if key_index is not None else blanks
-        yield ColumnBatch(
+        batch = ColumnBatch(
             unescape_column(uris) or uris,
             unescape_column(names) or names,
             unescape_column(keys) or keys,
-            list(range(number + 1, number + count + 1)),
+            list(range(self.number + 1, self.number + count + 1)),
+            self.hasher,
         )
-        number += count
+        self.number += count
+        return batch
 
 
 def _key_index(table: _Table, key_columns: Sequence[str]) -> int | None:

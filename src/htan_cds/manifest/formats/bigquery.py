@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from htan_cds.manifest.formats._tabular import header_fields, read_table, read_table_columns
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext, TableSpec
+from htan_cds.manifest.registry import AnyColumnBatch, ManifestFormat, ReadContext, TableSpec
 from htan_cds.manifest.row import ManifestRow
 
 COLUMNS = ("name", "entityId", "HTAN_Data_File_ID", "drs_uri")
@@ -33,7 +33,9 @@ def sniff(head: list[str]) -> int:
     return 0
 
 
-def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+def columns(
+    lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]
+) -> Iterator[AnyColumnBatch]:
     """Column batches for checking (same rows as :func:`read`)."""
     return read_table_columns(lines, ctx, keys, uri_columns=("drs_uri",), name_columns=("name",))
 

@@ -18,7 +18,7 @@ from htan_cds.manifest.formats._tabular import (
 )
 from htan_cds.manifest.registry import (
     DEFAULT_WRITE,
-    ColumnBatch,
+    AnyColumnBatch,
     ManifestFormat,
     ReadContext,
     TableSpec,
@@ -76,7 +76,9 @@ def write_tsv(
     )
 
 
-def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+def columns(
+    lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]
+) -> Iterator[AnyColumnBatch]:
     """Column batches for checking (same rows as :func:`read`)."""
     return read_table_columns(lines, ctx, keys, uri_columns=URI_COLUMNS, name_columns=NAME_COLUMNS)
 

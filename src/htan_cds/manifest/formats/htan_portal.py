@@ -19,7 +19,7 @@ from htan_cds.manifest.formats._tabular import (
 )
 from htan_cds.manifest.registry import (
     DEFAULT_WRITE,
-    ColumnBatch,
+    AnyColumnBatch,
     ManifestFormat,
     ReadContext,
     TableSpec,
@@ -83,7 +83,9 @@ def _lead_row(row: ManifestRow) -> list[str]:
     return [row.drs_uri, row.name or ""]
 
 
-def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+def columns(
+    lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]
+) -> Iterator[AnyColumnBatch]:
     """Column batches for checking (same rows as :func:`read`)."""
     return read_table_columns(lines, ctx, keys, uri_columns=("drs_uri",), name_columns=("name",))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from htan_cds.manifest.formats._tabular import header_fields, read_table, read_table_columns
-from htan_cds.manifest.registry import ColumnBatch, ManifestFormat, ReadContext, TableSpec
+from htan_cds.manifest.registry import AnyColumnBatch, ManifestFormat, ReadContext, TableSpec
 from htan_cds.manifest.row import ManifestRow
 
 URI_COLUMNS = ("drs_uri", "pfb:ga4gh_drs_uri", "ga4gh_drs_uri", "object_id")
@@ -29,7 +29,9 @@ def sniff(head: list[str]) -> int:
     return 5 if fields & set(URI_COLUMNS) else 0
 
 
-def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+def columns(
+    lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]
+) -> Iterator[AnyColumnBatch]:
     """Column batches for checking (same rows as :func:`read`)."""
     return read_table_columns(lines, ctx, keys, uri_columns=URI_COLUMNS, name_columns=NAME_COLUMNS)
 

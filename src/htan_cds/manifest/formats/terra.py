@@ -28,7 +28,7 @@ from htan_cds.manifest.formats._tabular import (
 )
 from htan_cds.manifest.registry import (
     DEFAULT_WRITE,
-    ColumnBatch,
+    AnyColumnBatch,
     ManifestFormat,
     ReadContext,
     TableSpec,
@@ -55,7 +55,9 @@ def sniff(head: list[str]) -> int:
     return 80 if fields and ID_COLUMN_RE.fullmatch(fields[0]) else 0
 
 
-def columns(lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]) -> Iterator[ColumnBatch]:
+def columns(
+    lines: Iterator[str], ctx: ReadContext, keys: Sequence[str]
+) -> Iterator[AnyColumnBatch]:
     """Column batches for checking (same rows as :func:`read`)."""
     return read_table_columns(lines, ctx, keys, uri_columns=URI_COLUMNS, name_columns=NAME_COLUMNS)
 
