@@ -8,6 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+# Starlette's TestClient runs the app in a thread, where anyio imports its file module on first
+# use. Python 3.11 shares the AST constructor's recursion counter between threads, and pytest's
+# import hook may compile in the main thread at the same moment: after a hypothesis test, the
+# portal tests then failed with "SystemError: AST constructor recursion depth mismatch". Imported
+# here, up front, in the main thread.
+import anyio._core._fileio  # noqa: F401
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -136,11 +136,12 @@ def _both(text: str, path: Path) -> tuple[Any, Any]:
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=_manifest_text(), block=st.sampled_from([64, 200, 1 << 20]))
+@given(text=_manifest_text(), chunk=st.sampled_from([16, 64, 200, 1 << 20]))
 def test_arrow_path_reports_what_the_csv_path_reports(
-    text: str, block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    text: str, chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_arrow, "_BLOCK_BYTES", block)
+    # Small chunks: records (and quoted line breaks) straddle chunk ends all the time.
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", chunk)
     by_csv, by_arrow = _both(text, tmp_path / "m.csv")
     assert by_arrow == by_csv
 
@@ -173,7 +174,7 @@ def test_a_clean_file_is_checked_as_arrow_batches(tmp_path: Path) -> None:
 def test_repeats_across_batches_are_found_and_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compact: bool
 ) -> None:
-    monkeypatch.setattr(_arrow, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", 4096)
     path = tmp_path / "dups.csv"
     text = _clean_file(path, 2000, compact=compact)
     first = text.splitlines()[1]
@@ -188,7 +189,7 @@ def test_repeats_across_batches_are_found_and_named(
 def test_a_ragged_row_midway_hands_over_to_the_csv_reader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_arrow, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", 4096)
     path = tmp_path / "ragged.csv"
     lines = _clean_file(path, 3000).splitlines()
     lines[2500] += ",extra"
@@ -223,26 +224,36 @@ def test_gzip_and_not_utf8(tmp_path: Path) -> None:
         _check(latin)
 
 
-def test_arrow_reads_at_most_a_few_blocks_ahead(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_arrow, "_BLOCK_BYTES", 8192)
+def test_arrow_reads_one_chunk_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", 8192)
     path = tmp_path / "long.csv"
-    _clean_file(path, 20_000)  # ~1.3 MiB: ~160 blocks
-    seen: list[int] = []
-    real = _arrow._Paced.took_batch
-
-    def took(self: Any) -> None:
-        real(self)
-        seen.append(self._read - self._taken * 8192)
-
-    monkeypatch.setattr(_arrow._Paced, "took_batch", took)
+    _clean_file(path, 20_000)  # ~1.3 MiB: ~160 chunks
+    reads: list[tuple[int, int]] = []
+    records = 0
     with ManifestReader(path) as reader:
         for batch in reader.iter_columns(FILE_ID_COLUMNS):
             assert isinstance(batch, ArrowColumnBatch)
-    assert len(seen) > 100
-    # Bytes read beyond the batches handed out stay within the pacing window.
-    assert max(seen) <= _arrow._BLOCKS_AHEAD * 8192
+            records += len(batch)
+            reads.append((records, reader.bytes_read() or 0))
+    assert records == 20_000 and len(reads) > 100
+    # The file is read as the batches go, never far ahead of them (bounded memory).
+    row_bytes = path.stat().st_size / 20_000
+    assert all(done - count * row_bytes < 3 * 8192 for count, done in reads)
+
+
+def test_quoted_line_breaks_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", 256)
+    path = tmp_path / "quoted.csv"
+    rows = [
+        f'drs://nci-crdc.datacommons.io/dg.4DFC/{i:04d},"a\nb ""{i}"".tif",HTA1_{i}'
+        for i in range(300)
+    ]
+    text = "drs_uri,name,HTAN_Data_File_ID\n" + "\n".join(rows) + "\n"
+    path.write_text(text)
+    report, _, kinds = _check(path)
+    assert "ArrowColumnBatch" in kinds
+    assert report == _check(io.StringIO(text, newline=""))[0]
+    assert report["rows"] == 300 and report["counts"].get("name_unsafe") == 300
 
 
 _uri_lists = st.lists(_uri, min_size=1, max_size=6)
