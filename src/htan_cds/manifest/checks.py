@@ -165,6 +165,9 @@ class Checker:
         """:meth:`add_columns` for Arrow arrays: the same checks as Arrow compute kernels."""
         count = len(batch)
         start = self.rows
+        if not start and batch.expected_rows:
+            for tracker in (self.uris, self.names, self.file_ids):
+                tracker.sieve.reserve(batch.expected_rows)
         self.rows += count
         if self._row_numbers is not None or batch.first != start + 1:
             for offset in range(count):

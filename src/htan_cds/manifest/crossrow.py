@@ -19,6 +19,7 @@ from typing import Any, Protocol
 # At least this many bits per value keeps false "maybe seen" answers near 1.4% (k = 2).
 _BITS_PER_VALUE = 16
 _MIN_BITS_LOG2 = 20
+_MAX_RESERVE_LOG2 = 28
 _REFILL_SLICE = 1 << 16
 # Remembered texts per column; past this a repeat is still found and counted, just not named.
 MAX_TEXTS = 200_000
@@ -61,6 +62,20 @@ class ValueSieve:
         for bit in range(8):
             chosen = cells[offsets == bit]
             self._bits[chosen] |= np.uint8(1 << bit)
+
+    def reserve(self, count: int) -> None:
+        """Size the bit array for ``count`` values before the first is fed (no refills later).
+
+        Capped at 2**28 bits (32 MiB): past that the array grows as values come.
+        """
+        if self._count:
+            return
+        log2 = self._log2
+        while (1 << log2) < _BITS_PER_VALUE * count * 2 and log2 < _MAX_RESERVE_LOG2:
+            log2 += 1
+        if log2 != self._log2:
+            self._log2 = log2
+            self._bits = self._np.zeros(1 << (log2 - 3), dtype=self._np.uint8)
 
     def _grow(self, history: Any) -> None:
         """A bit array big enough for ``history`` (every hash fed so far), refilled from it."""

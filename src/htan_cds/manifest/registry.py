@@ -102,6 +102,8 @@ class ArrowColumnBatch:
     keys: Any
     first: int
     hasher: Any = None
+    # The file's rows, estimated from its size and the first chunk (sizes the repeat sieves).
+    expected_rows: int | None = None
 
     def __len__(self) -> int:
         return len(self.uris)

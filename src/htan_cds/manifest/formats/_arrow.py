@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -35,7 +37,7 @@ from htan_cds.manifest.registry import ArrowColumnBatch, ReadContext
 
 # Read 16 MiB at a time; Arrow parses 4 MiB blocks of it in parallel, one batch each (~30
 # batches per million rows keep the per-batch cost of the checks small).
-_CHUNK_BYTES = 16 << 20
+_CHUNK_BYTES = 4 << 20
 _BLOCK_BYTES = 4 << 20
 # A record with no line end this far ends the Arrow path (the csv reader goes on).
 _MAX_CARRY = 64 << 20
@@ -64,6 +66,13 @@ class ArrowRecords:
         self._uri, self._name, self._key = indexes
         self.consumed = 0
         self.complete = False
+        self._expected: int | None = None
+        try:
+            self._size = os.fstat(raw.fileno()).st_size
+        except (OSError, ValueError, io.UnsupportedOperation):
+            self._size = 0
+        if isinstance(raw, gzip.GzipFile):
+            self._size *= 4  # a guess at the text a compressed manifest holds
 
     def __iter__(self) -> Iterator[ArrowColumnBatch | list[list[str]]]:
         try:
@@ -80,9 +89,9 @@ class ArrowRecords:
                 block = self._raw.read(_CHUNK_BYTES)
             except (OSError, EOFError, ValueError):
                 return  # the csv reader reads on and reports it
-            data = carry + block
+            data = carry + block if carry else block
             if not block:
-                chunk, carry = data, b""
+                chunk, carry = memoryview(data), b""
             else:
                 cut = _cut(data)
                 if cut <= 0:
@@ -90,12 +99,15 @@ class ArrowRecords:
                         return
                     carry = data
                     continue
-                chunk, carry = data[:cut], data[cut:]
-            if chunk:
+                chunk, carry = memoryview(data)[:cut], data[cut:]
+            if len(chunk):
                 try:
                     table = self._parse(pa.py_buffer(chunk))
                 except pa.ArrowException:
                     return
+                if self._expected is None and self._size:
+                    self._expected = int(self._size * table.num_rows / max(len(chunk), 1)) + 1
+                del chunk  # the table holds what it needs
                 for batch in table.to_batches():
                     item = self._item(batch)
                     if item is None:
@@ -146,7 +158,7 @@ class ArrowRecords:
         names = columns[self._name] if self._name is not None else None
         keys = columns[self._key] if self._key is not None else None
         if clean_starts(uris, [c for c in (names, keys) if c is not None]):
-            return ArrowColumnBatch(uris, names, keys, 0)
+            return ArrowColumnBatch(uris, names, keys, 0, expected_rows=self._expected)
         cells = [col.to_pylist() for col in columns]
         return [list(record) for record in zip(*cells, strict=True)]
 
