@@ -55,6 +55,9 @@ REFUSED = [
     "::ffff:127.0.0.1",  # IPv4-mapped
     "::ffff:169.254.169.254",
     "::ffff:10.0.0.1",
+    "::ffff:0:7f00:1",  # IPv4-translated (SIIT, RFC 2765) 127.0.0.1
+    "::ffff:0:169.254.169.254",
+    "::ffff:0:8.8.8.8",  # the translated range itself is refused, whatever it embeds
     "::127.0.0.1",  # IPv4-compatible (deprecated)
     "::a9fe:a9fe",
     "2002:7f00:1::1",  # 6to4 of 127.0.0.1
@@ -63,6 +66,8 @@ REFUSED = [
     "64:ff9b::7f00:1",
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo, client 192.0.2.45
     "2001:db8::1",
+    "3fff::1",  # documentation (RFC 9637)
+    "5f00::1",  # SRv6 SID (RFC 9602)
 ]
 PUBLIC = ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2002:5db8:d822::1"]
 

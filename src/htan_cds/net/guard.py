@@ -12,10 +12,12 @@ Refused unless the operator allows the host (``allow``): loopback, private (RFC 
 169.254.169.254 and AWS ECS' 169.254.170.2), unique-local fc00::/7 (AWS' IPv6 metadata
 fd00:ec2::254, GCP's fd20:ce::254), CGNAT 100.64/10 (Alibaba's metadata 100.100.100.200),
 Azure's wire server 168.63.129.16, unspecified, multicast, broadcast, reserved and
-documentation ranges, and every IPv6 form that embeds an IPv4 address (mapped ``::ffff:a.b.c.d``,
-compatible ``::a.b.c.d``, 6to4 2002::/16, Teredo 2001::/32, NAT64 64:ff9b::/96) when the
-embedded address is refused. Numeric host spellings (``2130706433``, ``0x7f.1``) are resolved
-like any name, so the address checked is the address connected to.
+documentation ranges (2001:db8::/32, 3fff::/20), SRv6 segment ids 5f00::/16, the whole
+IPv4-translated range ``::ffff:0:a.b.c.d`` (RFC 2765), and every other IPv6 form that embeds an
+IPv4 address (mapped ``::ffff:a.b.c.d``, compatible ``::a.b.c.d``, 6to4 2002::/16, Teredo
+2001::/32, NAT64 64:ff9b::/96) when the embedded address is refused. Numeric host spellings
+(``2130706433``, ``0x7f.1``) are resolved like any name, so the address checked is the address
+connected to.
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ _REFUSED_NETWORKS: tuple[IPNetwork, ...] = tuple(
         "240.0.0.0/4",
         "::/128",
         "::1/128",
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765): a translator's view of IPv4
         "64:ff9b:1::/48",
         "100::/64",
         "2001:db8::/32",
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 segment identifiers (RFC 9602), never a host
         "fc00::/7",
         "fe80::/10",
         "fec0::/10",
@@ -69,12 +74,15 @@ _REFUSED_NETWORKS: tuple[IPNetwork, ...] = tuple(
     )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 
 
 def embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, compatible, 6to4, Teredo, NAT64)."""
+    """The IPv4 address inside an IPv6 one (mapped, translated, compatible, 6to4, Teredo, NAT64)."""
     if addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
+    if addr in _TRANSLATED:
+        return ipaddress.IPv4Address(addr.packed[12:])
     if addr.sixtofour is not None:
         return addr.sixtofour
     if addr.teredo is not None:
