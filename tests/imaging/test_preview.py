@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,34 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     text.write_text("hello")
     result = run_cli("info", str(text))
     assert result.returncode == 2 and "not a readable TIFF" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["info", "preview"])
+def test_a_folder_is_named_as_a_folder(tmp_path: Path, command: str) -> None:
+    """Pointing at the folder an import wrote is a first mistake; the error says what it is."""
+    extra = ["-o", str(tmp_path / "o.png")] if command == "preview" else []
+    result = run_cli(command, str(tmp_path), *extra)
+    assert result.returncode == 2, result.stderr
+    assert "is a directory" in result.stderr and "no such file" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_open_array_names_a_folder(tmp_path: Path) -> None:
+    from htan_cds.imaging import open_array
+
+    with pytest.raises(ImagingError, match="is a directory"):
+        open_array(str(tmp_path))
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    """``python -m htan_cds`` is the CLI, exit code included."""
+    result = subprocess.run(
+        [sys.executable, "-m", "htan_cds", "info", str(tmp_path / "missing.tif")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "no such file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from htan_cds.errors import HtanCdsError, ImagingError, UsageError
 from htan_cds.imaging.remote import DEFAULT_BLOCK_SIZE
+from htan_cds.imaging.sources import local_image_file
 
 
 def _open(source: str | os.PathLike[str], token: str | None, block_size: int) -> tuple[Any, Any]:
@@ -33,9 +34,7 @@ def _open(source: str | os.PathLike[str], token: str | None, block_size: int) ->
             tf = tifffile.TiffFile(remote, name=name)
             _prefetch_subifds(tf, remote)
         else:
-            if not os.path.isfile(text):
-                raise ImagingError(f"{text}: no such file")
-            tf = tifffile.TiffFile(text)
+            tf = tifffile.TiffFile(str(local_image_file(text)))
     except HtanCdsError:
         raise
     except (tifffile.TiffFileError, ValueError, OSError) as exc:

@@ -12,6 +12,7 @@ from htan_cds.errors import HtanCdsError, ImagingError
 from htan_cds.imaging.channels_csv import join_channels, read_channel_table
 from htan_cds.imaging.model import ImageInfo
 from htan_cds.imaging.remote import DEFAULT_BLOCK_SIZE, HttpRangeFile
+from htan_cds.imaging.sources import local_image_file
 
 if TYPE_CHECKING:
     from tifffile import TiffFile
@@ -58,9 +59,7 @@ def open_tiff(
         handle = remote
         name = text.rsplit("/", 1)[-1].split("?", 1)[0] or "remote.tif"
     else:
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise ImagingError(f"{text}: no such file")
+        path = local_image_file(text)
         handle, name = str(path), path.name
     try:
         try:

@@ -12,6 +12,20 @@ from typing import Any, Protocol
 from htan_cds.errors import ImagingError
 
 
+def local_image_file(text: str) -> Path:
+    """The local file ``text`` names, or :class:`ImagingError` saying why it cannot be read:
+    missing, a directory (a common first mistake: the folder an import wrote), or not a regular
+    file (a FIFO or device, which would block or never end)."""
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ImagingError(f"{text}: is a directory; give one image file inside it")
+    if path.exists():
+        raise ImagingError(f"{text}: not a regular file")
+    raise ImagingError(f"{text}: no such file")
+
+
 class ByteSource(Protocol):
     """Random access to the file's bytes (thread-safe), counting what it reads."""
 
@@ -84,7 +98,5 @@ def open_source(
         remote = HttpRangeFile(text, headers=headers)
         name = text.split("?", 1)[0].rsplit("/", 1)[-1] or "remote"
         return RemoteByteSource(remote), remote, name
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise ImagingError(f"{text}: no such file")
+    path = local_image_file(text)
     return LocalByteSource(path), str(path), path.name
