@@ -61,6 +61,20 @@ def test_loopback_with_port_uses_http() -> None:
     assert parse_drs_uri("drs://localhost:9/x").is_loopback
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "drs://nci-crdc.datacommons.io:443/dg.4DFC/abc",
+        "drs://NCI-CRDC.datacommons.io:0443/dg.4DFC/abc",
+    ],
+)
+def test_the_default_https_port_names_the_same_object(text: str) -> None:
+    """DRS 1.5 hostname URIs resolve over https (port 443), so an explicit :443 is dropped."""
+    uri = parse_drs_uri(text)
+    assert str(uri) == "drs://nci-crdc.datacommons.io/dg.4DFC/abc" and uri.port is None
+    assert uri.resolution_url().startswith("https://nci-crdc.datacommons.io/ga4gh/")
+
+
 def test_percent_encoded_ids_are_decoded_and_reencoded() -> None:
     uri = parse_drs_uri("drs://drs.example.org/a%20b%3Fc")
     assert uri.object_id == "a b?c"
@@ -80,6 +94,8 @@ def test_percent_encoded_ids_are_decoded_and_reencoded() -> None:
         "drs://bad_host!/x",
         "drs://host.example.org/a/../b",
         "drs://example.org:8000/x",  # ports only for loopback
+        "drs://example.org:80/x",  # not the https port DRS resolves on
+        "drs://dg.4DFC:443/abc",  # a compact prefix is not a host: ":443/abc" is ambiguous
         "drs://host/with space",
         "dg.4DFC/",
         "dg.4DFC/a/b",

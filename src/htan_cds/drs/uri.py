@@ -191,6 +191,9 @@ def parse_drs_uri(text: str) -> DrsUri:
     if colon and sep and path and _PORT_RE.match(port_text):
         if is_loopback_host(host):
             return _hostname(host, int(port_text), path, text)
+        if _valid_host(host) and int(port_text) == 443 and not _CRDC_PREFIX_RE.match(host):
+            # DRS 1.5 hostname URIs resolve over https on 443, so ":443" names the same object.
+            return _hostname(host, None, path, text)
         if _valid_host(host):
             raise InvalidDrsUri(
                 f"{text!r}: a DRS host may carry a port only on loopback (DRS uses port 443)"
