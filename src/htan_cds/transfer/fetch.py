@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ class FetchContext:
     host_limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     bytes_fetched: int = 0
     refreshes: int = 0
+
+    def count(self, uri: str, n: int) -> None:
+        """Record ``n`` more bytes of ``uri`` stored: the import's total and its progress."""
+        self.bytes_fetched += n
+        self.on_bytes(uri, n)
 
     def host_limit(self, url: str) -> asyncio.Semaphore:
         netloc = urlsplit(url).netloc
@@ -172,7 +178,6 @@ async def fetch_range(
     whole: bool,
 ) -> int:
     """Fetch bytes ``[start, end)`` into ``partial``; returns bytes received."""
-    loop = asyncio.get_running_loop()
     pos = start
     attempt = 0
     refreshes = 0
@@ -227,10 +232,7 @@ async def fetch_range(
                     await source.next_route(access, f"byte server answered HTTP {status}")
                     attempt = refreshes = 0
                     continue
-                if ctx.body_executor is not None and socket_body.eligible(resp, end - pos):
-                    got = await _read_from_socket(ctx, resp, partial, pos, end, source.key)
-                else:
-                    got = await _read_body(loop, ctx, resp, partial, pos, end, source.key)
+                got = await _read(ctx, resp, partial, pos, end, source.key)
                 received += got
                 progressed = got > 0
                 pos += got
@@ -260,7 +262,7 @@ class _PartialProgress(aiohttp.ClientError):
         self.written = written
 
 
-async def _read_from_socket(
+async def _read(
     ctx: FetchContext,
     resp: aiohttp.ClientResponse,
     partial: PartialFile,
@@ -268,11 +270,14 @@ async def _read_from_socket(
     end: int,
     uri: str,
 ) -> int:
-    def on_bytes(n: int) -> None:
-        ctx.bytes_fetched += n
-        ctx.on_bytes(uri, n)
+    """Store a body into ``partial`` at ``pos`` (never past ``end``); returns bytes written.
 
-    assert ctx.body_executor is not None
+    Large plain-HTTP bodies are read from the socket in a thread
+    (:mod:`htan_cds.transfer.socket_body`), the others through aiohttp's reader; either way
+    every stored block is counted once (:meth:`FetchContext.count`)."""
+    count = functools.partial(ctx.count, uri)
+    if ctx.body_executor is None or not socket_body.eligible(resp, end - pos):
+        return await _read_body(ctx.executor, resp, partial, pos, end, count)
     try:
         return await socket_body.read_from_socket(
             resp,
@@ -281,7 +286,7 @@ async def _read_from_socket(
             end,
             executor=ctx.body_executor,
             timeout=ctx.client.timeout,
-            on_bytes=on_bytes,
+            on_bytes=count,
         )
     except socket_body.BodyBroken as exc:
         # Keep what reached the disk: the retry continues after it.
@@ -289,20 +294,21 @@ async def _read_from_socket(
 
 
 async def _read_body(
-    loop: asyncio.AbstractEventLoop,
-    ctx: FetchContext,
+    executor: Executor,
     resp: aiohttp.ClientResponse,
     partial: PartialFile,
     pos: int,
     end: int,
-    uri: str,
+    count: Callable[[int], None],
 ) -> int:
-    """Stream a body into ``partial`` at ``pos`` (never past ``end``); returns bytes written.
+    """Stream a body through aiohttp's reader into ``partial`` at ``pos`` (never past ``end``);
+    returns bytes written, each block given to ``count`` once stored.
 
     Received buffers are gathered without copying and handed to the thread pool in blocks of
     :data:`CHUNK` (one ``pwritev`` and in-order hashing there), double-buffered so the next
     block downloads while the previous one is written and hashed (hashlib releases the GIL).
     """
+    loop = asyncio.get_running_loop()
     written = 0
     chunks: list[bytes] = []
     size = 0
@@ -316,8 +322,7 @@ async def _read_body(
             fut, pending = pending, None
             await fut
             written += pending_len
-            ctx.bytes_fetched += pending_len
-            ctx.on_bytes(uri, pending_len)
+            count(pending_len)
             pending_len = 0
 
     try:
@@ -329,7 +334,7 @@ async def _read_body(
             size += len(chunks[-1])
             if size >= CHUNK or len(chunks) >= _MAX_BUFFERS:
                 await settle()
-                pending = loop.run_in_executor(ctx.executor, partial.write_many, offset, chunks)
+                pending = loop.run_in_executor(executor, partial.write_many, offset, chunks)
                 pending_len = size
                 offset += size
                 chunks, size = [], 0
@@ -338,10 +343,9 @@ async def _read_body(
             if size < _INLINE_WRITE:
                 partial.write_many(offset, chunks)
             else:
-                await loop.run_in_executor(ctx.executor, partial.write_many, offset, chunks)
+                await loop.run_in_executor(executor, partial.write_many, offset, chunks)
             written += size
-            ctx.bytes_fetched += size
-            ctx.on_bytes(uri, size)
+            count(size)
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
         # Keep what reached the disk: the retry continues after it.
         if pending is not None:

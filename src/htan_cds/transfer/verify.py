@@ -85,32 +85,16 @@ class PartialFile:
         """Write consecutive ``buffers`` starting at ``offset`` (one ``pwritev``, no joining)."""
         views = [memoryview(b) for b in buffers if len(b)]
         total = sum(len(v) for v in views)
-        with self._io:
-            if self._fd < 0:
-                raise OSError(f"{self.path} is closed")
-            self._inflight += 1
+        self._begin_io()
         try:
-            received = views
             block = self._direct.write(self._fd, offset, views, total)
             if block is None:
-                self._pwrite_all(views, offset, total)
-            else:
-                views = [block]
-            with self._lock:
-                if offset == self._frontier:
-                    for h in self._hashers.values():
-                        # crc32c's C API takes only bytes: it is fed the received bytes
-                        # objects, not the gathered block (which it would have to copy).
-                        for v in received if getattr(h, "wants_bytes", False) else views:
-                            h.update(v)
-                    self._frontier += total
-                    self._catch_up()
-                elif total:
-                    self._add_pending(offset, offset + total)
+                self._pwrite_all(list(views), offset, total)
+            # crc32c's C API takes only bytes: it is fed the received bytes objects, not the
+            # gathered block (which it would have to copy).
+            self._hash_written(offset, total, views if block is None else [block], views)
         finally:
-            with self._io:
-                self._inflight -= 1
-                self._io.notify_all()
+            self._end_io()
 
     def write_hot(self, offset: int, block: memoryview) -> None:
         """Write one small block that was just received (still in the CPU cache) through the
@@ -118,25 +102,46 @@ class PartialFile:
         is what makes big buffered writes expensive; a hot one is cheaper than ``O_DIRECT``'s
         wait for the disk (see :mod:`htan_cds.transfer.socket_body`)."""
         total = len(block)
+        self._begin_io()
+        try:
+            self._pwrite_all([block], offset, total)
+            # crc32c's hasher copies the block into bytes: a copy of a cached block is cheap.
+            self._hash_written(offset, total, (block,), (block,))
+        finally:
+            self._end_io()
+
+    def _begin_io(self) -> None:
+        # Counted so that close() waits for writes still running in worker threads.
         with self._io:
             if self._fd < 0:
                 raise OSError(f"{self.path} is closed")
             self._inflight += 1
-        try:
-            self._pwrite_all([block], offset, total)
-            with self._lock:
-                if offset == self._frontier:
-                    for h in self._hashers.values():
-                        # crc32c's C API takes only bytes: a copy of a cached block is cheap.
-                        h.update(bytes(block) if getattr(h, "wants_bytes", False) else block)
-                    self._frontier += total
-                    self._catch_up()
-                elif total:
-                    self._add_pending(offset, offset + total)
-        finally:
-            with self._io:
-                self._inflight -= 1
-                self._io.notify_all()
+
+    def _end_io(self) -> None:
+        with self._io:
+            self._inflight -= 1
+            self._io.notify_all()
+
+    def _hash_written(
+        self,
+        offset: int,
+        total: int,
+        views: Sequence[memoryview],
+        received: Sequence[memoryview],
+    ) -> None:
+        """Hash ``total`` bytes just written at ``offset`` if they sit at the frontier (then
+        catch up with ranges written ahead), else record them for later. ``views`` and
+        ``received`` hold the same bytes: hashers that want ``bytes`` (crc32c) get
+        ``received``, the others ``views``."""
+        with self._lock:
+            if offset == self._frontier:
+                for h in self._hashers.values():
+                    for v in received if getattr(h, "wants_bytes", False) else views:
+                        h.update(v)
+                self._frontier += total
+                self._catch_up()
+            elif total:
+                self._add_pending(offset, offset + total)
 
     def _pwrite_all(self, views: list[memoryview], offset: int, total: int) -> None:
         done = 0
