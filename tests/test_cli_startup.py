@@ -50,12 +50,17 @@ _REPORT_MODULES = (
     "import json, sys\n"
     "from htan_cds.cli.main import main\n"
     "rc = main(sys.argv[1:])\n"
-    "print(json.dumps({'rc': rc, 'modules': sorted(sys.modules)}))\n"
+    "connector = sys.modules.get('aiohttp.connector')\n"
+    "names = ('_SSL_CONTEXT_VERIFIED', '_SSL_CONTEXT_UNVERIFIED')\n"
+    "contexts = [getattr(connector, n) for n in names] if connector else []\n"
+    "loaded = [c.__dict__.get('_htan_cds_trust_pending') is None for c in contexts]\n"
+    "print(json.dumps({'rc': rc, 'modules': sorted(sys.modules), 'ca_loaded': loaded}))\n"
 )
 
 
-def _modules_after(*args: str) -> tuple[int, set[str]]:
-    """Run the CLI in a fresh interpreter; its exit code and every module it had loaded."""
+def _run(*args: str) -> dict[str, object]:
+    """Run the CLI in a fresh interpreter: its exit code, every module it had loaded and
+    whether aiohttp's default TLS contexts had loaded a CA store."""
     proc = subprocess.run(
         [sys.executable, "-c", _REPORT_MODULES, *args],
         capture_output=True,
@@ -63,8 +68,16 @@ def _modules_after(*args: str) -> tuple[int, set[str]]:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    return int(out["rc"]), set(out["modules"])
+    out: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _modules_after(*args: str) -> tuple[int, set[str]]:
+    """Run the CLI in a fresh interpreter; its exit code and every module it had loaded."""
+    out = _run(*args)
+    rc, modules = out["rc"], out["modules"]
+    assert isinstance(rc, int) and isinstance(modules, list)
+    return rc, set(modules)
 
 
 def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
@@ -81,7 +94,19 @@ def test_an_import_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
     assert (tmp_path / "s1.bin").read_bytes() == data  # it really imported
     assert _loaded(modules, HEAVY) == []
     assert _loaded(modules, OTHER_AREAS) == []
-    assert "rich.progress" not in modules  # --quiet draws no progress display
+    assert _loaded(modules, ("rich",)) == []  # --quiet and nothing to say: no console at all
+
+
+@pytest.mark.network
+def test_an_import_over_plain_http_loads_no_ca_store(tmp_path: Path) -> None:
+    """aiohttp builds two TLS contexts as it is imported, each loading the system CA store
+    (0.05-0.09 s apiece here); the CLI defers those loads to a first handshake
+    (htan_cds.net.tls), so an import over plain HTTP loads none."""
+    with FaultServer() as srv:
+        srv.add("s1", payload("trust", 1000))
+        out = _run("import", srv.uri("s1"), "--to", str(tmp_path), "--quiet")
+    assert out["rc"] == 0 and (tmp_path / "s1.bin").exists()
+    assert out["ca_loaded"] == [False, False]
 
 
 def test_import_help_loads_neither_the_engine_nor_the_http_client() -> None:
@@ -130,11 +155,25 @@ def test_each_command_loads_the_areas_that_make_it_whole() -> None:
         assert alone.get(name) == commands[name], name
 
 
-def test_the_transfer_package_exports_every_public_name_lazily() -> None:
-    import htan_cds.transfer as transfer
+@pytest.mark.parametrize("package", ["htan_cds.transfer", "htan_cds.net"])
+def test_lazy_packages_export_every_public_name(package: str) -> None:
+    import importlib
 
-    assert sorted(transfer.__all__) == sorted(transfer._EXPORTS)
-    for name in transfer.__all__:
-        assert getattr(transfer, name).__name__ == name
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(module._EXPORTS)
+    for name in module.__all__:
+        assert getattr(module, name).__name__ == name
     with pytest.raises(AttributeError):
-        _ = transfer.no_such_name
+        _ = module.no_such_name
+
+
+def test_the_consoles_are_made_on_first_use() -> None:
+    from rich.console import Console
+
+    from htan_cds.cli import _common
+
+    assert isinstance(_common.err_console, Console) and _common.err_console.stderr
+    assert isinstance(_common.out_console, Console) and not _common.out_console.stderr
+    assert _common.err_console is _common.err_console
+    with pytest.raises(AttributeError):
+        _ = _common.no_such_console

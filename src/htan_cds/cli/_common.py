@@ -8,17 +8,32 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
-from rich.console import Console
 
 from htan_cds.config import DataHome
+from htan_cds.net.tls import deferred_trust
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Progress and human output go to stderr so that stdout stays clean for --json / --csv.
-err_console = Console(stderr=True)
-out_console = Console()
+# ``err_console`` (stderr) and ``out_console`` (stdout) are made on first use (PEP 562): rich is
+# a tenth of a quiet ``htan-cds import``'s start-up, and such an import may print nothing.
+_CONSOLES = {"err_console": True, "out_console": False}  # name -> on stderr
+
+
+def __getattr__(name: str) -> Console:
+    stderr = _CONSOLES.get(name)
+    if stderr is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    console = globals()[name] = Console(stderr=stderr)  # once made, a plain module attribute
+    return console
+
 
 JsonOption = typer.Option(False, "--json", help="Print a machine-readable JSON result.")
 
@@ -49,11 +64,16 @@ def loading_modules() -> Iterator[None]:
     and one full collection during the transfer then scanned them all again — together about a
     tenth of a 4 x 256 MiB import's CPU time (measured with ``gc.callbacks``). Frozen objects
     (``gc.freeze``) are never scanned again; a short-lived CLI process loses nothing by it.
+
+    TLS contexts made meanwhile (aiohttp makes two as it is imported) load their CA store at
+    their first handshake, not now (:func:`htan_cds.net.tls.deferred_trust`): an import over
+    plain HTTP loads none.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        with deferred_trust():
+            yield
     finally:
         gc.freeze()
         if enabled:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from htan_cds import __version__
-from htan_cds.cli._common import CliState, err_console, loading_modules
+from htan_cds.cli import _common
+from htan_cds.cli._common import CliState, loading_modules
 from htan_cds.config import HOME_ENV
 from htan_cds.errors import DrsError, HtanCdsError
 
@@ -148,10 +148,12 @@ def _usage_error(exc: BaseException) -> None:
     if type(exc).__name__ == "NoArgsIsHelpError":
         exc.show()  # type: ignore[attr-defined]  # a bare command asks for its help
         return
+    from rich.markup import escape
+
     message = getattr(exc, "format_message", lambda: str(exc))()
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None) or "htan-cds"
-    err_console.print(
+    _common.err_console.print(
         f"[bold red]error:[/] {escape(message)} (see: {escape(command)} --help)",
         highlight=False,
         soft_wrap=True,
@@ -169,18 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     except HtanCdsError as exc:
         if debug:
             traceback.print_exc()
+        from rich.markup import escape
+
         # Escaped: messages quote user input and names like ``htan-cds[idc]`` verbatim.
         message = escape(str(exc) + _cause_hint(exc))
         label = escape(exc.label)
-        err_console.print(f"[bold red]{label}:[/] {message}", highlight=False, soft_wrap=True)
+        _common.err_console.print(
+            f"[bold red]{label}:[/] {message}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
-        err_console.print("aborted")
+        _common.err_console.print("aborted")
         return 130
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        _common.err_console.print("interrupted")
         return 130
     except Exception as exc:
         if _is_click(exc, "Exit"):
@@ -189,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             _usage_error(exc)
             return 2
         if _is_click(exc, "Abort"):
-            err_console.print("aborted")
+            _common.err_console.print("aborted")
             return 130
         raise
     return result if isinstance(result, int) else 0

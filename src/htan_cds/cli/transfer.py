@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from htan_cds.cli._common import data_home, emit_json, err_console, loading_modules, state
+from htan_cds.cli import _common
+from htan_cds.cli._common import data_home, emit_json, loading_modules, state
 from htan_cds.cli.import_summary import quiet_line, summary_lines
 from htan_cds.errors import UsageError
 from htan_cds.units import format_size
@@ -42,28 +43,28 @@ def _status(dest: str, as_json: bool, s3_endpoint: str | None) -> int:
         if count:
             size = format_size(data["bytes_by_status"][status])
             table.add_row(status, f"{count:,}", size, _STATUS_NOTES.get(status, ""))
-    err_console.print(table)
+    _common.err_console.print(table)
     progress = data["in_progress"]
     if progress["files"]:
-        err_console.print(
+        _common.err_console.print(
             f"in progress: {progress['files']:,} files, "
             f"{format_size(progress['bytes_on_disk'])} of their parts on disk",
             highlight=False,
         )
     for group in data["failures"]:
         hosts = f" ({', '.join(group['hosts'])})" if group["hosts"] else ""
-        err_console.print(
+        _common.err_console.print(
             f"{group['count']:,} failed: {group['title']}{hosts} — {group['hint']}",
             highlight=False,
             markup=False,
         )
         for example in group["examples"]:
-            err_console.print(
+            _common.err_console.print(
                 f"    {example['drs_uri']}: {example['error']}", highlight=False, markup=False
             )
     unfinished = sum(data["by_status"][s] for s in ("resolved", "partial", "failed", "staged"))
     if unfinished and not data["running"]:
-        err_console.print("Run the same import command again to resume.", highlight=False)
+        _common.err_console.print("Run the same import command again to resume.", highlight=False)
     return 0
 
 
@@ -213,7 +214,7 @@ def import_command(
     else:
         from htan_cds.transfer.rich_progress import RichProgress
 
-        with RichProgress(err_console) as display:
+        with RichProgress(_common.err_console) as display:
             report = run_import(source, to, options, display)
     if json_report is not None:
         report.write_json(json_report)
@@ -222,10 +223,10 @@ def import_command(
     elif quiet:
         line = quiet_line(report)
         if line:
-            err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+            _common.err_console.print(line, highlight=False, soft_wrap=True, markup=False)
     else:
         for line in summary_lines(report, verbose=verbose):
-            err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+            _common.err_console.print(line, highlight=False, soft_wrap=True, markup=False)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 

@@ -25,8 +25,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
-from xml.etree import ElementTree
 
 import aiohttp
 
@@ -34,6 +34,9 @@ from htan_cds.drs.models import AccessMethod, AccessURL, Checksum, DrsObject
 from htan_cds.errors import DrsError
 from htan_cds.net.bounded import read_capped
 from htan_cds.transfer.source import SourceRow
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 # idc-index's AWS endpoint; override with ImportOptions.bucket_endpoint / --bucket-endpoint or
 # HTAN_CDS_BUCKET_ENDPOINT (a mirror, or moto's S3 server in tests).
@@ -99,6 +102,8 @@ def parse_listing(body: bytes) -> tuple[list[BucketObject], str | None]:
     ``IsTruncated``, ``NextContinuationToken``)."""
     if b"<!DOCTYPE" in body[:4096].upper():
         raise DrsError("bucket listing declares a DOCTYPE; refused")
+    from xml.etree import ElementTree  # only bucket rows list; a DRS import never parses XML
+
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError as exc:
