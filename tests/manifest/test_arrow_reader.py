@@ -210,8 +210,13 @@ def test_a_field_over_the_csv_limit_is_refused_as_before(tmp_path: Path) -> None
     assert by_csv[0] == "error" and by_arrow == by_csv
 
 
-def test_gzip_and_not_utf8(tmp_path: Path) -> None:
+def test_gzip_and_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gzip
+
+    from htan_cds.manifest import files
+
+    # Not UTF-8 only after the bytes the encoding is sniffed from: refused when met.
+    monkeypatch.setattr(files, "SNIFF_BYTES", 1024)
 
     text = _clean_file(tmp_path / "plain.csv", 500)
     packed = tmp_path / "m.csv.gz"

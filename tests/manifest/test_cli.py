@@ -56,7 +56,7 @@ def test_check_warnings_only_exit_0(tmp_path: Path) -> None:
         (["manifest", "check", "EMPTY"], "empty"),
         (["manifest", "check", "JUNK"], "cannot tell"),
         (["manifest", "check", "JUNK", "--format", "xml"], "unknown"),
-        (["manifest", "check", "BINARY"], "UTF-8"),
+        (["manifest", "check", "BINARY"], "not a text file"),
         (["manifest", "check", "JUNK", "--format", "gen3"], "JSON"),
         (["manifest", "convert", "JUNK", "--to", "bigquery", "-o", "x"], "cannot write"),
     ],

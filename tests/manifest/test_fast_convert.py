@@ -283,8 +283,12 @@ def test_a_malformed_input_fails_alike_with_the_check_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An error while converting stops the child and leaves no output, as on the row path."""
+    from htan_cds.manifest import files
+
     monkeypatch.setattr(convert, "aside_pays", lambda size: True)
-    # Past the lines read to sniff the format: the child is running when the parent fails.
+    # Past the lines read to sniff the format and the bytes read to sniff the encoding (UTF-8
+    # then): the child is running when the parent fails.
+    monkeypatch.setattr(files, "SNIFF_BYTES", 4096)
     data = _big(5000, compact=False, odd=False) + FULL.encode() + b"a,\xff\xfe.tif\n"
     options: dict[str, object] = {
         "fix": True,

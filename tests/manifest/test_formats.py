@@ -185,8 +185,11 @@ def test_unreadable_inputs_raise_manifest_errors(tmp_path: Path) -> None:
         read_manifest(tmp_path / "missing.csv")
     latin = tmp_path / "latin.csv"
     latin.write_bytes(f"drs_uri,name\n{U1},caf\xe9.tif\n".encode("latin-1"))
+    assert read_manifest(latin)[0].name == "caf\xe9.tif"  # read as Windows-1252 (encodings.py)
+    undefined = tmp_path / "undefined.csv"
+    undefined.write_bytes(f"drs_uri,name\n{U1},caf".encode() + b"\x81.tif\n")
     with pytest.raises(ManifestError, match="UTF-8"):
-        read_manifest(latin)
+        read_manifest(undefined)
     with pytest.raises(ManifestFormatError, match="unknown manifest format"):
         read_manifest(tmp_path / "missing.csv", "xml")
 

@@ -72,6 +72,33 @@ def test_dry_run_and_stdin(srv: FaultServer, tmp_path: Path) -> None:
     assert (dest / "renamed.bin").read_bytes() == srv.objects["c2"]
 
 
+def test_spreadsheet_encodings_import_by_file_and_stdin(srv: FaultServer, tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16 LE, BOM, tab) and its plain CSV in Windows-1252 import
+    as the names they hold, from a file and piped in."""
+    import codecs
+    import os
+    import subprocess
+    import sys
+
+    dest = tmp_path / "sheets"
+    unicode_text = f"name\tdrs_uri\r\nr\u00e9sum\u00e9.bin\t{srv.uri('c0')}\r\n"
+    sheet = tmp_path / "unicode.txt"
+    sheet.write_bytes(codecs.BOM_UTF16_LE + unicode_text.encode("utf-16-le"))
+    by_file = run_cli("import", str(sheet), "--to", str(dest), "--quiet")
+    assert by_file.returncode == 0, by_file.stderr
+    assert (dest / "r\u00e9sum\u00e9.bin").read_bytes() == srv.objects["c0"]
+    ansi = f"name;drs_uri\r\ncaf\u00e9.bin;{srv.uri('c1')}\r\n".encode("cp1252")
+    piped = subprocess.run(
+        [sys.executable, "-m", "htan_cds", "import", "-", "--to", str(dest), "--json"],
+        input=ansi,
+        capture_output=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert (dest / "caf\u00e9.bin").read_bytes() == srv.objects["c1"]
+
+
 def test_failures_and_usage_errors(srv: FaultServer, tmp_path: Path) -> None:
     missing = run_cli("import", srv.uri("nope"), "--to", str(tmp_path / "d"))
     assert missing.returncode == 1

@@ -239,7 +239,8 @@ def test_upload_guards(workspace: Workspace, cart_rows: list[list[str]]) -> None
         assert cross.status_code == 403
         # Not a manifest, not UTF-8, empty, a bomb: one clear message each, never a 500.
         for data, status, needle in (
-            (b"\xff\xfe\x00garbage\x00", 400, "not UTF-8"),
+            (b"\x8fgarbage\x81", 400, "not UTF-8"),  # undefined in Windows-1252 too
+            (b"GIF89a\x00\x01", 400, "not a text file"),
             (b"", 400, "m.csv: the manifest is empty"),
             (b"hello,world\n1,2\n", 400, "unreadable"),
             (gzip.compress(b"a" * (17 * 1024 * 1024)), 413, "larger than"),

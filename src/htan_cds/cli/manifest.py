@@ -98,6 +98,8 @@ def _shape(report: Any) -> str:
     parts = [str(report.format)]
     if report.delimiter is not None:
         parts.append(f"{describe(report.delimiter)}-separated")
+    if report.encoding != "UTF-8":
+        parts.append(report.encoding)
     parts.append(f"{report.rows} rows")
     if report.blank_rows:
         parts.append(f"{report.blank_rows} blank rows skipped")
@@ -142,7 +144,10 @@ def check(
         found = reader.context
         checker.add_findings(found.findings)
         report = checker.finish(
-            reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
+            reader.format,
+            delimiter=found.delimiter,
+            blank_rows=found.blank_rows,
+            encoding=found.encoding,
         )
     if as_json:
         payload = {"file": reader.label, **report.to_dict()}

@@ -105,7 +105,12 @@ def check_file(
             return None
         found = reader.context
         checker.add_findings(found.findings)
-        return checker.finish(reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows)
+        return checker.finish(
+            reader.format,
+            delimiter=found.delimiter,
+            blank_rows=found.blank_rows,
+            encoding=found.encoding,
+        )
 
 
 def _child(conn: Connection, args: tuple[Any, ...]) -> None:

@@ -295,7 +295,12 @@ class Checker:
             self._add(make_finding(number, "name", "name_unsafe", f"{name!r}: {problems}", name))
 
     def finish(
-        self, format: str | None = None, *, delimiter: str | None = None, blank_rows: int = 0
+        self,
+        format: str | None = None,
+        *,
+        delimiter: str | None = None,
+        blank_rows: int = 0,
+        encoding: str = "UTF-8",
     ) -> CheckReport:
         """Run the cross-row checks and the size limits; return the report in row order."""
         self._flush()
@@ -315,6 +320,7 @@ class Checker:
             stats,
             delimiter,
             blank_rows,
+            encoding,
         )
 
 

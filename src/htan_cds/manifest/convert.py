@@ -162,7 +162,10 @@ def _convert(
             found = reader.context
             checker.add_findings(found.findings)
             check_report = checker.finish(
-                reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
+                reader.format,
+                delimiter=found.delimiter,
+                blank_rows=found.blank_rows,
+                encoding=found.encoding,
             )
     return _result(request, reader, check_report, written, delimiter, repairer)
 
@@ -337,6 +340,7 @@ def _result(
         "input": reader.label,
         "input_format": reader.format,
         "delimiter": check_report.delimiter,
+        "encoding": check_report.encoding,
         "output": request.output,
         "to": request.to,
         "output_delimiter": delimiter,

@@ -9,6 +9,7 @@ import io
 import itertools
 import operator
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -18,7 +19,15 @@ from types import TracebackType
 from typing import IO, TextIO, TypeVar, cast
 
 from htan_cds.errors import ManifestError, ManifestFormatError
-from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter
+from htan_cds.manifest.encodings import (
+    SAVE_AS_UTF8,
+    SNIFF_BYTES,
+    UTF8,
+    WINDOWS_1252,
+    label_of,
+    sniff_encoding,
+)
+from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter, strip_line
 from htan_cds.manifest.formats._records import RecordTable, open_records
 from htan_cds.manifest.registry import (
     BATCH_ROWS,
@@ -33,6 +42,8 @@ from htan_cds.manifest.registry import (
 from htan_cds.manifest.row import ManifestRow
 
 _SNIFF_LINES = 20
+# Excel reads (and some exporters write) a first line "sep=;" naming the delimiter.
+_SEP_LINE = re.compile(r"sep=[,;\t|]\s*", re.IGNORECASE)
 _T = TypeVar("_T")
 Source = Path | str | IO[str]
 
@@ -58,16 +69,24 @@ class ManifestReader:
         self._owned: IO[str] | None = None
         self._binary: IO[bytes] | None = None
         self._spool: Path | None = None
-        stream, self.label = self._open(source)
+        try:
+            stream, self.label = self._open(source)
+        except BaseException:
+            self.close()  # a stdin spool is removed
+            raise
         try:
             lines: Iterator[str] = iter(stream)
             head = list(itertools.islice(lines, _SNIFF_LINES))
         except UnicodeDecodeError as exc:
             self.close()
-            raise ManifestError(f"{self.label} is not UTF-8 text ({exc.reason})") from None
+            raise _decode_error(self.label, self.context.encoding, exc) from None
         except OSError as exc:
             self.close()
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
+        if head and _SEP_LINE.fullmatch(strip_line(head[0])):
+            # The header line that follows says the same; the hint line is not a row.
+            head = head[1:]
+            self._skip_sep_line()
         if format == "auto":
             try:
                 format = sniff_format(head, any_table=drs_column is not None)
@@ -105,15 +124,38 @@ class ManifestReader:
 
     def _open_path(self, path: Path, label: str) -> tuple[IO[str], str]:
         try:
+            with _open_binary(path) as probe:
+                head = probe.read(SNIFF_BYTES)
+        except (OSError, EOFError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise ManifestError(f"cannot open {label}: {why}") from None
+        encoding = sniff_encoding(head, label)
+        try:
             binary = _open_binary(path)
         except OSError as exc:
             raise ManifestError(f"cannot open {label}: {exc.strerror or exc}") from None
+        self.context.encoding = label_of(encoding)
+        if encoding == WINDOWS_1252:
+            self.context.warn(
+                None,
+                "encoding_guessed",
+                f"{label} is not UTF-8: read as Windows-1252 (what Excel's plain 'CSV' saves in "
+                "Western locales); check names with accents",
+                value=label_of(encoding),
+            )
         self._binary = binary
-        # utf-8-sig drops the BOM the CDS portal writes; newline="" lets csv see raw ends.
-        self._owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        self.context.reopen = lambda: _reread(path)
-        self.context.source = path
+        # newline="" lets csv see raw line ends; utf-8-sig drops the BOM the CDS portal writes.
+        self._owned = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        self.context.reopen = lambda: _reread(path, encoding)
+        # The fast reader parses the file's bytes as UTF-8 itself.
+        self.context.source = path if encoding == UTF8 else None
         return self._owned, label
+
+    def _skip_sep_line(self) -> None:
+        reopen = self.context.reopen
+        if reopen is not None:
+            self.context.reopen = lambda: itertools.islice(reopen(), 1, None)
+        self.context.source = None  # the fast reader expects the header first
 
     def bytes_read(self) -> int | None:
         """Bytes consumed from a file so far (for progress bars), ``None`` for streams."""
@@ -130,7 +172,7 @@ class ManifestReader:
         try:
             yield from self._fmt.reader(self._lines, self.context)
         except UnicodeDecodeError as exc:
-            raise ManifestError(f"{self.label} is not UTF-8 text ({exc.reason})") from None
+            raise _decode_error(self.label, self.context.encoding, exc) from None
         except (OSError, EOFError) as exc:
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         except csv.Error as exc:
@@ -157,7 +199,7 @@ class ManifestReader:
             else:
                 yield from _batches(iter(self), key_columns)
         except UnicodeDecodeError as exc:
-            raise ManifestError(f"{self.label} is not UTF-8 text ({exc.reason})") from None
+            raise _decode_error(self.label, self.context.encoding, exc) from None
         except (OSError, EOFError) as exc:
             raise ManifestError(f"cannot read {self.label}: {exc}") from None
         except csv.Error as exc:
@@ -170,9 +212,9 @@ class ManifestReader:
         spec = self._fmt.table
         if spec is None:
             return None
-        with _read_errors(self.label):
+        with _read_errors(self.label, self.context.encoding):
             table = open_records(self._lines, self.context, spec)
-        table.batches = _guarded(table.batches, self.label)
+        table.batches = _guarded(table.batches, self.label, self.context.encoding)
         return table
 
     def close(self) -> None:
@@ -203,9 +245,9 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _reread(path: Path) -> Iterator[str]:
+def _reread(path: Path, encoding: str) -> Iterator[str]:
     """The file's lines again from the start (closed when the generator is closed)."""
-    with io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", newline="") as text:
+    with io.TextIOWrapper(_open_binary(path), encoding=encoding, newline="") as text:
         yield from text
 
 
@@ -394,20 +436,24 @@ def write_to(
     return count
 
 
+def _decode_error(label: str, encoding: str, exc: UnicodeDecodeError) -> ManifestError:
+    return ManifestError(f"{label} is not {encoding} text ({exc.reason})", hint=SAVE_AS_UTF8)
+
+
 @contextlib.contextmanager
-def _read_errors(label: str) -> Iterator[None]:
+def _read_errors(label: str, encoding: str) -> Iterator[None]:
     """Reading errors as the one-line :class:`ManifestError` :meth:`ManifestReader.__iter__`
     gives."""
     try:
         yield
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"{label} is not UTF-8 text ({exc.reason})") from None
+        raise _decode_error(label, encoding, exc) from None
     except (OSError, EOFError) as exc:
         raise ManifestError(f"cannot read {label}: {exc}") from None
     except csv.Error as exc:
         raise ManifestError(f"{label}: malformed CSV ({exc})") from None
 
 
-def _guarded(batches: Iterator[_T], label: str) -> Iterator[_T]:
-    with _read_errors(label):
+def _guarded(batches: Iterator[_T], label: str, encoding: str) -> Iterator[_T]:
+    with _read_errors(label, encoding):
         yield from batches

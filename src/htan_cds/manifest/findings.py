@@ -43,6 +43,7 @@ CODES: dict[str, tuple[str, bool, str]] = {
     "unterminated_quote": ("warning", False, "a quoted value is never closed"),
     "header_duplicate": ("warning", False, "a column name appears twice in the header"),
     "header_missing": ("warning", False, "a column with values has no header: kept as column_N"),
+    "encoding_guessed": ("warning", False, "not UTF-8: read as Windows-1252 (Excel's plain CSV)"),
 }
 
 URI_CODES = {
@@ -119,6 +120,7 @@ class CheckReport:
     stats: dict[str, int] = field(default_factory=dict)
     delimiter: str | None = None
     blank_rows: int = 0
+    encoding: str = "UTF-8"
 
     @property
     def errors(self) -> int:
@@ -140,6 +142,7 @@ class CheckReport:
         return {
             "format": self.format,
             "delimiter": self.delimiter,
+            "encoding": self.encoding,
             "rows": self.rows,
             "blank_rows": self.blank_rows,
             "ok": self.ok,

@@ -37,6 +37,8 @@ class ReadContext:
     # then reports how far it got in ``bytes_done`` (for progress bars).
     source: Path | None = None
     bytes_done: int | None = None
+    # The text encoding the file was read in, as reports name it (see ``manifest/encodings.py``).
+    encoding: str = "UTF-8"
 
     def warn(
         self,

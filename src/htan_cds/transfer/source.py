@@ -90,7 +90,7 @@ def read_source(source: str | Path | Iterable[Any]) -> list[SourceRow]:
     if isinstance(source, Path) or (isinstance(source, str) and not source.startswith("drs://")):
         text_source = str(source)
         if text_source == "-":
-            return _from_text(sys.stdin.read())
+            return _from_text(_stdin_text())
         path = Path(text_source)
         if not path.exists():
             if isinstance(source, str) and source.strip().startswith("s3://"):
@@ -102,6 +102,16 @@ def read_source(source: str | Path | Iterable[Any]) -> list[SourceRow]:
     if isinstance(source, str):
         return [SourceRow(drs_uri=source.strip(), row_number=1)]
     return [_as_row(item, i) for i, item in enumerate(source, start=1)]
+
+
+def _stdin_text() -> str:
+    """Standard input decoded as manifest files are (a piped UTF-16 or Windows-1252 sheet)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin.read()
+    from htan_cds.manifest.encodings import decode_bytes
+
+    return decode_bytes(buffer.read(), "<stdin>")[0]
 
 
 def _from_text(text: str) -> list[SourceRow]:

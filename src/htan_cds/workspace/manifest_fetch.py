@@ -94,12 +94,13 @@ def fetch_manifest_text(
     """
     check_url(url, settings)
     body = asyncio.run(_fetch(url, settings, resolver))
+    from htan_cds.errors import ManifestError
+    from htan_cds.manifest.encodings import decode_bytes
+
     try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise sb_errors.SbApiError(
-            400, MANIFEST_INVALID, "The manifest is not UTF-8 text."
-        ) from exc
+        return decode_bytes(body, "The manifest")[0]  # UTF-8, UTF-16/32 with a BOM, Windows-1252
+    except ManifestError as exc:
+        raise sb_errors.SbApiError(400, MANIFEST_INVALID, f"{exc.message}.") from exc
 
 
 async def _fetch(url: str, settings: WorkspaceSettings, resolver: AbstractResolver | None) -> bytes:

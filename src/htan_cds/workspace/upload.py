@@ -66,7 +66,8 @@ def _invalid(message: str, status: int = 400) -> sb_errors.SbApiError:
 
 
 def decode_upload(data: bytes, limit: int) -> str:
-    """The upload as text: gunzipped when gzip (bounded by ``limit`` too), UTF-8 (BOM allowed)."""
+    """The upload as text: gunzipped when gzip (bounded by ``limit`` too), decoded as manifest
+    files are (``manifest/encodings.py``)."""
     if data[:2] == b"\x1f\x8b":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
@@ -75,10 +76,13 @@ def decode_upload(data: bytes, limit: int) -> str:
             raise _invalid(f"The file is not valid gzip ({exc}).") from None
         if len(data) > limit or inflater.unconsumed_tail:
             raise _invalid(f"The manifest is larger than {limit} bytes unpacked.", 413)
+    from htan_cds.errors import ManifestError
+    from htan_cds.manifest.encodings import decode_bytes
+
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _invalid("The manifest is not UTF-8 text.") from None
+        return decode_bytes(data, "The manifest")[0]  # UTF-8, UTF-16/32 with a BOM, Windows-1252
+    except ManifestError as exc:
+        raise _invalid(f"{exc.message}.") from None
 
 
 def review_manifest(text: str, filename: str, fmt: str, settings: WorkspaceSettings) -> Review:

@@ -1,0 +1,81 @@
+"""Which text encoding a manifest is in: what spreadsheets actually save.
+
+- **BOM first.** Excel's "CSV UTF-8" and the CDS portal write a UTF-8 BOM; Excel's "Unicode Text"
+  (and LibreOffice's "Text - txt - csv" with the Unicode option) writes UTF-16 LE with a BOM,
+  tab-separated; UTF-32 BOMs are rare but as unambiguous. A BOM decides.
+- **Otherwise UTF-8**, unless the first :data:`SNIFF_BYTES` are not UTF-8: then the file is read
+  as Windows-1252, the "ANSI" code page Excel's plain "CSV (Comma delimited)" uses in Western
+  Windows locales (it agrees with Latin-1 on every printable Latin-1 character). The reader says
+  so in a warning, as the guess is a guess. Five bytes have no meaning in Windows-1252; a file
+  holding them, or NUL bytes without a UTF-16/32 BOM, is refused as not text.
+
+A file that starts as UTF-8 and stops being UTF-8 later is refused when the bad byte is met,
+with a hint to save it again as UTF-8 (``ManifestReader`` does that).
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from htan_cds.errors import ManifestError
+
+# Enough to hold the header and thousands of rows of a spreadsheet's manifest.
+SNIFF_BYTES = 1 << 20
+UTF8 = "utf-8-sig"  # drops a UTF-8 BOM when there is one
+WINDOWS_1252 = "cp1252"
+# Longest first: the UTF-32 LE BOM starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, UTF8),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+NAMES = {UTF8: "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32", WINDOWS_1252: "Windows-1252"}
+SAVE_AS_UTF8 = "save it from the spreadsheet as 'CSV UTF-8 (Comma delimited)', or convert it "
+SAVE_AS_UTF8 += "with iconv -t UTF-8"
+
+
+def sniff_encoding(head: bytes, label: str) -> str:
+    """The Python codec name to read a file starting with ``head`` (the first bytes, up to
+    :data:`SNIFF_BYTES`; a multi-byte character cut at the end is fine).
+
+    :class:`ManifestError` when the bytes are no text this reads (NUL bytes without a UTF-16/32
+    BOM, or bytes Windows-1252 leaves undefined).
+    """
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if b"\x00" in head:
+        raise ManifestError(f"{label} is not a text file (it holds NUL bytes)")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return UTF8
+    try:
+        head.decode(WINDOWS_1252)
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"{label} is not UTF-8 text ({exc.reason})", hint=SAVE_AS_UTF8
+        ) from None
+    return WINDOWS_1252
+
+
+def label_of(encoding: str) -> str:
+    """The encoding as reports name it (``UTF-8``, ``UTF-16``, ``Windows-1252``)."""
+    return NAMES.get(encoding, encoding)
+
+
+def decode_bytes(data: bytes, label: str) -> tuple[str, str]:
+    """Bytes held whole (an upload) as text and the report name of their encoding; the same
+    rules as files (:func:`sniff_encoding`), :class:`ManifestError` when they are not text."""
+    encoding = sniff_encoding(data[:SNIFF_BYTES], label)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"{label} is not {label_of(encoding)} text ({exc.reason})", hint=SAVE_AS_UTF8
+        ) from None
+    return text, label_of(encoding)
