@@ -136,6 +136,7 @@ def test_a_failing_segment_fails_the_read(monkeypatch: pytest.MonkeyPatch) -> No
             raise ValueError(f"corrupt {index}")
 
     monkeypatch.setattr(decode, "DECODE_WORKERS", 2)
+    monkeypatch.setattr(decode, "PARALLEL_MIN_SEGMENTS", 2)  # the pool's path, not the serial one
     with pytest.raises(decode.ImagingError, match="cannot decode segment 1"):
         decode.decode_all([(Broken(), 0, b""), (Broken(), 1, b"x"), (Broken(), 2, b"")])
     assert decode.decode_all([(Broken(), 0, b""), (Broken(), 1, b"")]) == [None, None]

@@ -3,7 +3,8 @@
 A multi-channel tile needs one segment per channel, and its codecs (imagecodecs' deflate,
 LZW, JPEG, zstd…, called through tifffile's per-page decoder) release the GIL while they work,
 so the segments of one request are decoded side by side on the machine's cores: the calling
-thread decodes the first and a small shared pool the rest. tifffile decodes the segments of
+thread decodes the first and a small shared pool the rest (from :data:`PARALLEL_MIN_SEGMENTS`
+segments on; fewer are decoded in the calling thread). tifffile decodes the segments of
 one page in parallel the same way (``TiffPage.segments(maxworkers=…)``), which is why its
 decoder may be called from several threads at once.
 
@@ -26,6 +27,11 @@ from htan_cds.errors import HtanCdsError, ImagingError
 
 # More workers than cores only adds switching; 4 bounds a many-core server's pool per process.
 DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# Fewer segments than this are decoded one after the other in the calling thread: a hand-off to
+# a pool thread and back costs 0.1-0.3 ms on an idle core (and waits for the OS to schedule the
+# worker when no core is idle), about what decoding one 256 x 256 segment costs, so side by side
+# pays only from two segments per core on (e.g. a 4-channel tile on 2 cores).
+PARALLEL_MIN_SEGMENTS = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -73,8 +79,9 @@ def decode_all(
     jobs: Sequence[tuple[DecodePlan, int, bytes]],
 ) -> list[npt.NDArray[Any] | None]:
     """:func:`decode_segment` of each ``(plan, index, raw)``, in order, the first in this
-    thread and the others on the shared pool when there are several and cores to use."""
-    if len(jobs) < 2 or DECODE_WORKERS < 2:
+    thread and the others on the shared pool when there are :data:`PARALLEL_MIN_SEGMENTS` or
+    more and cores to use."""
+    if len(jobs) < max(2, PARALLEL_MIN_SEGMENTS) or DECODE_WORKERS < 2:
         return [decode_segment(*job) for job in jobs]
     pool = _executor()
     futures: list[Future[npt.NDArray[Any] | None]] = [

@@ -43,6 +43,13 @@ _READER_SERIAL = itertools.count()
 Sampling = tuple[int, int, int]  # start, stop (exclusive), step along one axis
 
 
+def _ints(values: Any) -> tuple[int, ...]:
+    """Segment offsets or byte counts as a tuple of ints: tifffile's own tuple as it is (a
+    level-0 page of a big image has thousands of segments; converting each one again cost
+    ~0.3 ms per page of a first view)."""
+    return values if isinstance(values, tuple) else tuple(int(v) for v in values)
+
+
 class ImageRequestError(ImagingError):
     """The request names something the image does not have (a channel, plane, colour…)."""
 
@@ -203,8 +210,8 @@ class RegionReader:
             args["jpegheader"] = getattr(kf, "jpegheader", None)
         return _PagePlan(
             key=next(_READER_SERIAL),
-            offsets=tuple(int(o) for o in page.dataoffsets),
-            counts=tuple(int(c) for c in page.databytecounts),
+            offsets=_ints(page.dataoffsets),
+            counts=_ints(page.databytecounts),
             decode=kf.decode,
             decode_args=args,
             tiled=bool(kf.is_tiled),

@@ -169,6 +169,21 @@ class AutoRanges:
                     self._save(dict(self._known))
             return {c: self._known[c] for c in wanted if c in self._known}
 
+    def known(
+        self, reader: Reader, channels: Sequence[int] | None = None
+    ) -> dict[int, Range] | None:
+        """What :meth:`get` would return when that needs no computation, no file read and no
+        wait for another thread; else None (for callers on the event loop)."""
+        wanted = list(range(_range_count(reader))) if channels is None or reader.rgb else channels
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._known is None or any(c not in self._known for c in wanted):
+                return None
+            return {c: self._known[c] for c in wanted}
+        finally:
+            self._lock.release()
+
 
 def _range_count(reader: Reader) -> int:
     return 3 if reader.rgb else reader.channel_count

@@ -96,6 +96,25 @@ class ReaderCache:
         finally:
             self._release(item)
 
+    @contextlib.contextmanager
+    def lease_open(self, record: Any) -> Iterator[OpenImage | None]:
+        """Like :meth:`lease`, but only of an image open already (else None): never opens,
+        reads or waits for an opener (for callers on the event loop)."""
+        with self._lock:
+            item = self._items.get(record.drs_id)
+            if item is not None and item.expires > time.monotonic():
+                self._items.move_to_end(record.drs_id)
+                item.refs += 1
+            else:
+                item = None
+        if item is None:
+            yield None
+            return
+        try:
+            yield item
+        finally:
+            self._release(item)
+
     def _acquire(self, app: Any, record: Any) -> OpenImage:
         key = record.drs_id
         with self._lock:

@@ -251,3 +251,19 @@ class ObjectRepository:
                     # A writer holds the file; keep serving the last good snapshot.
                     _log.warning("catalog reload deferred: %s", exc)
         return self._snapshot
+
+    def snapshot_nowait(self) -> Snapshot | None:
+        """The current snapshot when that needs no reload (at most a ``stat`` of the catalog
+        files), else None: for callers on the event loop, which must not wait for a reload or
+        for another thread doing one (:func:`htan_cds.server.iiif_routes.handle`)."""
+        if time.monotonic() - self._checked < self.check_interval:
+            return self._snapshot
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._file_stamp() != self._stamp:
+                return None  # changed: the next snapshot() reloads it, in a worker thread
+            self._checked = time.monotonic()
+            return self._snapshot
+        finally:
+            self._lock.release()
