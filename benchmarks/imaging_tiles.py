@@ -20,7 +20,9 @@ no server, no composition, no JPEG):
 * **memory under a pan** across the whole image at full resolution (every level-0 tile, in
   serpentine order, two requests in flight like a browser): peak RSS (``VmHWM``) of the server.
 
-The ratio that counts is against the peer timed **in turn** with the server, tile by tile.
+The ratio that counts is against the peer timed **in turn** with the server, tile by tile. The
+CPU time per warm tile (server process, the httpx client, the peer) is printed too: on a shared
+machine it moves less with the load than wall time does.
 
 Usage: ``python benchmarks/imaging_tiles.py [--size 13312] [--channels 8] [--cold 7]
 [--warm 150] [--keep]``. The image is written once to ``benchmarks/_work/`` (git-ignored) and
@@ -135,6 +137,11 @@ class Server:
             if line.startswith("rchar:"):
                 return int(line.split()[1])
         return 0
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def status(self, key: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -265,18 +272,28 @@ def main() -> None:
                 peer_beside: list[float] = []
                 ratios: list[float] = []
                 cut = PeerCut(path)
+                # CPU seconds: server process, client (httpx) and peer (its process time, which
+                # counts zarr's own I/O thread too), steadier than wall time on a shared machine.
+                server_cpu, client_cpu, peer_cpu = server.cpu(), 0.0, 0.0
                 for n, (x, y) in enumerate(warm_tiles):
                     if n % 2:  # the peer cuts the same tile just before or after, in turn
+                        cpu_start = time.process_time()
                         peer_beside.append(cut(x, y))
+                        peer_cpu += time.process_time() - cpu_start
                     before = server.rchar()
+                    cpu_start = time.process_time()
                     start = time.perf_counter()
                     r = client.get(tile_url(base, x, y, 1, args.size, args.size), params=QUERY)
                     warm.append(time.perf_counter() - start)
+                    client_cpu += time.process_time() - cpu_start
                     if not n % 2:
+                        cpu_start = time.process_time()
                         peer_beside.append(cut(x, y))
+                        peer_cpu += time.process_time() - cpu_start
                     assert r.status_code == 200, r.text
                     assert r.headers["X-Tile-Cache"] == "miss"  # a fresh render, never a hit
                     ratios.append((server.rchar() - before) / compressed_bytes(path, x, y))
+                server_cpu = server.cpu() - server_cpu  # the server only served the tiles meanwhile
                 repeat: list[float] = []
                 for x, y in warm_tiles[:100]:  # panning back: the same tiles again
                     start = time.perf_counter()
@@ -343,6 +360,11 @@ def main() -> None:
         print(f"server / peer alone, warm: p50 {warm_ratio[0]:.2f}  p95 {warm_ratio[1]:.2f}")
         turn = (pct(warm, 50) / pct(peer_beside, 50), pct(warm, 95) / pct(peer_beside, 95))
         print(f"server / peer in turn, warm: p50 {turn[0]:.2f}  p95 {turn[1]:.2f}")
+        n_warm = len(warm_tiles)
+        print(
+            f"CPU per warm tile: server {server_cpu / n_warm * 1000:.2f} ms + client (httpx) "
+            f"{client_cpu / n_warm * 1000:.2f} ms; peer {peer_cpu / n_warm * 1000:.2f} ms"
+        )
         row("peer, in turn with the http.client tiles", peer_light)
         light_ratio = (pct(light, 50) / pct(peer_light, 50), pct(light, 95) / pct(peer_light, 95))
         print(f"http.client / peer in turn: p50 {light_ratio[0]:.2f}  p95 {light_ratio[1]:.2f}")
