@@ -155,16 +155,30 @@ def test_each_command_loads_the_areas_that_make_it_whole() -> None:
         assert alone.get(name) == commands[name], name
 
 
-@pytest.mark.parametrize("package", ["htan_cds.transfer", "htan_cds.net"])
+@pytest.mark.parametrize("package", ["htan_cds.transfer", "htan_cds.net", "htan_cds.manifest"])
 def test_lazy_packages_export_every_public_name(package: str) -> None:
     import importlib
 
     module = importlib.import_module(package)
     assert sorted(module.__all__) == sorted(module._EXPORTS)
     for name in module.__all__:
-        assert getattr(module, name).__name__ == name
+        defining = importlib.import_module(f"{package}.{module._EXPORTS[name]}")
+        assert getattr(module, name) is getattr(defining, name)
     with pytest.raises(AttributeError):
         _ = module.no_such_name
+
+
+def test_the_safe_name_rule_loads_no_manifest_reader() -> None:
+    """The import engine lays files out by the manifest toolkit's safe-name rule; loading it
+    must not load the readers, checks and Arrow paths (a DRS-URI import reads no manifest)."""
+    code = (
+        "import json, sys\n"
+        "import htan_cds.transfer.layout, htan_cds.transfer.staging\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('htan_cds.manifest'))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == ["htan_cds.manifest", "htan_cds.manifest.names"]
 
 
 def test_the_consoles_are_made_on_first_use() -> None:

@@ -2,24 +2,60 @@
 
 Every format is read into one row type, :class:`ManifestRow`; formats are reader/writer pairs in
 a registry (``cgc``, ``cds-portal``, ``htan-portal``, ``gen3``, and ``bigquery`` for reading).
+
+The names are loaded on first use (PEP 562): ``htan_cds.manifest.names`` (the safe-name rule
+the import engine lays files out by) does not load the readers, checks and Arrow paths.
 """
 
 from __future__ import annotations
 
-from htan_cds.manifest.checks import CODES, Checker, CheckReport, check_rows
-from htan_cds.manifest.files import ManifestReader, iter_manifest, read_manifest, write_manifest
-from htan_cds.manifest.formats._cells import escape_cell, unescape_cell
-from htan_cds.manifest.names import is_safe_file_name, is_safe_name, safe_file_name, safe_name
-from htan_cds.manifest.registry import (
-    ManifestFormat,
-    ReadContext,
-    format_names,
-    get_format,
-    register_format,
-    sniff_format,
-)
-from htan_cds.manifest.repair import Repairer, RepairResult, repair_rows
-from htan_cds.manifest.row import Finding, ManifestRow
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from htan_cds.manifest.checks import CODES, Checker, CheckReport, check_rows
+    from htan_cds.manifest.files import ManifestReader, iter_manifest, read_manifest, write_manifest
+    from htan_cds.manifest.formats._cells import escape_cell, unescape_cell
+    from htan_cds.manifest.names import is_safe_file_name, is_safe_name, safe_file_name, safe_name
+    from htan_cds.manifest.registry import (
+        ManifestFormat,
+        ReadContext,
+        format_names,
+        get_format,
+        register_format,
+        sniff_format,
+    )
+    from htan_cds.manifest.repair import Repairer, RepairResult, repair_rows
+    from htan_cds.manifest.row import Finding, ManifestRow
+
+# Public name -> the submodule that defines it.
+_EXPORTS = {
+    "CODES": "checks",
+    "CheckReport": "checks",
+    "Checker": "checks",
+    "Finding": "row",
+    "ManifestFormat": "registry",
+    "ManifestReader": "files",
+    "ManifestRow": "row",
+    "ReadContext": "registry",
+    "RepairResult": "repair",
+    "Repairer": "repair",
+    "check_rows": "checks",
+    "escape_cell": "formats._cells",
+    "format_names": "registry",
+    "get_format": "registry",
+    "is_safe_file_name": "names",
+    "is_safe_name": "names",
+    "iter_manifest": "files",
+    "read_manifest": "files",
+    "register_format": "registry",
+    "repair_rows": "repair",
+    "safe_file_name": "names",
+    "safe_name": "names",
+    "sniff_format": "registry",
+    "unescape_cell": "formats._cells",
+    "write_manifest": "files",
+}
 
 __all__ = [
     "CODES",
@@ -48,3 +84,16 @@ __all__ = [
     "unescape_cell",
     "write_manifest",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
