@@ -191,3 +191,18 @@ def test_the_consoles_are_made_on_first_use() -> None:
     assert _common.err_console is _common.err_console
     with pytest.raises(AttributeError):
         _ = _common.no_such_console
+
+
+def test_a_manifest_check_loads_neither_duckdb_nor_pandas(tmp_path: Path) -> None:
+    # The million-row check reads with Arrow and hashes with NumPy; DuckDB and pandas (which
+    # pyarrow loads for pa.array/pa.scalar of Python values) cost ~0.5 s of a 3 s budget.
+    manifest = tmp_path / "m.csv"
+    rows = [f"drs://nci-crdc.datacommons.io/dg.4DFC/{i:04d},f{i}.tif,HTA1_{i}" for i in range(50)]
+    manifest.write_text("drs_uri,name,HTAN_Data_File_ID\n" + "\n".join(rows) + "\n")
+    compact = tmp_path / "c.csv"
+    compact.write_text("drs_uri,name\n" + "".join(f"dg.4DFC/{i},f{i}\n" for i in range(50)))
+    for path, errors in ((manifest, False), (compact, True)):  # compact URIs are errors
+        rc, modules = _modules_after("manifest", "check", str(path), "--json")
+        assert rc == int(errors)
+        assert "pyarrow" in modules  # the Arrow path was taken
+        assert not {"duckdb", "pandas"} & modules

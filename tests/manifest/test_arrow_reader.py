@@ -1,12 +1,12 @@
 """The Arrow path of ``manifest check`` gives exactly what the ``csv``-module path gives.
 
-A manifest on disk is parsed by Arrow (``formats/_arrow.py``) and checked with Arrow kernels
-(``bulk_arrow.py``) and DuckDB hashes; a stream goes through the ``csv`` module and Python's
-``hash``. The same text through both must give the same report, finding for finding, whatever
-the text holds: blank rows and empty lines, rows of the wrong width, quotes (also malformed),
-line breaks inside quotes, formula escapes, BOM and CRLF/CR line ends, non-ASCII, repeated
-values. Tiny Arrow blocks make every file span many batches, so blocks that straddle rows and
-Arrow giving up halfway (the ``csv`` reader then goes on from the same record) are exercised.
+A manifest on disk is parsed by Arrow (``formats/_arrow.py``) and checked with byte scans and NumPy
+over the arrays' buffers (``bulk_arrow.py``, ``arrow_buffers.py``); a stream goes through the
+``csv`` module and Python's ``hash``. The same text through both must give the same report, finding
+for finding, whatever the text holds: blank rows and empty lines, rows of the wrong width, quotes
+(also malformed), line breaks inside quotes, formula escapes, BOM and CRLF/CR line ends, non-ASCII,
+repeated values. Tiny Arrow blocks make every file span many batches, so blocks that straddle rows
+and Arrow giving up halfway (the ``csv`` reader then goes on from the same record) are exercised.
 """
 
 from __future__ import annotations
@@ -16,19 +16,22 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from htan_cds.errors import ManifestError
-from htan_cds.manifest import Checker, ManifestReader
+from htan_cds.manifest import ManifestReader, arrow_buffers
+from htan_cds.manifest.arrow_buffers import list_hashes, offsets, string_hashes, texts_at
 from htan_cds.manifest.bulk_arrow import (
     arrow_all_compact,
     arrow_all_full,
     arrow_all_plain_names,
+    arrow_with_base,
 )
-from htan_cds.manifest.checks import FILE_ID_COLUMNS
+from htan_cds.manifest.checks import FILE_ID_COLUMNS, check_reader
 from htan_cds.manifest.formats import _arrow
 from htan_cds.manifest.names import all_plain_names
 from htan_cds.manifest.registry import ArrowColumnBatch
@@ -106,19 +109,23 @@ def _manifest_text(draw: st.DrawFn) -> str:
 
 
 def _check(source: Any) -> tuple[dict[str, Any], list[int], set[str]]:
-    """What ``manifest check --json`` reports, and which kinds of batches were seen."""
-    checker = Checker()
+    """What ``manifest check --json`` reports, and which kinds of batches were seen.
+
+    As the command does (``check_reader``): a file is read a second time when a hash repeats,
+    and repeats are then told by text; a stream is checked in one pass with the sieve.
+    """
     kinds: set[str] = set()
     with ManifestReader(source) as reader:
-        checker.bucket_urls = reader.format == "s5cmd"
-        for batch in reader.iter_columns(FILE_ID_COLUMNS):
-            kinds.add(type(batch).__name__)
-            checker.add_columns(batch)
+        seen = reader.iter_columns
+
+        def iter_columns(key_columns: Any) -> Any:
+            for batch in seen(key_columns):
+                kinds.add(type(batch).__name__)
+                yield batch
+
+        reader.iter_columns = iter_columns  # type: ignore[method-assign]
+        report = check_reader(reader)
         found = reader.context
-        checker.add_findings(found.findings)
-        report = checker.finish(
-            reader.format, delimiter=found.delimiter, blank_rows=found.blank_rows
-        )
     return report.to_dict(), list(found.dropped_columns), kinds
 
 
@@ -142,6 +149,27 @@ def test_arrow_path_reports_what_the_csv_path_reports(
 ) -> None:
     # Small chunks: records (and quoted line breaks) straddle chunk ends all the time.
     monkeypatch.setattr(_arrow, "_CHUNK_BYTES", chunk)
+    by_csv, by_arrow = _both(text, tmp_path / "m.csv")
+    assert by_arrow == by_csv
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_manifest_text())
+def test_repeats_are_told_by_text_even_when_hashes_collide(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hash that collides all the time (only the length counts): every equal hash is just a
+    # candidate, and the second reading keeps only the repeats whose texts are equal.
+    def weak(lengths: Any) -> Any:
+        return np.where(lengths > 0, lengths % 3 + 1, 0).astype(np.int64)
+
+    monkeypatch.setattr(arrow_buffers, "string_hashes", lambda a: weak(np.diff(offsets(a))))
+    monkeypatch.setattr(
+        arrow_buffers,
+        "list_hashes",
+        lambda values: weak(np.array([len(v.encode()) for v in values], dtype=np.int64)),
+    )
+    monkeypatch.setattr(_arrow, "_CHUNK_BYTES", 64)
     by_csv, by_arrow = _both(text, tmp_path / "m.csv")
     assert by_arrow == by_csv
 
@@ -270,10 +298,42 @@ def test_arrow_uri_twins_agree(uris: list[str]) -> None:
     classifier = UriClassifier()
     array = pa.array(uris, pa.string())
     assert arrow_all_full(array, classifier) == classifier.all_full(uris)
-    assert arrow_all_compact(array, classifier) == classifier.all_compact(uris)
+    compact = arrow_all_compact(array, classifier)
+    assert compact == classifier.all_compact(uris)
+    if compact is not None:
+        head, base = compact
+        fulls = arrow_with_base(array, len(head), base).to_pylist()
+        assert fulls == [base + uri[len(head) :] for uri in uris]
 
 
 @settings(max_examples=300)
 @given(names=st.lists(_name, min_size=1, max_size=6))
 def test_arrow_name_twin_agrees(names: list[str]) -> None:
     assert arrow_all_plain_names(pa.array(names, pa.string())) == all_plain_names(names)
+
+
+_texts = st.lists(st.one_of(_cell, _uri, st.text(_CHARS, min_size=7, max_size=40)), max_size=30)
+
+
+@settings(max_examples=300)
+@given(texts=_texts, skip=st.integers(0, 3), data=st.data())
+def test_hashes_are_one_function_of_the_text(texts: list[str], skip: int, data: Any) -> None:
+    # The same text hashes alike in any array (sliced, other lengths beside it) and as a list
+    # value; "" is 0 (no value) and nothing else is.
+    array = pa.array(["pad"] * skip + texts, pa.string()).slice(skip)
+    hashes = string_hashes(array).tolist()
+    assert hashes == list_hashes(texts).tolist()
+    for text, value in zip(texts, hashes, strict=True):
+        assert (value == 0) == (text == "")
+        assert value == string_hashes(pa.array([text], pa.string()))[0]
+        assert value == string_hashes(pa.array([text] * 3, pa.string()))[1]
+    if texts:
+        indexes = data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=5))
+        assert texts_at(array, indexes) == [texts[i] for i in indexes]
+
+
+def test_hashes_of_many_similar_and_long_texts_differ() -> None:
+    texts = [f"HTA9_{i}_{i % 97}.ome.tif" for i in range(200_000)]
+    texts += ["x" * n for n in range(1, 300)] + ["y" * 200_000, "y" * 200_001]
+    hashes = string_hashes(pa.array(texts, pa.string()))
+    assert len(set(hashes.tolist())) == len(texts)

@@ -126,29 +126,17 @@ def check(
     Exit 0 when there are no errors (warnings allowed), 1 when there are errors, 2 when the file
     cannot be read.
     """
-    from htan_cds.manifest import Checker, ManifestReader
-    from htan_cds.manifest.checks import FILE_ID_COLUMNS
+    from htan_cds.manifest import ManifestReader
+    from htan_cds.manifest.checks import check_reader
 
     fmt = _input_format(fmt)
-    checker = Checker(max_per_code=max_findings, registry=_prefixes())
+    registry = _prefixes()
     with (
         ManifestReader(file, fmt, drs_column=drs_column, name_column=name_column) as reader,
         _progress(reader, reader.label) as tick,
     ):
-        checker.bucket_urls = reader.format == "s5cmd"
-        # Column batches skip building a row object per line: the million-row path.
-        for batch in reader.iter_columns(FILE_ID_COLUMNS):
-            checker.add_columns(batch)
-            if tick is not None:
-                tick()
+        report = check_reader(reader, registry=registry, max_per_code=max_findings, tick=tick)
         found = reader.context
-        checker.add_findings(found.findings)
-        report = checker.finish(
-            reader.format,
-            delimiter=found.delimiter,
-            blank_rows=found.blank_rows,
-            encoding=found.encoding,
-        )
     if as_json:
         payload = {"file": reader.label, **report.to_dict()}
         payload["dropped_columns"] = found.dropped_columns

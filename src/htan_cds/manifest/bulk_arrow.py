@@ -2,9 +2,11 @@
 
 Each test answers exactly what its list twin answers (``UriClassifier.all_full``/``all_compact``,
 ``names.all_plain_names``): ``True`` only when the list test would say ``True`` for the same
-strings, so a ``False`` just sends the batch to the per-value checks. The allowed characters are
-tested on the array's UTF-8 data buffer in one pass (``bytes.translate``), the rest with Arrow
-compute kernels; ``tests/manifest/test_arrow_reader.py`` holds both twins to the same answers.
+strings, so a ``False`` just sends the batch to the per-value checks. The twins run the same
+scans (``count``, ``replace``, ``translate``, ``in``) on the array's UTF-8 bytes joined by
+``\n`` (one Arrow ``binary_join``) that the list tests run on the joined ``str``; first bytes and
+lengths come from the buffers (``arrow_buffers.py``). ``tests/manifest/test_arrow_reader.py``
+holds both twins to the same answers.
 """
 
 from __future__ import annotations
@@ -14,66 +16,36 @@ from typing import Any
 
 from htan_cds.manifest.names import DEVICE_STEMS, MAX_NAME_BYTES, PLAIN_BYTES
 from htan_cds.manifest.registry import ArrowColumnBatch, ColumnBatch
-from htan_cds.manifest.uris import ACCESSION_BYTES, ID_BYTES, UriClassifier, crdc_prefix
+from htan_cds.manifest.uris import (
+    ACCESSION_BYTES,
+    BAD_ID_PAIRS,
+    ID_BYTES,
+    UriClassifier,
+    crdc_prefix,
+)
 
-_ID_ONLY = ID_BYTES.replace(b"\n", b"")
-_ACCESSION_ONLY = ACCESSION_BYTES.replace(b"\n", b"")
-_PLAIN_ONLY = PLAIN_BYTES.replace(b"\n", b"")
-
-
-def _pc() -> Any:
-    import pyarrow.compute as pc
-
-    return pc
-
-
-def _data(array: Any) -> bytes:
-    """The UTF-8 bytes of every string of ``array``, back to back (one copy)."""
-    import numpy as np
-
-    if not len(array):
-        return b""
-    offsets_buffer, data = array.buffers()[1], array.buffers()[2]
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(array) + 1,
-                            offset=array.offset * 4)  # fmt: skip
-    start, end = int(offsets[0]), int(offsets[-1])
-    return b"" if data is None or start == end else bytes(memoryview(data)[start:end])
+_BAD_PAIRS = tuple(pair.encode("ascii") for pair in BAD_ID_PAIRS)
+_DEVICE_KEYS = [int.from_bytes(stem.encode("ascii"), "big") for stem in sorted(DEVICE_STEMS)]
 
 
 def clean_starts(uris: Any, others: Sequence[Any]) -> bool:
     """True when every URI starts with printable ASCII other than ``'`` (so it is not blank
     and not a formula escape) and no value of ``others`` starts with ``'``."""
-    import numpy as np
-
-    pc = _pc()
-    offsets = np.frombuffer(uris.buffers()[1], dtype=np.int32, count=len(uris) + 1,
-                            offset=uris.offset * 4)  # fmt: skip
-    if not len(uris) or uris.buffers()[2] is None or (np.diff(offsets) == 0).any():
+    if not len(uris):
         return False
-    firsts = np.frombuffer(uris.buffers()[2], dtype=np.uint8)[offsets[:-1]]
+    from htan_cds.manifest.arrow_buffers import first_bytes
+
+    firsts = first_bytes(uris)
     if ((firsts < 0x21) | (firsts > 0x7E) | (firsts == 0x27)).any():
         return False
-    return not any(pc.any(pc.starts_with(col, "'")).as_py() for col in others)
-
-
-def _any(pc: Any, mask: Any) -> bool:
-    return bool(pc.any(mask).as_py())
-
-
-def _ids(uris: Any, head: str) -> tuple[Any, bytes] | None:
-    """The ids after ``head`` (an array) and their bytes back to back, when every URI starts
-    with ``head`` and no id is empty."""
-    pc = _pc()
-    if not pc.all(pc.starts_with(uris, head)).as_py():
-        return None
-    ids = pc.utf8_slice_codeunits(uris, len(head))
-    if pc.min(pc.binary_length(ids)).as_py() == 0:
-        return None
-    return ids, _data(ids)
+    return not any((first_bytes(col) == 0x27).any() for col in others)
 
 
 def arrow_all_full(uris: Any, classifier: UriClassifier) -> bool:
-    """:meth:`UriClassifier.all_full` for an Arrow array (one shared, known-good prefix)."""
+    """:meth:`UriClassifier.all_full` for an Arrow array (one shared, known-good prefix).
+
+    The same scans as the list twin, on the UTF-8 bytes of the URIs joined by ``\n``.
+    """
     if not len(uris):
         return True
     first = uris[0].as_py()
@@ -81,20 +53,33 @@ def arrow_all_full(uris: Any, classifier: UriClassifier) -> bool:
     if slash < 0:
         return False
     prefix = first[: slash + 1]
-    if not classifier.good_prefix(prefix) or (found := _ids(uris, prefix)) is None:
+    if not classifier.good_prefix(prefix):
         return False
-    ids, data = found
-    pc = _pc()
-    # Inside an id: only id bytes, no empty or dot-led segment. Across two ids "//" or "/."
-    # needs an id ending with "/", which the last test refuses anyway.
-    return not (
-        data.translate(None, _ID_ONLY)
-        or b"//" in data
-        or b"/." in data
-        or _any(pc, pc.starts_with(ids, "/"))
-        or _any(pc, pc.starts_with(ids, "."))
-        or _any(pc, pc.ends_with(ids, "/"))
+    ids = _ids(_joined(uris), len(uris) - 1, prefix.encode("utf-8"))
+    return ids is not None and not (
+        not ids.isascii()
+        or ids.translate(None, ID_BYTES)
+        or any(pair in ids for pair in _BAD_PAIRS)
+        or ids.startswith((b"/", b".", b"\n"))
+        or ids.endswith((b"/", b"\n"))
+        or not ids
     )
+
+
+def _joined(array: Any) -> bytes:
+    from htan_cds.manifest.arrow_buffers import joined
+
+    return joined(array)
+
+
+def _ids(text: bytes, lines: int, head: bytes) -> bytes | None:
+    """The ids after ``head`` joined by ``\n``, when each of the ``lines + 1`` lines starts
+    with ``head`` and none holds a line break of its own."""
+    if text.count(b"\n") != lines or text.count(b"\n" + head) != lines:
+        return None
+    if not text.startswith(head):
+        return None
+    return text[len(head) :].replace(b"\n" + head, b"\n")
 
 
 def arrow_all_compact(uris: Any, classifier: UriClassifier) -> tuple[str, str] | None:
@@ -107,36 +92,69 @@ def arrow_all_compact(uris: Any, classifier: UriClassifier) -> tuple[str, str] |
         return None
     head = first[: slash + 1]
     base = classifier.crdc_base(first[:slash])
-    if base is None or (found := _ids(uris, head)) is None:
+    if base is None:
         return None
-    return None if found[1].translate(None, _ACCESSION_ONLY) else (head, base)
+    ids = _ids(_joined(uris), len(uris) - 1, head.encode("utf-8"))
+    if (
+        ids is None
+        or not ids.isascii()
+        or ids.translate(None, ACCESSION_BYTES)
+        or b"\n\n" in ids
+        or not ids
+        or ids.startswith(b"\n")
+        or ids.endswith(b"\n")
+    ):
+        return None
+    return head, base
 
 
 def arrow_with_base(uris: Any, cut: int, base: str) -> Any:
-    """``base + uri[cut:]`` for every URI (the full forms of an all-compact batch)."""
-    import pyarrow as pa
+    """``base + uri[cut:]`` for every URI of an all-compact batch (its full forms).
 
-    pc = _pc()
-    rest = pc.utf8_slice_codeunits(uris, cut)
-    return pc.binary_join_element_wise(pa.scalar(base), rest, "")
+    In the data buffer each URI's head (``dg.XXXX/``, the only ``/`` of the URI: accessions
+    hold none) is replaced by ``base`` in one bytes pass.
+    """
+    import numpy as np
+
+    from htan_cds.manifest.arrow_buffers import data_bytes, offsets, string_array
+
+    bounds = offsets(uris)
+    raw = data_bytes(uris, bounds).tobytes()
+    head = raw[:cut]
+    grown = len(base.encode("utf-8")) - cut
+    data = raw.replace(head, base.encode("utf-8"))
+    return string_array(bounds - bounds[0] + np.arange(len(bounds)) * grown, data)
 
 
 def arrow_all_plain_names(names: Any) -> bool:
-    """:func:`htan_cds.manifest.names.all_plain_names` for an Arrow array."""
+    """:func:`htan_cds.manifest.names.all_plain_names` for an Arrow array (the same scans on
+    the names' UTF-8 bytes joined by ``\n``)."""
     if not len(names):
         return True
-    import pyarrow as pa
+    import numpy as np
 
-    pc = _pc()
-    lengths = pc.binary_length(names)
-    if pc.min(lengths).as_py() == 0 or pc.max(lengths).as_py() > MAX_NAME_BYTES:
+    from htan_cds.manifest.arrow_buffers import joined, offsets
+
+    bounds = offsets(names)
+    lengths = np.diff(bounds)
+    if int(lengths.min()) == 0 or int(lengths.max()) > MAX_NAME_BYTES:
         return False
-    if _data(names).translate(None, _PLAIN_ONLY):
+    text = joined(names)
+    if not text.isascii() or text.count(b"\n") != len(names) - 1:
         return False
-    if _any(pc, pc.ends_with(names, " ")) or _any(pc, pc.ends_with(names, ".")):
+    if b" \n" in text or b".\n" in text or text.endswith((b" ", b".")):
         return False
-    stems = pc.utf8_upper(pc.utf8_slice_codeunits(names, 0, 3))
-    return not _any(pc, pc.is_in(stems, value_set=pa.array(sorted(DEVICE_STEMS))))
+    if text.translate(None, PLAIN_BYTES):
+        return False
+    # The first three letters of each name (ASCII here), upper-cased, against the device stems.
+    long = bounds[:-1][lengths >= 3]
+    raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)
+    key = np.zeros(len(long), dtype=np.int64)
+    for k in range(3):
+        byte = raw[long + k].astype(np.int64)
+        byte -= ((byte >= 0x61) & (byte <= 0x7A)) * 0x20
+        key = (key << 8) | byte
+    return not np.isin(key, _DEVICE_KEYS).any()
 
 
 def arrow_to_lists(batch: ArrowColumnBatch) -> ColumnBatch:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from htan_cds.drs.prefixes import PrefixRegistry
@@ -22,8 +22,8 @@ from htan_cds.manifest.bulk_arrow import (
     arrow_to_lists,
     arrow_with_base,
 )
-from htan_cds.manifest.crossrow import RepeatTracker, rows_with_repeats
-from htan_cds.manifest.files import rows_to_columns
+from htan_cds.manifest.crossrow import RepeatTracker
+from htan_cds.manifest.files import ManifestReader, rows_to_columns
 from htan_cds.manifest.findings import (
     CODES,
     URI_CODES,
@@ -46,6 +46,7 @@ __all__ = [
     "FILE_ID_COLUMNS",
     "CheckReport",
     "Checker",
+    "check_reader",
     "check_rows",
     "limit_findings",
     "make_finding",
@@ -70,6 +71,7 @@ class Checker:
         registry: PrefixRegistry | None = None,
         max_per_code: int = 1000,
         file_id_columns: Sequence[str] = FILE_ID_COLUMNS,
+        second_pass: bool = False,
     ) -> None:
         self._classifier = UriClassifier(registry)
         self._max = max_per_code
@@ -78,9 +80,14 @@ class Checker:
         self._counts: Counter[str] = Counter()
         # Row numbers are only stored once a row breaks the usual 1, 2, 3… sequence.
         self._row_numbers: array[int] | None = None
-        self.uris = RepeatTracker()
-        self.names = RepeatTracker()
-        self.file_ids = RepeatTracker()
+        # With a second pass (a file the caller can read again, see confirm_repeats) repeats
+        # are confirmed by text; without, a sieve remembers texts as rows come (crossrow.py).
+        self.second_pass = second_pass
+        self.uris = RepeatTracker(sieve=not second_pass)
+        self.names = RepeatTracker(sieve=not second_pass)
+        self.file_ids = RepeatTracker(sieve=not second_pass)
+        self._confirmed = False
+        self._confirming: Checker | None = None
         self._pending: list[ManifestRow] = []
         # The cross-row hash, fixed by the first batch (see crossrow.py).
         self._hasher: Any = _UNSET
@@ -165,7 +172,7 @@ class Checker:
         """:meth:`add_columns` for Arrow arrays: the same checks as Arrow compute kernels."""
         count = len(batch)
         start = self.rows
-        if not start and batch.expected_rows:
+        if not start and batch.expected_rows and not self.second_pass:
             for tracker in (self.uris, self.names, self.file_ids):
                 tracker.sieve.reserve(batch.expected_rows)
         self.rows += count
@@ -209,6 +216,12 @@ class Checker:
         return keys
 
     def _track(self, keys: Any, names: Any, file_ids: Any) -> None:
+        if self._confirming is not None:  # the second pass: texts, not hashes
+            start = self.rows - len(keys)
+            self._confirming.uris.confirm(start, keys)
+            self._confirming.names.confirm(start, names)
+            self._confirming.file_ids.confirm(start, file_ids)
+            return
         # hash("") is 0 in CPython, which is also the "no value" marker of the trackers.
         if self._hasher is None:
             self.uris.add(keys)
@@ -221,6 +234,8 @@ class Checker:
         self.file_ids.add(file_ids, id_hashes)
 
     def _name_checks(self, names: list[str], numbers: Sequence[int], keys: Any) -> None:
+        if self._confirming is not None:
+            return  # the second pass repeats no finding
         if None not in (plain := list(map(match_plain_name, names))):
             return
         for offset, match in enumerate(plain):
@@ -294,6 +309,33 @@ class Checker:
             problems = ", ".join(name_problems(name))
             self._add(make_finding(number, "name", "name_unsafe", f"{name!r}: {problems}", name))
 
+    def needs_second_pass(self) -> bool:
+        """Whether :meth:`confirm_repeats` must be given the rows again before :meth:`finish`
+        (a ``second_pass`` checker that saw a repeated hash)."""
+        self._flush()
+        trackers = (self.uris, self.names, self.file_ids)
+        return self.second_pass and not self._confirmed and any(t.repeats() for t in trackers)
+
+    def confirm_repeats(self, batches: Iterable[AnyColumnBatch]) -> None:
+        """The second pass: the same batches as the first, in the same order (the file read
+        again). Keeps the text of every row whose hash repeats, so repeats are told by text."""
+        shadow = Checker(
+            registry=self._classifier.registry,
+            max_per_code=self._max,
+            file_id_columns=self._file_id_columns,
+            second_pass=True,
+        )
+        shadow.bucket_urls = self.bucket_urls
+        shadow._confirming = self
+        for batch in batches:
+            shadow.add_columns(batch)
+        shadow._flush()
+        if shadow.rows != self.rows:
+            raise RuntimeError(f"second pass read {shadow.rows} rows, the first {self.rows}")
+        for tracker in (self.uris, self.names, self.file_ids):
+            tracker.settle()
+        self._confirmed = True
+
     def finish(
         self,
         format: str | None = None,
@@ -304,6 +346,8 @@ class Checker:
     ) -> CheckReport:
         """Run the cross-row checks and the size limits; return the report in row order."""
         self._flush()
+        if self.needs_second_pass():
+            raise RuntimeError("confirm_repeats() must be given the rows again before finish()")
         stats = _cross_row(self)
         for finding in limit_findings(self.rows):
             self._add(finding)
@@ -349,7 +393,7 @@ def _cross_row(checker: Checker) -> dict[str, int]:
 
     uris = np.frombuffer(checker.uris.hashes, dtype=np.int64)
     first_seen: dict[int, int] = {}
-    for index in rows_with_repeats(uris):
+    for index in checker.uris.repeats():
         value = int(uris[index])
         if value in first_seen:
             stats["duplicate_uris"] += 1
@@ -381,7 +425,7 @@ def _cross_row(checker: Checker) -> dict[str, int]:
         keys = np.frombuffer(tracker.hashes, dtype=np.int64)
         # key -> (first row index, its URI hash, already counted)
         groups: dict[int, tuple[int, int, bool]] = {}
-        for index in rows_with_repeats(keys):
+        for index in tracker.repeats():
             key, uri = int(keys[index]), int(uris[index])
             seen = groups.get(key)
             if seen is None:
@@ -397,6 +441,43 @@ def _cross_row(checker: Checker) -> dict[str, int]:
         del keys
     del uris
     return stats
+
+
+def check_reader(
+    reader: ManifestReader,
+    *,
+    registry: PrefixRegistry | None = None,
+    max_per_code: int = 1000,
+    tick: Callable[[], None] | None = None,
+) -> CheckReport:
+    """Check an open manifest as ``manifest check`` does: column batches, and for a file a
+    second reading that confirms repeated values by text (``tick`` is called per batch).
+
+    The findings of the reader (shapes, header) are merged in; the report carries its format,
+    delimiter and blank rows.
+    """
+    again = reader.context.source is not None
+    checker = Checker(registry=registry, max_per_code=max_per_code, second_pass=again)
+    checker.bucket_urls = reader.format == "s5cmd"
+    # Column batches skip building a row object per line: the million-row path.
+    for batch in reader.iter_columns(FILE_ID_COLUMNS):
+        checker.add_columns(batch)
+        if tick is not None:
+            tick()
+    if checker.needs_second_pass():
+        second = reader.reopen()
+        if second is None:  # pragma: no cover - a file reader can always reopen
+            raise RuntimeError("the second pass needs the file again")
+        with second:
+            checker.confirm_repeats(second.iter_columns(FILE_ID_COLUMNS))
+    found = reader.context
+    checker.add_findings(found.findings)
+    return checker.finish(
+        reader.format,
+        delimiter=found.delimiter,
+        blank_rows=found.blank_rows,
+        encoding=found.encoding,
+    )
 
 
 def check_rows(

@@ -5,9 +5,10 @@ at the end. To name the repeated value in a finding without keeping every string
 :class:`ValueSieve` per column remembers the text of any value that *may* have been seen before
 (a Bloom filter: two bit positions per hash in a bit array of at least 16 bits per value, so
 about 1.4% of unique values are remembered needlessly); a value that does repeat is always
-remembered. Hashes are Python's per-process string hash, or DuckDB's ``hash()`` for files read by
-Arrow (strings that never become Python objects; one hasher per file, see :func:`duckdb_hasher`);
-a collision among a million values has probability ~3e-8 and is accepted for a report.
+remembered. Hashes are Python's per-process string hash, or a NumPy hash of the UTF-8 bytes
+for files read by Arrow (strings that never become Python objects; one hasher per file, see
+:func:`arrow_hasher`); a collision among a million values has probability ~3e-8 and is
+accepted for a report.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ class ValueSieve:
         if isinstance(values, list):
             found = [values[i] for i in indexes.tolist()]
         else:  # an Arrow array: only the texts needed become Python strings
-            found = values.take(indexes).to_pylist()
+            from htan_cds.manifest.arrow_buffers import texts_at
+
+            found = texts_at(values, indexes)
         for value_hash, text in zip(batch[indexes].tolist(), found, strict=True):
             texts.setdefault(value_hash, text)
 
@@ -145,28 +148,19 @@ def python_hasher(columns: Sequence[Any]) -> list[array[int]]:
     return [array("q", map(hash, values)) for values in columns]
 
 
-def duckdb_hasher() -> Hasher:
-    """A hasher for lists of strings and Arrow string arrays alike: DuckDB's 64-bit ``hash()``.
+def arrow_hasher() -> Hasher:
+    """A hasher for lists of strings and Arrow string arrays alike: the 64-bit hash of
+    :func:`htan_cds.manifest.arrow_buffers.string_hashes` over the UTF-8 bytes.
 
     ``""`` hashes to 0 ("no value"), as Python's ``hash("")`` does. Arrow arrays are hashed
-    where they lie (DuckDB scans Arrow memory without a copy), all columns in one query.
+    where they lie (NumPy over their buffers); a list's strings are encoded first.
     """
-    import duckdb
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    con = duckdb.connect()
+    from htan_cds.manifest.arrow_buffers import list_hashes, string_hashes
 
     def hasher(columns: Sequence[Any]) -> list[array[int]]:
-        arrays = [c if isinstance(c, pa.Array) else pa.array(c, pa.string()) for c in columns]
-        batch = pa.table({f"c{i}": a for i, a in enumerate(arrays)})  # noqa: F841 (scanned)
-        query = ", ".join(f"hash(c{i})" for i in range(len(arrays)))
-        found = con.sql(f"SELECT {query} FROM batch").fetchnumpy()
         out: list[array[int]] = []
-        for values, hashes in zip(arrays, found.values(), strict=True):
-            hashes = np.array(hashes, dtype=np.uint64).view(np.int64)
-            hashes[pc.equal(values, "").to_numpy(zero_copy_only=False)] = 0
+        for values in columns:
+            hashes = list_hashes(values) if isinstance(values, list) else string_hashes(values)
             column = array("q")
             column.frombytes(hashes.tobytes())
             out.append(column)
@@ -176,11 +170,25 @@ def duckdb_hasher() -> Hasher:
 
 
 class RepeatTracker:
-    """One column's hashes (flat array) and sieve; :func:`repeats` resolves them at the end."""
+    """One column's hashes (flat array) and how repeated values get their text.
 
-    def __init__(self) -> None:
+    With ``sieve`` (the default) a :class:`ValueSieve` remembers texts as values come. Without
+    it nothing is remembered in the first pass; :meth:`confirm` is then fed the same values
+    again (a second reading of the file) and keeps the text of each row whose hash repeats, and
+    :meth:`settle` gives rows whose texts differ under one hash (a collision) hashes of their
+    own, so that repeats are exact: equal text, not only equal hash.
+    """
+
+    def __init__(self, *, sieve: bool = True) -> None:
         self.hashes: array[int] = array("q")
         self.sieve = ValueSieve()
+        self._sieving = sieve
+        self._repeats: list[int] | None = None
+        # Second pass: where it stands in the candidate rows, the text seen first per hash,
+        # and the rows whose text differs from it.
+        self._next = 0
+        self._first: dict[int, str] = {}
+        self._others: list[tuple[int, str]] = []
 
     def add(self, values: Sequence[str] | Any, hashes: array[int] | None = None) -> array[int]:
         """Record a batch of values (``""`` = no value); returns their hashes.
@@ -190,7 +198,9 @@ class RepeatTracker:
         """
         batch = array("q", map(hash, values)) if hashes is None else hashes
         self.hashes.extend(batch)
-        self.sieve.add(batch, values, self._history)
+        self._repeats = None
+        if self._sieving:
+            self.sieve.add(batch, values, self._history)
         return batch
 
     def _history(self) -> Any:
@@ -199,6 +209,62 @@ class RepeatTracker:
         # A view, no copy: it is dropped before the array grows again (a live view would stop
         # the array from resizing).
         return np.frombuffer(self.hashes, dtype=np.int64)
+
+    def repeats(self) -> list[int]:
+        """Indexes (ascending) of the rows whose hash occurs more than once (cached)."""
+        if self._repeats is None:
+            self._repeats = rows_with_repeats(self._history())
+        return self._repeats
+
+    def confirm(self, start: int, values: Sequence[str] | Any) -> None:
+        """Second pass: the values of rows ``start, start + 1, …`` as fed to :meth:`add`."""
+        rows = self.repeats()
+        end = start + len(values)
+        first = self._next
+        while self._next < len(rows) and rows[self._next] < end:
+            self._next += 1
+        wanted = [row - start for row in rows[first : self._next]]
+        if not wanted:
+            return
+        if isinstance(values, list):
+            found = [values[i] for i in wanted]
+        else:  # an Arrow array: only the texts needed become Python strings
+            from htan_cds.manifest.arrow_buffers import texts_at
+
+            found = texts_at(values, wanted)
+        hashes = self.hashes
+        for offset, text in zip(wanted, found, strict=True):
+            value = hashes[start + offset]
+            seen = self._first.get(value)
+            if seen is None:
+                if len(self._first) < MAX_TEXTS:
+                    self._first[value] = text
+            elif seen != text:
+                self._others.append((start + offset, text))
+
+    def settle(self) -> None:
+        """After the second pass: texts by hash, and a new hash for each text that shared one
+        with another (never 0, never one in use)."""
+        import numpy as np
+
+        self.sieve.texts = self._first
+        if not self._others:
+            return
+        used = set(np.unique(self._history()).tolist())
+        fresh: dict[tuple[int, str], int] = {}
+        for row, text in self._others:
+            key = (self.hashes[row], text)
+            if key not in fresh:
+                value = key[0]
+                while value in used or value == 0:
+                    value = (value * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+                    value -= (value >> 63) << 64  # as a signed 64-bit integer
+                used.add(value)
+                fresh[key] = value
+                self.sieve.texts[value] = text
+            self.hashes[row] = fresh[key]
+        self._others = []
+        self._repeats = None
 
     def __len__(self) -> int:
         return len(self.hashes)

@@ -66,6 +66,7 @@ class ManifestReader:
         if format != "auto":
             get_format(format)  # an unknown name is refused before the file is opened
         self.context = ReadContext(uri_column=drs_column, name_column=name_column)
+        self._columns = (drs_column, name_column)
         self._owned: IO[str] | None = None
         self._binary: IO[bytes] | None = None
         self._spool: Path | None = None
@@ -156,6 +157,18 @@ class ManifestReader:
         if reopen is not None:
             self.context.reopen = lambda: itertools.islice(reopen(), 1, None)
         self.context.source = None  # the fast reader expects the header first
+
+    def reopen(self) -> ManifestReader | None:
+        """A fresh reader of the same file (same format and columns), for a second pass over
+        rows that are not kept; ``None`` for a stream, which cannot be read twice."""
+        if self.context.source is None:
+            return None
+        drs_column, name_column = self._columns
+        again = ManifestReader(
+            self.context.source, self.format, drs_column=drs_column, name_column=name_column
+        )
+        again.label = self.label
+        return again
 
     def bytes_read(self) -> int | None:
         """Bytes consumed from a file so far (for progress bars), ``None`` for streams."""

@@ -148,11 +148,13 @@ class ArrowRecords:
 
     def _item(self, batch: Any) -> ArrowColumnBatch | list[list[str]] | None:
         """The batch as the caller takes it; ``None`` when the csv reader must take over."""
-        import pyarrow.compute as pc
+        import numpy as np
+
+        from htan_cds.manifest.arrow_buffers import offsets
 
         columns = batch.columns
         limit = csv.field_size_limit()
-        if any(pc.max(pc.binary_length(col)).as_py() > limit for col in columns):
+        if any(int(np.diff(offsets(col)).max()) > limit for col in columns):
             return None  # the csv module refuses such a field: let it say so
         uris = columns[self._uri]
         names = columns[self._name] if self._name is not None else None

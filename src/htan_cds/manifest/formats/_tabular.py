@@ -287,7 +287,7 @@ def read_table_columns(
     """The same rows as :func:`read_table`, as column batches for checking (no row objects).
 
     A file on disk is parsed by Arrow (``_arrow.py``): clean batches stay Arrow arrays, and the
-    cross-row checks hash them with DuckDB (``crossrow.duckdb_hasher``). Otherwise, and for
+    cross-row checks hash them with NumPy (``crossrow.arrow_hasher``). Otherwise, and for
     whatever Arrow hands back, a batch whose records all have the header's width and a
     non-blank URI is cut into columns by list comprehensions; any other batch goes record by
     record with :func:`read_table`'s rules.
@@ -308,9 +308,9 @@ def read_table_columns(
         )
     records = table.records
     if fast is not None:
-        from htan_cds.manifest.crossrow import duckdb_hasher
+        from htan_cds.manifest.crossrow import arrow_hasher
 
-        cutter.hasher = duckdb_hasher()
+        cutter.hasher = arrow_hasher()
         for item in fast:
             if isinstance(item, ArrowColumnBatch):
                 item.first, item.hasher = cutter.number + 1, cutter.hasher
