@@ -1,9 +1,11 @@
-"""NumPy views of Arrow string arrays' buffers: offsets, lengths, joined bytes, 64-bit hashes.
+"""NumPy views of Arrow string arrays' buffers: offsets, first bytes, texts, 64-bit hashes.
 
 The million-row path of ``manifest check`` tests and hashes strings where Arrow's CSV parser
 left them, without a Python string per cell and without Arrow compute kernels that build new
 arrays (``utf8_slice_codeunits``, ``equal`` on strings cost more than the parse itself). Arrays
-are Arrow ``string`` arrays (int32 offsets), as ``pyarrow.csv`` makes them.
+are Arrow ``string`` arrays (int32 offsets), as ``pyarrow.csv`` makes them. ``pa.array`` and
+``pa.scalar`` of Python or NumPy values import pandas (~0.4 s), and so does a compute call given
+one: arrays here are built from buffers.
 """
 
 from __future__ import annotations
@@ -48,33 +50,6 @@ def data_bytes(array: Any, bounds: Any | None = None) -> Any:
     if data is None or start == end:
         return np.zeros(0, dtype=np.uint8)
     return np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
-
-
-def joined(array: Any, separator: str = "\n") -> bytes:
-    """``separator.join`` of the strings' UTF-8 bytes (what ``"\\n".join(list)`` encodes to)."""
-    if not len(array):
-        return b""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    # pa.array()/pa.scalar() of Python or NumPy values import pandas (~0.4 s), and so does a
-    # compute call given one: arrays and scalars are built from buffers instead.
-    ends = pa.Array.from_buffers(pa.int32(), 2, [None, pa.py_buffer(_int32([0, len(array)]))])
-    as_list = pa.ListArray.from_arrays(ends, array)
-    text: bytes = pc.binary_join(as_list, _string_scalar(separator))[0].as_buffer().to_pybytes()
-    return text
-
-
-def _int32(values: list[int]) -> Any:
-    return np.array(values, dtype=np.int32)
-
-
-def _string_scalar(text: str) -> Any:
-    import pyarrow as pa
-
-    data = text.encode("utf-8")
-    bounds = pa.py_buffer(_int32([0, len(data)]))
-    return pa.Array.from_buffers(pa.string(), 1, [None, bounds, pa.py_buffer(data)])[0]
 
 
 def string_array(bounds: Any, data: bytes) -> Any:

@@ -2,11 +2,10 @@
 
 Each test answers exactly what its list twin answers (``UriClassifier.all_full``/``all_compact``,
 ``names.all_plain_names``): ``True`` only when the list test would say ``True`` for the same
-strings, so a ``False`` just sends the batch to the per-value checks. The twins run the same
-scans (``count``, ``replace``, ``translate``, ``in``) on the array's UTF-8 bytes joined by
-``\n`` (one Arrow ``binary_join``) that the list tests run on the joined ``str``; first bytes and
-lengths come from the buffers (``arrow_buffers.py``). ``tests/manifest/test_arrow_reader.py``
-holds both twins to the same answers.
+strings, so a ``False`` just sends the batch to the per-value checks. They run on the arrays'
+buffers: the UTF-8 bytes back to back (one ``translate`` and a few ``count`` passes), lengths,
+first and last bytes (NumPy, ``arrow_buffers.py``), and Arrow's ``starts_with`` for a shared
+prefix. ``tests/manifest/test_arrow_reader.py`` holds both twins to the same answers.
 """
 
 from __future__ import annotations
@@ -16,15 +15,9 @@ from typing import Any
 
 from htan_cds.manifest.names import DEVICE_STEMS, MAX_NAME_BYTES, PLAIN_BYTES
 from htan_cds.manifest.registry import ArrowColumnBatch, ColumnBatch
-from htan_cds.manifest.uris import (
-    ACCESSION_BYTES,
-    BAD_ID_PAIRS,
-    ID_BYTES,
-    UriClassifier,
-    crdc_prefix,
-)
+from htan_cds.manifest.uris import ACCESSION_BYTES, ID_BYTES, UriClassifier, crdc_prefix
 
-_BAD_PAIRS = tuple(pair.encode("ascii") for pair in BAD_ID_PAIRS)
+_PLAIN_ONLY = PLAIN_BYTES.replace(b"\n", b"")
 _DEVICE_KEYS = [int.from_bytes(stem.encode("ascii"), "big") for stem in sorted(DEVICE_STEMS)]
 
 
@@ -42,10 +35,7 @@ def clean_starts(uris: Any, others: Sequence[Any]) -> bool:
 
 
 def arrow_all_full(uris: Any, classifier: UriClassifier) -> bool:
-    """:meth:`UriClassifier.all_full` for an Arrow array (one shared, known-good prefix).
-
-    The same scans as the list twin, on the UTF-8 bytes of the URIs joined by ``\n``.
-    """
+    """:meth:`UriClassifier.all_full` for an Arrow array (one shared, known-good prefix)."""
     if not len(uris):
         return True
     first = uris[0].as_py()
@@ -55,31 +45,50 @@ def arrow_all_full(uris: Any, classifier: UriClassifier) -> bool:
     prefix = first[: slash + 1]
     if not classifier.good_prefix(prefix):
         return False
-    ids = _ids(_joined(uris), len(uris) - 1, prefix.encode("utf-8"))
-    return ids is not None and not (
-        not ids.isascii()
-        or ids.translate(None, ID_BYTES)
-        or any(pair in ids for pair in _BAD_PAIRS)
-        or ids.startswith((b"/", b".", b"\n"))
-        or ids.endswith((b"/", b"\n"))
-        or not ids
+    found = _ids(uris, prefix.encode("utf-8"), ID_BYTES.replace(b"\n", b""))
+    if found is None:
+        return False
+    data, id_firsts, id_lasts = found
+    head = prefix.encode("utf-8")
+    # No empty, "/"- or "."-led or "/"-ended id; then a "//" or "/." in the data that is not
+    # one of the prefix's own lies inside an id (a prefix starts with "d" and ends with "/", and
+    # the tests above keep either pair from straddling a prefix and an id).
+    return not (
+        (id_firsts == 0x2F).any()
+        or (id_firsts == 0x2E).any()
+        or (id_lasts == 0x2F).any()
+        or any(data.count(pair) != len(uris) * head.count(pair) for pair in (b"//", b"/."))
     )
 
 
-def _joined(array: Any) -> bytes:
-    from htan_cds.manifest.arrow_buffers import joined
+def _ids(uris: Any, head: bytes, allowed: bytes) -> tuple[bytes, Any, Any] | None:
+    """``(data, first, last)`` when every URI is ``head`` + a non-empty id of ``allowed``
+    bytes: the URIs' bytes back to back and each id's first and last byte; else ``None``.
 
-    return joined(array)
+    ``head`` is tested by an Arrow kernel; the ids' bytes in one pass over all the data, which
+    may then hold ``head``'s bytes too, so each byte of ``head`` that an id may not hold must
+    occur in the data exactly as often as the heads hold it.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
 
+    from htan_cds.manifest.arrow_buffers import data_bytes, offsets
 
-def _ids(text: bytes, lines: int, head: bytes) -> bytes | None:
-    """The ids after ``head`` joined by ``\n``, when each of the ``lines + 1`` lines starts
-    with ``head`` and none holds a line break of its own."""
-    if text.count(b"\n") != lines or text.count(b"\n" + head) != lines:
+    bounds = offsets(uris)
+    if int(np.diff(bounds).min()) <= len(head):
         return None
-    if not text.startswith(head):
+    if not pc.all(pc.starts_with(uris, head.decode("utf-8"))).as_py():
         return None
-    return text[len(head) :].replace(b"\n" + head, b"\n")
+    raw = data_bytes(uris, bounds)
+    data = raw.tobytes()
+    if not data.isascii() or data.translate(None, allowed + head):
+        return None
+    for byte in set(head) - set(allowed):
+        mark = bytes([byte])
+        if data.count(mark) != len(uris) * head.count(mark):
+            return None
+    starts = bounds - bounds[0]
+    return data, raw[starts[:-1] + len(head)], raw[starts[1:] - 1]
 
 
 def arrow_all_compact(uris: Any, classifier: UriClassifier) -> tuple[str, str] | None:
@@ -94,16 +103,8 @@ def arrow_all_compact(uris: Any, classifier: UriClassifier) -> tuple[str, str] |
     base = classifier.crdc_base(first[:slash])
     if base is None:
         return None
-    ids = _ids(_joined(uris), len(uris) - 1, head.encode("utf-8"))
-    if (
-        ids is None
-        or not ids.isascii()
-        or ids.translate(None, ACCESSION_BYTES)
-        or b"\n\n" in ids
-        or not ids
-        or ids.startswith(b"\n")
-        or ids.endswith(b"\n")
-    ):
+    allowed = ACCESSION_BYTES.replace(b"\n", b"")
+    if _ids(uris, head.encode("utf-8"), allowed) is None:
         return None
     return head, base
 
@@ -127,28 +128,26 @@ def arrow_with_base(uris: Any, cut: int, base: str) -> Any:
 
 
 def arrow_all_plain_names(names: Any) -> bool:
-    """:func:`htan_cds.manifest.names.all_plain_names` for an Arrow array (the same scans on
-    the names' UTF-8 bytes joined by ``\n``)."""
+    """:func:`htan_cds.manifest.names.all_plain_names` for an Arrow array."""
     if not len(names):
         return True
     import numpy as np
 
-    from htan_cds.manifest.arrow_buffers import joined, offsets
+    from htan_cds.manifest.arrow_buffers import offsets
 
     bounds = offsets(names)
     lengths = np.diff(bounds)
     if int(lengths.min()) == 0 or int(lengths.max()) > MAX_NAME_BYTES:
         return False
-    text = joined(names)
-    if not text.isascii() or text.count(b"\n") != len(names) - 1:
+    raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)
+    lasts = raw[bounds[1:] - 1]
+    if ((lasts == 0x20) | (lasts == 0x2E)).any():  # a trailing space or dot
         return False
-    if b" \n" in text or b".\n" in text or text.endswith((b" ", b".")):
-        return False
-    if text.translate(None, PLAIN_BYTES):
+    text = raw[bounds[0] : bounds[-1]].tobytes()
+    if not text.isascii() or text.translate(None, _PLAIN_ONLY):  # "\n" is not plain here
         return False
     # The first three letters of each name (ASCII here), upper-cased, against the device stems.
     long = bounds[:-1][lengths >= 3]
-    raw = np.frombuffer(names.buffers()[2], dtype=np.uint8)
     key = np.zeros(len(long), dtype=np.int64)
     for k in range(3):
         byte = raw[long + k].astype(np.int64)

@@ -64,7 +64,7 @@ def _has_other_bytes(text: str, allowed: bytes) -> bool:
 
 _CRDC_PREFIX = re.compile(r"dg\.[A-Za-z0-9]+")
 crdc_prefix = _CRDC_PREFIX.fullmatch
-BAD_ID_PAIRS = ("//", "/\n", "\n/", "\n\n", "/.", "\n.")
+_BAD_ID_PAIRS = ("//", "/\n", "\n/", "\n\n", "/.", "\n.")
 
 
 class UriClassifier:
@@ -109,7 +109,7 @@ class UriClassifier:
         ids = joined[len(prefix) :].replace("\n" + prefix, "\n")
         return not (
             _has_other_bytes(ids, ID_BYTES)
-            or any(pair in ids for pair in BAD_ID_PAIRS)
+            or any(pair in ids for pair in _BAD_ID_PAIRS)
             or ids.startswith(("/", ".", "\n"))
             or ids.endswith(("/", "\n"))
             or not ids
