@@ -48,22 +48,27 @@ def arrow_all_full(uris: Any, classifier: UriClassifier) -> bool:
     found = _ids(uris, prefix.encode("utf-8"), ID_BYTES.replace(b"\n", b""))
     if found is None:
         return False
-    data, id_firsts, id_lasts = found
+    raw, id_firsts, id_lasts = found
+    if (id_firsts == 0x2F).any() or (id_firsts == 0x2E).any() or (id_lasts == 0x2F).any():
+        return False
+    # No empty, "/"- or "."-led or "/"-ended id: then a "/" followed by "/" or "." that is not
+    # one of the prefix's own lies inside an id (a prefix starts with "d" and ends with "/", so
+    # the tests above keep such a pair from straddling a prefix and an id). Overlapping pairs
+    # are counted, in the data (the byte after each "/") and in the prefix alike.
+    import numpy as np
+
     head = prefix.encode("utf-8")
-    # No empty, "/"- or "."-led or "/"-ended id; then a "//" or "/." in the data that is not
-    # one of the prefix's own lies inside an id (a prefix starts with "d" and ends with "/", and
-    # the tests above keep either pair from straddling a prefix and an id).
-    return not (
-        (id_firsts == 0x2F).any()
-        or (id_firsts == 0x2E).any()
-        or (id_lasts == 0x2F).any()
-        or any(data.count(pair) != len(uris) * head.count(pair) for pair in (b"//", b"/."))
-    )
+    slashes = np.flatnonzero(raw[:-1] == 0x2F)
+    following = raw[slashes + 1]
+    pairs = int(np.count_nonzero((following == 0x2F) | (following == 0x2E)))
+    own = sum(head[i] == 0x2F and head[i + 1] in b"/." for i in range(len(head) - 1))
+    return bool(pairs == len(uris) * own)
 
 
-def _ids(uris: Any, head: bytes, allowed: bytes) -> tuple[bytes, Any, Any] | None:
+def _ids(uris: Any, head: bytes, allowed: bytes) -> tuple[Any, Any, Any] | None:
     """``(data, first, last)`` when every URI is ``head`` + a non-empty id of ``allowed``
-    bytes: the URIs' bytes back to back and each id's first and last byte; else ``None``.
+    bytes: the URIs' bytes back to back (uint8) and each id's first and last byte; else
+    ``None``.
 
     ``head`` is tested by an Arrow kernel; the ids' bytes in one pass over all the data, which
     may then hold ``head``'s bytes too, so each byte of ``head`` that an id may not hold must
@@ -84,11 +89,10 @@ def _ids(uris: Any, head: bytes, allowed: bytes) -> tuple[bytes, Any, Any] | Non
     if not data.isascii() or data.translate(None, allowed + head):
         return None
     for byte in set(head) - set(allowed):
-        mark = bytes([byte])
-        if data.count(mark) != len(uris) * head.count(mark):
+        if int(np.count_nonzero(raw == byte)) != len(uris) * head.count(byte):
             return None
     starts = bounds - bounds[0]
-    return data, raw[starts[:-1] + len(head)], raw[starts[1:] - 1]
+    return raw, raw[starts[:-1] + len(head)], raw[starts[1:] - 1]
 
 
 def arrow_all_compact(uris: Any, classifier: UriClassifier) -> tuple[str, str] | None:
