@@ -169,7 +169,7 @@ class Checker:
             self._name_checks(names, numbers, keys)
 
     def _add_arrow(self, batch: ArrowColumnBatch) -> None:
-        """:meth:`add_columns` for Arrow arrays: the same checks as Arrow compute kernels."""
+        """:meth:`add_columns` for Arrow arrays: the same checks, on the arrays' buffers."""
         count = len(batch)
         start = self.rows
         if not start and batch.expected_rows and not self.second_pass:

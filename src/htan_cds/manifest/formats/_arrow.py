@@ -35,7 +35,7 @@ from typing import IO, Any
 from htan_cds.manifest.bulk_arrow import clean_starts
 from htan_cds.manifest.registry import ArrowColumnBatch, ReadContext
 
-# Read 16 MiB at a time; Arrow parses 4 MiB blocks of it in parallel, one batch each (~30
+# Read 4 MiB at a time; Arrow parses it in parallel (block size 4 MiB), one batch each (~30
 # batches per million rows keep the per-batch cost of the checks small).
 _CHUNK_BYTES = 4 << 20
 _BLOCK_BYTES = 4 << 20
