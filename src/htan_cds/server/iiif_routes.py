@@ -21,6 +21,7 @@ that does not cover it, before anything about the image is read.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
@@ -413,7 +414,12 @@ def start_preload() -> None:
     if _preload_started.is_set():
         return
     _preload_started.set()
-    threading.Thread(target=_preload, name="iiif-preload", daemon=True).start()
+    thread = threading.Thread(target=_preload, name="iiif-preload", daemon=True)
+    thread.start()
+    # A process that ends while the thread still imports (serve refusing a bad option right
+    # after it started) could abort in the interpreter's shutdown (SIGABRT, exit code 134
+    # instead of 2): let the warm-up end first, for at most 10 s.
+    atexit.register(thread.join, 10.0)
 
 
 def mount(app: FastAPI, config: Any) -> None:
