@@ -73,8 +73,8 @@ def test_dry_run_and_stdin(srv: FaultServer, tmp_path: Path) -> None:
 
 
 def test_spreadsheet_encodings_import_by_file_and_stdin(srv: FaultServer, tmp_path: Path) -> None:
-    """Excel's "Unicode Text" (UTF-16 LE, BOM, tab) and its plain CSV in Windows-1252 import
-    as the names they hold, from a file and piped in."""
+    """Excel's "Unicode Text" (UTF-16 LE, BOM, tab), its plain CSV in Windows-1252 and its
+    workbooks import as the names they hold, from a file and piped in."""
     import codecs
     import os
     import subprocess
@@ -97,6 +97,15 @@ def test_spreadsheet_encodings_import_by_file_and_stdin(srv: FaultServer, tmp_pa
     )
     assert piped.returncode == 0, piped.stderr
     assert (dest / "caf\u00e9.bin").read_bytes() == srv.objects["c1"]
+    import openpyxl  # Excel's default "Save" makes a workbook of the portal's CSV
+
+    book = openpyxl.Workbook()
+    book.active.append(["drs_uri", "name"])
+    book.active.append([srv.uri("c2"), "from-excel.bin"])
+    book.save(tmp_path / "cart.xlsx")
+    saved = run_cli("import", str(tmp_path / "cart.xlsx"), "--to", str(dest), "--quiet")
+    assert saved.returncode == 0, saved.stderr
+    assert (dest / "from-excel.bin").read_bytes() == srv.objects["c2"]
 
 
 def test_failures_and_usage_errors(srv: FaultServer, tmp_path: Path) -> None:

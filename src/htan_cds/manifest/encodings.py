@@ -47,6 +47,11 @@ def sniff_encoding(head: bytes, label: str) -> str:
         if head.startswith(bom):
             return name
     if b"\x00" in head:
+        from htan_cds.manifest.workbooks import refuse, workbook_kind
+
+        kind = workbook_kind(head, None)
+        if kind is not None:
+            raise refuse(kind, label)  # a workbook piped in or uploaded
         raise ManifestError(f"{label} is not a text file (it holds NUL bytes)")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
@@ -71,6 +76,11 @@ def label_of(encoding: str) -> str:
 def decode_bytes(data: bytes, label: str) -> tuple[str, str]:
     """Bytes held whole (an upload) as text and the report name of their encoding; the same
     rules as files (:func:`sniff_encoding`), :class:`ManifestError` when they are not text."""
+    from htan_cds.manifest.workbooks import refuse, workbook_kind
+
+    kind = workbook_kind(data[:8], data)
+    if kind is not None:
+        raise refuse(kind, label)  # workbooks are read from files only (manifest/workbooks.py)
     encoding = sniff_encoding(data[:SNIFF_BYTES], label)
     try:
         text = data.decode(encoding)

@@ -40,6 +40,7 @@ from htan_cds.manifest.registry import (
     sniff_format,
 )
 from htan_cds.manifest.row import ManifestRow
+from htan_cds.manifest.workbooks import refuse, workbook_kind, xlsx_to_csv
 
 _SNIFF_LINES = 20
 # Excel reads (and some exporters write) a first line "sep=;" naming the delimiter.
@@ -130,6 +131,11 @@ class ManifestReader:
         except (OSError, EOFError) as exc:
             why = getattr(exc, "strerror", None) or exc
             raise ManifestError(f"cannot open {label}: {why}") from None
+        kind = workbook_kind(head, None if path.suffix == ".gz" else path)
+        if kind == "xlsx":
+            return self._open_sheet(path, label)
+        if kind is not None:
+            raise refuse(kind, label)
         encoding = sniff_encoding(head, label)
         try:
             binary = _open_binary(path)
@@ -151,6 +157,22 @@ class ManifestReader:
         # The fast reader parses the file's bytes as UTF-8 itself.
         self.context.source = path if encoding == UTF8 else None
         return self._owned, label
+
+    def _open_sheet(self, path: Path, label: str) -> tuple[IO[str], str]:
+        """An Excel workbook: its active sheet, as CSV in a temporary file read like others."""
+        sheet, title, count = xlsx_to_csv(path, label)
+        if self._spool is not None:
+            self._spool.unlink(missing_ok=True)  # stdin's copy of the workbook
+        self._spool = sheet
+        opened = self._open_path(sheet, label)
+        if count > 1:
+            self.context.warn(
+                None,
+                "workbook_sheet",
+                f"{label}: read sheet {title!r}, the one the workbook opens at, of {count}",
+                value=title,
+            )
+        return opened
 
     def _skip_sep_line(self) -> None:
         reopen = self.context.reopen

@@ -44,6 +44,7 @@ CODES: dict[str, tuple[str, bool, str]] = {
     "header_duplicate": ("warning", False, "a column name appears twice in the header"),
     "header_missing": ("warning", False, "a column with values has no header: kept as column_N"),
     "encoding_guessed": ("warning", False, "not UTF-8: read as Windows-1252 (Excel's plain CSV)"),
+    "workbook_sheet": ("warning", False, "an Excel workbook of several sheets: one sheet was read"),
 }
 
 URI_CODES = {
