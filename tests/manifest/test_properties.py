@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -170,6 +171,22 @@ def test_column_batches_check_like_rows(rows: list[ManifestRow], fmt: str, junk:
     text = buffer.getvalue() + "".join(junk)
     by_columns, by_rows = _check_by_columns(text, fmt), _check_by_rows(text, fmt)
     assert by_columns.to_dict() == by_rows.to_dict()
+
+
+@pytest.mark.parametrize("fmt", ["cgc", "cds-portal", "htan-portal"])
+@pytest.mark.parametrize("blank", ["\t", "\r", " \r\n"])
+def test_a_formula_escaped_blank_row_is_blank_on_both_paths(fmt: str, blank: str) -> None:
+    """A row whose only value is white space the writer escaped ('\t: OWASP's list includes tab
+    and CR) is a blank row to the column path too (hypothesis found the difference)."""
+    rows = [
+        ManifestRow("", None, {"note": blank}, 1),
+        ManifestRow("drs://h.org/x", "a.tif", {"note": ""}, 2),
+    ]
+    buffer = io.StringIO(newline="")
+    write_manifest(rows, buffer, fmt)
+    by_columns = _check_by_columns(buffer.getvalue(), fmt)
+    assert by_columns.to_dict() == _check_by_rows(buffer.getvalue(), fmt).to_dict()
+    assert by_columns.blank_rows == 1 and by_columns.rows == 1
 
 
 @settings(max_examples=300, deadline=None)

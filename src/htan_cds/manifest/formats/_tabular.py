@@ -338,7 +338,12 @@ class _Cutter:
     def cut(self, chunk: list[list[str]]) -> ColumnBatch | None:
         table, ncols, uri_index = self.table, self.table.ncols, self.table.uri_index
         uris = [c[uri_index] for c in chunk] if set(map(len, chunk)) == {ncols} else None
+        unescaped = False
         if uris is None or not all(uris) or any(map(str.isspace, uris)):
+            # Blank or odd rows are judged on the cells as read_table sees them: a formula
+            # escape of white space ('\t) is a blank cell.
+            if _needs_unescape(chunk):
+                chunk, unescaped = [unescape_row(cells) for cells in chunk], True
             kept: list[list[str]] = []
             for cells in chunk:
                 if len(cells) != ncols or not cells[uri_index].strip():
@@ -356,10 +361,14 @@ class _Cutter:
         name_index, key_index = table.name_index, self.key_index
         names = [c[name_index] for c in chunk] if name_index is not None else blanks
         keys = [c[key_index] for c in chunk] if key_index is not None else blanks
+        if not unescaped:
+            uris = unescape_column(uris) or uris
+            names = unescape_column(names) or names
+            keys = unescape_column(keys) or keys
         batch = ColumnBatch(
-            unescape_column(uris) or uris,
-            unescape_column(names) or names,
-            unescape_column(keys) or keys,
+            uris,
+            names,
+            keys,
             list(range(self.number + 1, self.number + count + 1)),
             self.hasher,
         )
