@@ -9,8 +9,9 @@ the import engine lays files out by) does not load the readers, checks and Arrow
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from htan_cds._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from htan_cds.manifest.checks import CODES, Checker, CheckReport, check_rows
@@ -85,15 +86,4 @@ __all__ = [
     "write_manifest",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once loaded, a plain module attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -6,8 +6,9 @@ are imported before aiohttp (see :mod:`htan_cds.net.tls`), so this package must 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from htan_cds._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from htan_cds.net.bounded import BodyTooLarge, read_capped
@@ -35,15 +36,4 @@ __all__ = [
     "refusal",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once loaded, a plain module attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
