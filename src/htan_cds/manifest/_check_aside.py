@@ -103,14 +103,7 @@ def check_file(
                 checker.add_columns(column_batch(table, batch.columns, first, plan))
         except NeedsRows:
             return None
-        found = reader.context
-        checker.add_findings(found.findings)
-        return checker.finish(
-            reader.format,
-            delimiter=found.delimiter,
-            blank_rows=found.blank_rows,
-            encoding=found.encoding,
-        )
+        return checker.finish_from(reader.context, reader.format)
 
 
 def _child(conn: Connection, args: tuple[Any, ...]) -> None:

@@ -37,7 +37,7 @@ from htan_cds.manifest.names import (
     match_plain_name,
     name_problems,
 )
-from htan_cds.manifest.registry import BATCH_ROWS, AnyColumnBatch, ArrowColumnBatch
+from htan_cds.manifest.registry import BATCH_ROWS, AnyColumnBatch, ArrowColumnBatch, ReadContext
 from htan_cds.manifest.row import Finding, ManifestRow
 from htan_cds.manifest.uris import UriClassifier, UriStatus
 
@@ -367,6 +367,16 @@ class Checker:
             encoding,
         )
 
+    def finish_from(self, context: ReadContext, format: str | None) -> CheckReport:
+        """:meth:`finish` with a reader's context: its findings, delimiter, blank rows, encoding."""
+        self.add_findings(context.findings)
+        return self.finish(
+            format,
+            delimiter=context.delimiter,
+            blank_rows=context.blank_rows,
+            encoding=context.encoding,
+        )
+
 
 def _row_label(name: str, file_id: str) -> str:
     if name:
@@ -470,14 +480,7 @@ def check_reader(
             raise RuntimeError("the second pass needs the file again")
         with second:
             checker.confirm_repeats(second.iter_columns(FILE_ID_COLUMNS))
-    found = reader.context
-    checker.add_findings(found.findings)
-    return checker.finish(
-        reader.format,
-        delimiter=found.delimiter,
-        blank_rows=found.blank_rows,
-        encoding=found.encoding,
-    )
+    return checker.finish_from(reader.context, reader.format)
 
 
 def check_rows(

@@ -159,14 +159,7 @@ def _convert(
             )
             check_report = None
         if check_report is None:
-            found = reader.context
-            checker.add_findings(found.findings)
-            check_report = checker.finish(
-                reader.format,
-                delimiter=found.delimiter,
-                blank_rows=found.blank_rows,
-                encoding=found.encoding,
-            )
+            check_report = checker.finish_from(reader.context, reader.format)
     return _result(request, reader, check_report, written, delimiter, repairer)
 
 
