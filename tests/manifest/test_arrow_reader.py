@@ -36,14 +36,11 @@ from htan_cds.manifest.formats import _arrow
 from htan_cds.manifest.names import all_plain_names
 from htan_cds.manifest.registry import ArrowColumnBatch
 from htan_cds.manifest.uris import UriClassifier
+from tests.manifest.strategies import CHARS, cells, drs_uris, uuids
 
-_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-_cell = st.text(_CHARS, max_size=12)
-_uuid = st.uuids().map(str)
-_uri = st.one_of(
-    _uuid.map(lambda u: f"drs://nci-crdc.datacommons.io/dg.4DFC/{u}"),
-    _uuid.map(lambda u: f"dg.4DFC/{u}"),
-    _uuid.map(lambda u: f"drs://127.0.0.1:8123/{u}"),
+_cell = cells(12)
+_uri = drs_uris(
+    uuids.map(lambda u: f"drs://127.0.0.1:8123/{u}"),
     st.sampled_from(
         [
             "drs://nci-crdc.datacommons.io/dg.4DFC//x",
@@ -312,7 +309,7 @@ def test_arrow_name_twin_agrees(names: list[str]) -> None:
     assert arrow_all_plain_names(pa.array(names, pa.string())) == all_plain_names(names)
 
 
-_texts = st.lists(st.one_of(_cell, _uri, st.text(_CHARS, min_size=7, max_size=40)), max_size=30)
+_texts = st.lists(st.one_of(_cell, _uri, st.text(CHARS, min_size=7, max_size=40)), max_size=30)
 
 
 @settings(max_examples=300)

@@ -29,8 +29,8 @@ from htan_cds.manifest._check_aside import CheckAside, aside_pays
 from htan_cds.manifest.convert import ConvertRequest, ConvertResult, convert_manifest
 from htan_cds.manifest.formats import _records, _tabular, _writing
 from htan_cds.manifest.formats._records import NeedsRows
+from tests.manifest.strategies import FULL, cells, drs_uris
 
-FULL = "drs://nci-crdc.datacommons.io/dg.4DFC/"
 HEADERS = [
     "drs_uri",
     "name",
@@ -45,12 +45,8 @@ HEADERS = [
     "object_id",
     "=SUM(A1)",
 ]
-_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-text = st.text(_CHARS, max_size=8)
-uuid = st.uuids().map(str)
-uri = st.one_of(
-    uuid.map(lambda u: FULL + u),
-    uuid.map(lambda u: "dg.4DFC/" + u),
+text = cells(8)
+uri = drs_uris(
     st.sampled_from(
         [
             FULL + "a",

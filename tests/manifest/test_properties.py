@@ -22,31 +22,9 @@ from htan_cds.manifest import (
 )
 from htan_cds.manifest.names import is_safe_name
 from htan_cds.manifest.uris import UriClassifier, UriStatus
+from tests.manifest.strategies import any_uri, cells, compact_uri, full_uri
 
-# Printable text plus tabs, quotes, commas and line breaks; no NUL or lone surrogates, which no
-# manifest file can carry.
-_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-cell = st.text(_CHARS, max_size=20)
-uuid = st.uuids().map(str)
-full_uri = uuid.map(lambda u: f"drs://nci-crdc.datacommons.io/dg.4DFC/{u}")
-compact_uri = uuid.map(lambda u: f"dg.4DFC/{u}")
-other_uri = st.sampled_from(
-    [
-        "drs://example.org/abc",
-        "drs://localhost:8000/dg.HCDS/x",
-        "drs://DG.4DFC/abc",
-        "drs://nci-crdc.datacommons.io/dg.4DFC/a%20b",
-        "https://example.org/file",
-        "s3://bucket/key",
-        "",
-        "  ",
-        "drs://dg.ANV0/abc",
-        "drs://host:443/x",
-        "drs://n2t.net/fake:1234",
-        "not a uri",
-    ]
-)
-any_uri = st.one_of(full_uri, compact_uri, other_uri, cell)
+cell = cells(20)
 name = st.one_of(st.none(), cell.filter(bool), st.sampled_from(["a.tif", "../x", "a/b.tif", ".."]))
 META_KEYS = ["Participant ID", "note", "HTAN_Data_File_ID"]
 

@@ -26,7 +26,7 @@ from htan_cds.manifest import (
 )
 from htan_cds.manifest.names import is_safe_file_name
 from tests.conftest import run_cli
-from tests.manifest.test_properties import any_uri
+from tests.manifest.strategies import any_uri, cells
 
 U1 = "drs://nci-crdc.datacommons.io/dg.4DFC/624649d2-7e68-11ee-8f1d-c3303a8d2065"
 U2 = "drs://nci-crdc.datacommons.io/dg.4DFC/62467074-7e68-11ee-92d8-273c6ae268a6"
@@ -196,7 +196,7 @@ def test_an_unknown_keep_delimiter_target_is_refused_in_the_api() -> None:
 
 _HOSTILE_NAMES = st.one_of(
     st.none(),
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+    cells(12),
     st.sampled_from(
         [
             "a.tif",
