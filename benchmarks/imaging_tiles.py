@@ -14,6 +14,9 @@ no server, no composition, no JPEG):
   from the rendered-tile cache, header ``hit``); the goal's ratio is taken on **warm**; warm
   tiles are also asked through the standard library's ``http.client`` (another 100 fresh
   tiles), to show the share of httpx's own CPU in the round trip;
+* the server's **own time** per warm tile, from its ``Server-Timing`` header (the request
+  reaching the IIIF route to the encoded body: what the peer's in-process cut is, plus
+  composition and JPEG encoding; without HTTP parsing, sending and the client);
 * **bytes read per tile** by the server process (``rchar`` of ``/proc/PID/io``, which counts
   every byte read() returns, sockets included) against the compressed bytes of the source tiles
   the request covers (their TIFF byte counts);
@@ -159,6 +162,12 @@ def tile_url(base: str, x: int, y: int, scale: int, width: int, height: int) -> 
     return f"{base}/{x},{y},{w},{h}/{math.ceil(w / scale)},{math.ceil(h / scale)}/0/default.jpg"
 
 
+def server_timing(header: str) -> float:
+    """Seconds in a ``Server-Timing: tile;dur=<ms>;...`` header."""
+    fields = dict(part.split("=", 1) for part in header.split(";")[1:])
+    return float(fields["dur"]) / 1000
+
+
 def random_tiles(n: int, width: int, height: int, rng: random.Random) -> list[tuple[int, int]]:
     across, down = width // TILE, height // TILE
     cells = rng.sample(range(across * down), n)
@@ -269,6 +278,7 @@ def main() -> None:
                     tile_url(base, *spare, 1, args.size, args.size), params=QUERY
                 ).raise_for_status()
                 warm: list[float] = []
+                app_time: list[float] = []  # the server's own time (Server-Timing)
                 peer_beside: list[float] = []
                 ratios: list[float] = []
                 cut = PeerCut(path)
@@ -292,6 +302,7 @@ def main() -> None:
                         peer_cpu += time.process_time() - cpu_start
                     assert r.status_code == 200, r.text
                     assert r.headers["X-Tile-Cache"] == "miss"  # a fresh render, never a hit
+                    app_time.append(server_timing(r.headers["Server-Timing"]))
                     ratios.append((server.rchar() - before) / compressed_bytes(path, x, y))
                 server_cpu = server.cpu() - server_cpu  # the server only served the tiles meanwhile
                 repeat: list[float] = []
@@ -360,6 +371,9 @@ def main() -> None:
         print(f"server / peer alone, warm: p50 {warm_ratio[0]:.2f}  p95 {warm_ratio[1]:.2f}")
         turn = (pct(warm, 50) / pct(peer_beside, 50), pct(warm, 95) / pct(peer_beside, 95))
         print(f"server / peer in turn, warm: p50 {turn[0]:.2f}  p95 {turn[1]:.2f}")
+        row("server's own time per warm tile (Server-Timing)", app_time)
+        own = (pct(app_time, 50) / pct(peer_beside, 50), pct(app_time, 95) / pct(peer_beside, 95))
+        print(f"server's own time / peer in turn: p50 {own[0]:.2f}  p95 {own[1]:.2f}")
         n_warm = len(warm_tiles)
         print(
             f"CPU per warm tile: server {server_cpu / n_warm * 1000:.2f} ms + client (httpx) "

@@ -5,6 +5,8 @@ JPEG encoder give what the plain path gives."""
 from __future__ import annotations
 
 import io
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
@@ -72,6 +74,39 @@ def test_repeated_tile_comes_from_the_cache_with_the_same_body(
         assert other.headers["x-tile-cache"] == "miss" and other.content != first.content
     png = client.get(target.replace(".jpg", ".png"), params={"channels": "0,2"})
     assert png.headers["x-tile-cache"] == "miss" and png.headers["content-type"] == "image/png"
+
+
+def test_server_timing_gives_the_apps_own_time_per_image(
+    client: TestClient, viewer_commons: ViewerCommons
+) -> None:
+    target = _iiif(viewer_commons, "mif", "/0,512,256,256/256,256/0/default.jpg")
+    client.app.state.rendered_tiles.clear()  # type: ignore[attr-defined]
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        response = client.get(target, params={"channels": "1,2"})
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        match = re.fullmatch(
+            r'tile;dur=(\d+\.\d{3});desc="(hit|miss)"', response.headers["server-timing"]
+        )
+        assert match, response.headers["server-timing"]
+        assert match[2] == response.headers["x-tile-cache"]
+        assert 0 < float(match[1]) < elapsed_ms  # a part of what the client waited
+        timings.append(float(match[1]))
+    assert timings[1] < timings[0]  # the cache hit skips the decode and the encoding
+
+
+def test_a_bad_plane_is_refused_every_time(viewer_commons: ViewerCommons) -> None:
+    """Page lookups are remembered, refusals are not."""
+    reader = open_reader(viewer_commons.entries["mif"].path)
+    try:
+        first = reader.read(0, [1], (0, 8, 1), (0, 8, 1))
+        np.testing.assert_array_equal(reader.read(0, [1], (0, 8, 1), (0, 8, 1)), first)
+        for _ in range(2):
+            with pytest.raises(decode.ImagingError, match="outside the image's C axis"):
+                reader.read(0, [99], (0, 8, 1), (0, 8, 1))
+    finally:
+        reader.close()
 
 
 def test_cache_never_serves_a_controlled_tile_without_a_grant(

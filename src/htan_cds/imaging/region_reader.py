@@ -37,6 +37,7 @@ MAX_SEGMENT_SAMPLES = 1 << 26
 # Adjacent segments closer than this in the file are fetched in one read.
 _MERGE_GAP = 0
 _REMOTE_WORKERS = 8
+_MAX_PAGE_INDEXES = 4096  # (level, channel, z, t) lookups remembered per reader
 
 _READER_SERIAL = itertools.count()
 
@@ -116,6 +117,7 @@ class RegionReader:
         self.series = series
         self.stats = ReadStats()
         self._plans: dict[tuple[int, int], _PagePlan] = {}
+        self._page_indexes: dict[tuple[int, int, int | None, int | None], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         lev0 = series.levels[0]
@@ -145,7 +147,20 @@ class RegionReader:
     def _page_index(
         self, level: int, channel: int, z: int | None, t: int | None
     ) -> tuple[int, int]:
-        """(index into the level's pages, sample index or -1) holding ``channel`` at (z, t)."""
+        """(index into the level's pages, sample index or -1) holding ``channel`` at (z, t),
+        remembered (a tile asks it per channel, twice: ~30 us each in Python)."""
+        key = (level, channel, z, t)
+        found = self._page_indexes.get(key)
+        if found is None:
+            found = self._find_page_index(level, channel, z, t)
+            if len(self._page_indexes) >= _MAX_PAGE_INDEXES:
+                self._page_indexes.clear()
+            self._page_indexes[key] = found
+        return found
+
+    def _find_page_index(
+        self, level: int, channel: int, z: int | None, t: int | None
+    ) -> tuple[int, int]:
         axes, shape = self._axes[level], self._shapes[level]
         outer = [(a, n) for a, n in zip(axes, shape, strict=True) if a not in "YXS"]
         channel_axis = next((a for a in "CIQ" if a in {o[0] for o in outer}), None)

@@ -113,18 +113,20 @@ def render_region(
     z: int | None = None,
     t: int | None = None,
     rgb_ranges: Sequence[Range] | None = None,
+    plan: ReadPlan | None = None,
 ) -> npt.NDArray[np.uint8]:
     """``box`` rendered at exactly ``out_w`` x ``out_h``: an (h, w, 3) uint8 RGB array.
 
     ``displays`` says how to composite channels; it is ignored for RGB images, which are shown
-    as stored (other than 8-bit RGB is stretched per sample with ``rgb_ranges``).
+    as stored (other than 8-bit RGB is stretched per sample with ``rgb_ranges``). ``plan``: the
+    :func:`plan_read` of this request when the caller has it already.
     """
+    chosen = list(displays or [])
+    plan = plan or plan_read(reader, box, out_w, out_h, 1 if reader.rgb else len(chosen))
     if reader.rgb:
-        planes = read_planes(reader, box, out_w, out_h, [0], z=z, t=t)
-        pixels = rgb8(planes, rgb_ranges)
+        pixels = rgb8(reader.read(plan.level, [0], plan.ys, plan.xs, z=z, t=t), rgb_ranges)
     else:
-        chosen = list(displays or [])
-        planes = read_planes(reader, box, out_w, out_h, [d.index for d in chosen], z=z, t=t)
+        planes = reader.read(plan.level, [d.index for d in chosen], plan.ys, plan.xs, z=z, t=t)
         if chosen:
             pixels = composite(planes, chosen)
         else:

@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -52,6 +53,7 @@ PREFIX = "/iiif/3/"
 PROFILE_LINK = f'<http://iiif.io/api/image/3/{iiif.PROFILE}.json>;rel="profile"'
 MAX_PATH_SEGMENTS = 64
 TILE_CACHE_HEADER = "X-Tile-Cache"  # hit or miss: whether the body came from the tile cache
+_STARTED = "htan_cds.iiif_started"  # scope key: perf_counter() when the IIIF route was reached
 # A render answered on the event loop decodes at most this many samples (8 tiles of 256 x 256,
 # ~2 ms of CPU here) into at most this many output pixels; larger ones go to a worker thread.
 INLINE_MAX_SAMPLES = 1 << 19
@@ -190,35 +192,41 @@ def _image(
     state = "hit"
     if body is None:
         state = "miss"
-        if inline and not _small(reader, req, box, out_w, out_h, render):
+        plan = _small(reader, req, box, out_w, out_h, render) if inline else None
+        if inline and plan is None:
             raise _Deferred
-        body = iiif.finish(_render(reader, box, out_w, out_h, render, z, t), req)
+        body = iiif.finish(_render(reader, box, out_w, out_h, render, z, t, plan), req)
         tiles.put(key, body)
     canonical = (
         f"{_service_id(request.app, identifier)}/{iiif.canonical_region(box, width, height)}/"
         f"{iiif.canonical_size(out_w, out_h, box, width, height)}/{rotation_text}/"
         f"{req.quality}.{req.format}"
     )
+    took = (time.perf_counter() - request.scope[_STARTED]) * 1000
     headers = {
         **_cache_headers(request),
         "Link": f'<{canonical}>;rel="canonical", {PROFILE_LINK}',
         TILE_CACHE_HEADER: state,
+        # W3C Server Timing: the app's own time for this image, from the request's arrival at
+        # the IIIF route to the encoded body (HTTP parsing and sending not included).
+        "Server-Timing": f'tile;dur={took:.3f};desc="{state}"',
     }
     return Response(body, media_type=iiif.FORMATS[req.format], headers=headers)
 
 
-def _small(reader: Any, req: Any, box: Any, out_w: int, out_h: int, render: Any) -> bool:
-    """Whether a render is cheap enough for the event loop: a JPEG at a right angle from a
-    local file, within :data:`INLINE_MAX_PIXELS` and :data:`INLINE_MAX_SAMPLES`."""
+def _small(reader: Any, req: Any, box: Any, out_w: int, out_h: int, render: Any) -> Any:
+    """The render's read plan if it is cheap enough for the event loop (a JPEG at a right
+    angle from a local file, within :data:`INLINE_MAX_PIXELS` and :data:`INLINE_MAX_SAMPLES`),
+    else None."""
     from htan_cds.imaging.tiles import plan_read
 
     if not isinstance(reader.source, LocalByteSource) or out_w * out_h > INLINE_MAX_PIXELS:
-        return False
+        return None
     if req.format != "jpg" or req.rotation.degrees % 90:
-        return False
+        return None
     planes = 1 if render[0] == "rgb" else len(render[1])
     plan = plan_read(reader, box, out_w, out_h, planes)
-    return bool(reader.cost(plan.level, planes, plan.ys, plan.xs) <= INLINE_MAX_SAMPLES)
+    return plan if reader.cost(plan.level, planes, plan.ys, plan.xs) <= INLINE_MAX_SAMPLES else None
 
 
 def _ranges(item: OpenImage, inline: bool, wanted: list[int] | None = None) -> dict[int, Any]:
@@ -261,15 +269,24 @@ def _channel_render(
 
 
 def _render(
-    reader: Any, box: Any, out_w: int, out_h: int, render: tuple[str, Any], z: Any, t: Any
+    reader: Any,
+    box: Any,
+    out_w: int,
+    out_h: int,
+    render: tuple[str, Any],
+    z: Any,
+    t: Any,
+    plan: Any = None,
 ) -> Any:
     from htan_cds.imaging.tiles import render_region
 
     kind, spec = render
     if kind == "rgb":
         ranges = list(spec) if spec is not None else None
-        return render_region(reader, box, out_w, out_h, None, z=z, t=t, rgb_ranges=ranges)
-    return render_region(reader, box, out_w, out_h, list(spec), z=z, t=t)
+        return render_region(
+            reader, box, out_w, out_h, None, z=z, t=t, rgb_ranges=ranges, plan=plan
+        )
+    return render_region(reader, box, out_w, out_h, list(spec), z=z, t=t, plan=plan)
 
 
 def record_id(request: Request) -> str:
@@ -300,6 +317,7 @@ def _lease(app: Any, record: Any, inline: bool) -> Iterator[OpenImage]:
 def handle(request: Request, *, inline: bool = False) -> Response:
     """Answer one IIIF request. ``inline``: on the event loop, where anything that may block or
     take long raises :class:`_Deferred` (the caller then runs this again in a worker thread)."""
+    request.scope.setdefault(_STARTED, time.perf_counter())  # a deferred request keeps its start
     app = request.app
     try:
         segments = _segments(request)
