@@ -75,15 +75,51 @@ def test_windows_1252_is_read_with_a_warning_that_names_it(tmp_path: Path) -> No
     assert "caf\u00e9 \u20ac.tif" in out.read_bytes().decode("utf-8")  # written back as UTF-8
 
 
+def _small_sniff(monkeypatch: pytest.MonkeyPatch) -> None:
+    from htan_cds.manifest import encodings, files
+
+    for module in (encodings, files):
+        monkeypatch.setattr(module, "SNIFF_BYTES", 64)
+    monkeypatch.setattr(encodings, "_WINDOW", 16)
+    monkeypatch.setattr(files, "_SCAN_CHUNK", 7)  # the first non-ASCII byte straddles reads
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_long_ascii_head_is_decided_by_the_first_byte_that_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
+) -> None:
+    """Excel's plain CSV whose first accented name comes after the sniffed head."""
+    _small_sniff(monkeypatch)
+    text = f"name,drs_uri\n{'a' * 80}.tif,{U1}\ncaf\u00e9 \u20ac.tif,{U2}\n"
+    path = tmp_path / ("late.csv.gz" if gz else "late.csv")
+    data = text.encode("cp1252")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    reader = ManifestReader(path)
+    rows = [(r.name, r.drs_uri) for r in reader]
+    assert rows == [("a" * 80 + ".tif", U1), ("caf\u00e9 \u20ac.tif", U2)]
+    assert reader.context.encoding == "Windows-1252"
+    (finding,) = reader.context.findings
+    assert finding.code == "encoding_guessed"
+    assert f"ASCII up to byte {data.index(b'caf') + 3:,}" in finding.message
+    reader.close()
+    # Uploads and stdin decide the same way.
+    assert decode_bytes(data, "upload") == (text, "Windows-1252")
+    # UTF-8 after a long ASCII head stays UTF-8, without a warning.
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    reader = ManifestReader(path)
+    assert [r.name for r in reader][1] == "caf\u00e9 \u20ac.tif"
+    assert reader.context.encoding == "UTF-8" and not reader.context.findings
+    reader.close()
+
+
 def test_utf8_that_stops_being_utf8_is_refused_when_met(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from htan_cds.manifest import files
-
-    monkeypatch.setattr(files, "SNIFF_BYTES", 64)
+    """UTF-8 characters first, a Windows-1252 byte later: mixed, no guess is safe."""
+    _small_sniff(monkeypatch)
     path = tmp_path / "mixed.csv"
-    head = f"name,drs_uri\n{'a' * 80}.tif,{U1}\n".encode()
-    path.write_bytes(head + f"caf\u00e9.tif,{U2}\n".encode("cp1252"))
+    head = f"name,drs_uri\n{'a' * 80}\u00e9.tif,{U1}\n".encode()
+    path.write_bytes(head + f"{'b' * 80}caf\u00e9.tif,{U2}\n".encode("cp1252"))
     with pytest.raises(ManifestError, match="not UTF-8 text") as info:
         read_manifest(path)
     assert "CSV UTF-8" in str(info.value)  # the hint says how to save it again

@@ -9,13 +9,18 @@
   so in a warning, as the guess is a guess. Five bytes have no meaning in Windows-1252; a file
   holding them, or NUL bytes without a UTF-16/32 BOM, is refused as not text.
 
-A file that starts as UTF-8 and stops being UTF-8 later is refused when the bad byte is met,
-with a hint to save it again as UTF-8 (``ManifestReader`` does that).
+A file whose first :data:`SNIFF_BYTES` are plain ASCII is decided by its first byte that is not
+(:func:`sniff_stream`): a long Excel CSV whose first accented name comes after row 10,000 is as
+much Windows-1252 as one that starts with it, and ASCII reads the same in both. A file that has
+UTF-8 characters and stops being UTF-8 later is refused when the bad byte is met, with a hint to
+save it again as UTF-8 (``ManifestReader`` does that): it mixes encodings, and no guess is safe.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+from collections.abc import Iterable
 
 from htan_cds.errors import ManifestError
 
@@ -32,6 +37,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 NAMES = {UTF8: "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32", WINDOWS_1252: "Windows-1252"}
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
+_WINDOW = 1 << 16  # bytes from the first non-ASCII one on that decide a long ASCII head
 SAVE_AS_UTF8 = "save it from the spreadsheet as 'CSV UTF-8 (Comma delimited)', or convert it "
 SAVE_AS_UTF8 += "with iconv -t UTF-8"
 
@@ -68,6 +75,45 @@ def sniff_encoding(head: bytes, label: str) -> str:
     return WINDOWS_1252
 
 
+def sniff_stream(head: bytes, rest: Iterable[bytes], label: str) -> tuple[str, int | None]:
+    """:func:`sniff_encoding` of a file whose first bytes are ``head`` and whose following
+    bytes come in ``rest``'s chunks, read only while ``head`` is a full :data:`SNIFF_BYTES` of
+    ASCII: then the first byte that is not ASCII decides (UTF-8 if the bytes from it on are, else
+    Windows-1252). Returns the codec name and, when that later byte decided, its offset.
+
+    :class:`ManifestError` as :func:`sniff_encoding` gives it.
+    """
+    encoding = sniff_encoding(head, label)
+    if encoding != UTF8 or len(head) < SNIFF_BYTES or not head.isascii():
+        return encoding, None
+    offset = len(head)
+    window = b""
+    for chunk in rest:
+        if not window:
+            if chunk.isascii():
+                offset += len(chunk)
+                continue
+            first = _NOT_ASCII.search(chunk)
+            assert first is not None
+            offset += first.start()
+            chunk = chunk[first.start() :]
+        window += chunk
+        if len(window) >= _WINDOW:
+            break
+    if not window:
+        return UTF8, None  # all ASCII
+    return sniff_encoding(window[:_WINDOW], label), offset
+
+
+def guessed_message(label: str, offset: int | None = None) -> str:
+    """The ``encoding_guessed`` warning's text (``offset``: as :func:`sniff_stream` gives it)."""
+    where = "" if offset is None else f" (ASCII up to byte {offset:,})"
+    return (
+        f"{label} is not UTF-8{where}: read as Windows-1252 (what Excel's plain 'CSV' saves in "
+        "Western locales); check names with accents"
+    )
+
+
 def label_of(encoding: str) -> str:
     """The encoding as reports name it (``UTF-8``, ``UTF-16``, ``Windows-1252``)."""
     return NAMES.get(encoding, encoding)
@@ -81,7 +127,9 @@ def decode_bytes(data: bytes, label: str) -> tuple[str, str]:
     kind = workbook_kind(data[:8], data)
     if kind is not None:
         raise refuse(kind, label)  # workbooks are read from files only (manifest/workbooks.py)
-    encoding = sniff_encoding(data[:SNIFF_BYTES], label)
+    step = SNIFF_BYTES
+    rest = (data[i : i + step] for i in range(step, len(data), step))
+    encoding, _ = sniff_stream(data[:step], rest, label)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -24,8 +24,9 @@ from htan_cds.manifest.encodings import (
     SNIFF_BYTES,
     UTF8,
     WINDOWS_1252,
+    guessed_message,
     label_of,
-    sniff_encoding,
+    sniff_stream,
 )
 from htan_cds.manifest.formats._dialect import BOM, describe, sniff_delimiter, strip_line
 from htan_cds.manifest.formats._records import RecordTable, open_records
@@ -43,6 +44,7 @@ from htan_cds.manifest.row import ManifestRow
 from htan_cds.manifest.workbooks import refuse, workbook_kind, xlsx_to_csv
 
 _SNIFF_LINES = 20
+_SCAN_CHUNK = 4 << 20  # bytes per read when a long ASCII head makes the sniff look further
 # Excel reads (and some exporters write) a first line "sep=;" naming the delimiter.
 _SEP_LINE = re.compile(r"sep=[,;\t|]\s*", re.IGNORECASE)
 _T = TypeVar("_T")
@@ -128,15 +130,17 @@ class ManifestReader:
         try:
             with _open_binary(path) as probe:
                 head = probe.read(SNIFF_BYTES)
+                kind = workbook_kind(head, None if path.suffix == ".gz" else path)
+                if kind is None:
+                    rest = iter(lambda: probe.read(_SCAN_CHUNK), b"")
+                    encoding, decided_at = sniff_stream(head, rest, label)
         except (OSError, EOFError) as exc:
             why = getattr(exc, "strerror", None) or exc
             raise ManifestError(f"cannot open {label}: {why}") from None
-        kind = workbook_kind(head, None if path.suffix == ".gz" else path)
         if kind == "xlsx":
             return self._open_sheet(path, label)
         if kind is not None:
             raise refuse(kind, label)
-        encoding = sniff_encoding(head, label)
         try:
             binary = _open_binary(path)
         except OSError as exc:
@@ -146,8 +150,7 @@ class ManifestReader:
             self.context.warn(
                 None,
                 "encoding_guessed",
-                f"{label} is not UTF-8: read as Windows-1252 (what Excel's plain 'CSV' saves in "
-                "Western locales); check names with accents",
+                guessed_message(label, decided_at),
                 value=label_of(encoding),
             )
         self._binary = binary
