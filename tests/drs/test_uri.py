@@ -155,3 +155,38 @@ def test_crdc_prefix_in_any_case_round_trips_and_normalizes_to_canonical_case() 
     assert uri.kind is DrsUriKind.CRDC
     assert parse_drs_uri(str(uri)) == uri
     assert normalize_drs_uri(uri).object_id == f"dg.4DFC/{UUID}"
+
+
+# What copying from web pages, PDFs, chat and word processors puts into long strings: zero-width
+# space, soft hyphen, word joiner, byte-order mark, left-to-right mark, zero-width non-joiner.
+_INVISIBLE = ["\u200b", "\u00ad", "\u2060", "\ufeff", "\u200e", "\u200c"]
+
+
+@given(
+    text=st.sampled_from(
+        [
+            f"drs://nci-crdc.datacommons.io/dg.4DFC/{UUID}",
+            f"dg.4DFC/{UUID}",
+            f"drs://dg.4DFC/{UUID}",
+            "drs://example.org:ABC123",
+            "drs://127.0.0.1:8000/abc-1",
+        ]
+    ),
+    marks=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(_INVISIBLE)), max_size=4),
+    spaces=st.sampled_from(["", " ", "\u00a0", "\t"]),
+)
+def test_invisible_characters_from_copying_are_not_part_of_the_uri(
+    text: str, marks: list[tuple[int, str]], spaces: str
+) -> None:
+    pasted = text
+    for position, mark in marks:
+        position %= len(pasted) + 1
+        pasted = pasted[:position] + mark + pasted[position:]
+    assert parse_drs_uri(spaces + pasted + spaces) == parse_drs_uri(text)
+
+
+def test_an_encoded_format_character_stays_in_the_id() -> None:
+    """Written percent-encoded, it is the writer's intent, not a paste artefact."""
+    uri = parse_drs_uri("drs://example.org/a%E2%80%8Bb")
+    assert uri.object_id == "a\u200bb"
+    assert parse_drs_uri(str(uri)) == uri

@@ -1,6 +1,6 @@
 """DRS URIs: parse, validate, format and normalize every form HTAN users meet.
 
-Forms understood (see docs/drs-uris.md):
+Forms understood (see docs/import.md, SOURCE, and its table of real servers' shapes):
 
 * hostname-based ``drs://host/id`` (DRS 1.5); the id may contain ``/`` as CRDC's
   ``dg.4DFC/<uuid>`` ids do, other reserved characters arrive percent-encoded;
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote
@@ -153,11 +154,26 @@ def _parse_crdc(prefix: str, accession: str, text: str, *, bare: bool) -> DrsUri
     )
 
 
+def _without_invisible(text: str) -> str:
+    """``text`` without Unicode format characters (category Cf: zero-width spaces and joiners,
+    soft hyphens, word joiners, byte-order marks, bidirectional marks). Web pages, PDFs, chat
+    and word processors slip them into long strings as break hints, invisible on screen; a DRS
+    URI never holds one unencoded (ids are ASCII, or percent-encoded as written here)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def parse_drs_uri(text: str) -> DrsUri:
-    """Parse any supported DRS URI form; raise :class:`InvalidDrsUri` with the reason."""
+    """Parse any supported DRS URI form; raise :class:`InvalidDrsUri` with the reason.
+
+    White space around the URI and invisible format characters anywhere in it (what copying
+    from a web page or a document adds) are not part of it; the parsed URI's ``str`` is the
+    canonical text without them.
+    """
     if not isinstance(text, str):
         raise InvalidDrsUri(f"DRS URI must be a string, not {type(text).__name__}")
-    raw = text.strip()
+    raw = _without_invisible(text).strip()
     if not raw:
         raise InvalidDrsUri("empty DRS URI")
     if raw[:6].lower() != SCHEME:
