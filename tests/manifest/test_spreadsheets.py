@@ -112,13 +112,17 @@ def test_blank_rows_are_skipped_and_counted_not_errors(tmp_path: Path) -> None:
     assert [r.row_number for r in read_manifest(out)] == [1, 2]
 
 
-def test_trailing_delimiter_column_is_dropped_everywhere(tmp_path: Path) -> None:
-    # Excel writes the stray column on every line, header included.
-    src = _write(tmp_path, "trail.csv", f"drs_uri,name,\n{U1},a.tif,\n{U2},b.tif,\n")
+@pytest.mark.parametrize("extra", [1, 3])
+def test_trailing_delimiter_column_is_dropped_everywhere(tmp_path: Path, extra: int) -> None:
+    # Excel writes the stray columns on every line, header included (one per cell once used).
+    commas = "," * extra
+    text = f"drs_uri,name{commas}\n{U1},a.tif{commas}\n{U2},b.tif{commas}\n"
+    src = _write(tmp_path, "trail.csv", text)
     context = ReadContext()
     rows = read_manifest(src, context=context)
     assert [r.metadata for r in rows] == [{}, {}]
-    assert context.dropped_columns == [3] and context.findings == []
+    dropped = list(range(3, 3 + extra))
+    assert context.dropped_columns == dropped and context.findings == []  # no "duplicates"
     cgc, gen3 = io.StringIO(newline=""), io.StringIO()
     write_manifest(rows, cgc, "cgc")
     write_manifest(rows, gen3, "gen3")
@@ -128,7 +132,7 @@ def test_trailing_delimiter_column_is_dropped_everywhere(tmp_path: Path) -> None
     check = run_cli("manifest", "check", "-", "--json", input=src.read_text())
     assert check.returncode == 0, check.stderr
     data = json.loads(check.stdout)
-    assert data["dropped_columns"] == [3] and data["warnings"] == 0
+    assert data["dropped_columns"] == dropped and data["warnings"] == 0
 
 
 def test_unnamed_column_with_values_is_kept_with_a_warning() -> None:

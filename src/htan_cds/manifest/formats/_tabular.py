@@ -51,10 +51,13 @@ def _find(header: list[str], candidates: Sequence[str]) -> int | None:
 
 
 def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:
+    """Repeated column names made distinct (``header_duplicate``). Empty names are the columns
+    :func:`_open_table` drops (no header, no value: a spreadsheet's trailing commas), never
+    repeats of each other."""
     seen: dict[str, int] = {}
     out: list[str] = []
     for col in header:
-        if col in seen:
+        if col and col in seen:
             seen[col] += 1
             new = f"{col} ({seen[col]})"
             ctx.warn(
