@@ -184,5 +184,5 @@ def test_convert_to_a_directory_is_one_line_and_leaves_nothing(tmp_path: Path) -
     target.mkdir()
     result = run_cli("manifest", "convert", str(src), "--to", "cgc", "-o", str(target))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "cannot write" in result.stderr
+    assert f"-o {target} is a folder, not a file" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "m.csv"]

@@ -134,8 +134,7 @@ def write_mixed(
     if output is None:
         written = write(rows, sys.stdout, manifest_format)
     else:
-        with output.open("w", newline="") as fh:
-            written = write(rows, fh, manifest_format)
+        written = write(rows, output, manifest_format)  # a temporary file renamed into place
     return MixedResult(int(written), findings, companions, not_written)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -190,7 +191,7 @@ def info_command(
 def preview_command(
     ctx: typer.Context,
     source: str = SourceArg,
-    output: Path = typer.Option(..., "-o", "--output", help="PNG file to write.", dir_okay=False),
+    output: Path = typer.Option(..., "-o", "--output", help="PNG file to write."),
     channels: str | None = typer.Option(
         None, "--channels", help="Comma-separated channel names, targets or indexes."
     ),
@@ -202,19 +203,19 @@ def preview_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Write a false-colour composite (or native RGB) preview PNG of an image."""
-    from htan_cds.errors import ImagingError
     from htan_cds.imaging.preview import render
+    from htan_cds.outputs import check_output, write_bytes_atomic
 
+    check_output(output, "-o")  # before the image is read over the network
     wanted = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     channels_csv = channels_csv or _catalog_channel_table(ctx, source)
     with err_console.status("rendering preview…"):
         result = render(
             source, channels=wanted, max_size=max_size, token=token, channels_csv=channels_csv
         )
-    try:
-        result.image.save(output, format="PNG")
-    except OSError as exc:
-        raise ImagingError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    png = io.BytesIO()
+    result.image.save(png, format="PNG")
+    write_bytes_atomic(output, png.getvalue(), "-o")
     summary = {
         "output": str(output),
         "width": result.image.size[0],

@@ -227,6 +227,7 @@ def convert(
     from htan_cds.errors import UsageError
     from htan_cds.manifest import format_names
     from htan_cds.manifest.convert import ConvertRequest, convert_manifest
+    from htan_cds.outputs import check_output, write_bytes_atomic
 
     fmt = _input_format(fmt)
     if to not in format_names(writable=True):
@@ -237,6 +238,9 @@ def convert(
         raise UsageError("--json prints to stdout; give -o a file to use it")
     if keep_all_uris and not fix:
         raise UsageError("--keep-all-uris goes with --fix (without --fix every row is kept)")
+    check_output(output, "-o")
+    if report is not None:
+        check_output(report, "--report")
     request = ConvertRequest(
         file,
         to,
@@ -265,10 +269,8 @@ def convert(
     payload, repairer, dropped = result.payload, result.repairer, result.dropped
     check_report, written, failed = result.check, result.written, result.failed
     if report is not None:
-        try:
-            report.write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
-        except OSError as exc:
-            raise UsageError(f"cannot write report {report}: {exc.strerror or exc}") from None
+        data = orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n"
+        write_bytes_atomic(report, data, "--report")
     if as_json:
         emit_json(payload)
     else:

@@ -45,10 +45,13 @@ def manifest_create(
     from htan_cds.catalog.manifests import DUPLICATE_RULE, manifest_table
     from htan_cds.catalog.mixed import write_mixed
     from htan_cds.manifest import format_names, write_manifest
+    from htan_cds.outputs import check_output
 
     if manifest_format not in format_names(writable=True):
         known = ", ".join(format_names(writable=True))
         raise UsageError(f"unknown manifest --format {manifest_format!r} (choose from {known})")
+    if output is not None:
+        check_output(output, "-o")
     with _open(ctx) as catalog:
         resolution = catalog.resolve(flt)
         table = manifest_table(catalog, resolution.filter)

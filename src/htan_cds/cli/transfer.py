@@ -171,6 +171,10 @@ def import_command(
         raise typer.Exit(_status(sources[1], as_json, s3_endpoint))
     if to is None:
         raise UsageError("--to DEST is required (a folder or s3://bucket/prefix)")
+    if json_report is not None:
+        from htan_cds.outputs import check_output
+
+        check_output(json_report, "--json-report")  # before hours of transfer, not after
     with loading_modules():
         from htan_cds.transfer import ConflictPolicy, ImportOptions, parse_size, run_import
 

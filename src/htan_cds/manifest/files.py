@@ -454,6 +454,8 @@ def write_to(
             label = getattr(dest, "name", "the output")
             raise ManifestError(f"cannot write {label}: {exc.strerror or exc}") from None
     path = Path(dest)
+    if path.is_dir():  # os.replace onto a folder says "Device or resource busy" for "."
+        raise ManifestError(f"cannot write {path}: it is a folder, not a file")
     directory = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

@@ -159,5 +159,9 @@ class ImportReport:
         return {"summary": self.summary(), "files": [f.to_dict() for f in self.files]}
 
     def write_json(self, path: Path) -> None:
-        """Write the ``--json-report`` file."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write the ``--json-report`` file (atomically: a kill never leaves half of it);
+        :class:`~htan_cds.errors.UsageError` when it cannot be written."""
+        from htan_cds.outputs import write_bytes_atomic
+
+        data = json.dumps(self.to_dict(), indent=2) + "\n"
+        write_bytes_atomic(path, data.encode("utf-8"), "--json-report")

@@ -1,0 +1,74 @@
+"""Files a user names for output (``-o``, ``--report``, ``--json-report``): checked before any
+work starts and written atomically.
+
+Why both: an import or a conversion can run for hours; a report path in a missing folder found
+only at the end loses that work's record, and a kill during a plain ``open(path, "w")`` leaves
+half a file under the final name that looks complete (README "Command reference": a crash or
+kill never leaves a half file under a final name).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from htan_cds.errors import UsageError
+
+
+def check_output(path: Path | str, option: str) -> None:
+    """Refuse an output ``path`` that cannot be written, before anything is done.
+
+    ``option`` names the option in the message (``-o``, ``--report``). Refused, with
+    :class:`UsageError` (exit 2) and a hint: a folder, a parent folder that is missing or is a
+    file, a parent folder this user may not write in. An existing file is fine (it is replaced
+    whole, atomically). ``"-"`` (stdout) is always fine.
+    """
+    if str(path) == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(
+            f"{option} {target} is a folder, not a file",
+            hint=f"give a file name, e.g. {option} {target / 'out'}",
+        )
+    parent = target.parent
+    if not parent.exists():
+        raise UsageError(
+            f"{option} {target}: folder {parent} does not exist",
+            hint=f"create it first: mkdir -p {parent}",
+        )
+    if not parent.is_dir():
+        raise UsageError(f"{option} {target}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{option} {target}: cannot write in folder {parent} (read-only disk or no permission)"
+        )
+
+
+def write_bytes_atomic(path: Path | str, data: bytes, option: str) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder renamed into
+    place, with the permissions a plain ``open()`` would give; :class:`UsageError` naming
+    ``option`` on an OS error (nothing is left under either name then)."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {target}: {exc.strerror or exc}") from None
+    try:
+        with open(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {option} {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
