@@ -304,3 +304,28 @@ def test_import_takes_a_saved_sheet_as_it_is(tmp_path: Path, home: Path) -> None
     assert result.returncode == 0, result.stderr
     assert (dest / "a.bin").read_bytes() == data["s1"]
     assert (dest / "b.bin").read_bytes() == data["s2"]
+
+
+@pytest.mark.parametrize("header", ["name,drs_uri", "name,pfb:ga4gh_drs_uri", "NAME,DRS_URI"])
+def test_manifests_joined_with_cat_name_the_header_row_for_what_it_is(
+    tmp_path: Path, header: str
+) -> None:
+    """``cat a.csv b.csv > all.csv``: b.csv's header (and its BOM) becomes a data row."""
+    part = "\ufeff" + header + "\r\n"
+    src = tmp_path / "all.csv"
+    src.write_text(part + f"a.tif,{U1}\r\n" + part + f"b.tif,{U2}\r\n", encoding="utf-8")
+    check = run_cli("manifest", "check", str(src), "--json")
+    assert check.returncode == 1
+    report = json.loads(check.stdout)
+    (uri_finding,) = [f for f in report["findings"] if f["column"] == "drs_uri"]
+    assert uri_finding["row"] == 2 and uri_finding["code"] == "uri_invalid"
+    assert "header repeated as a row" in uri_finding["message"]
+    out, fix_report = tmp_path / "fixed.csv", tmp_path / "report.json"
+    fixed = run_cli(
+        "manifest", "convert", str(src), "--to", "cgc", "-o", str(out), "--fix",
+        "--report", str(fix_report),
+    )  # fmt: skip
+    assert fixed.returncode == 1, fixed.stderr  # a row was dropped (docs/manifests.md, Exit)
+    assert [(r.name, r.drs_uri) for r in read_manifest(out)] == [("a.tif", U1), ("b.tif", U2)]
+    (dropped,) = json.loads(fix_report.read_text())["dropped"]
+    assert dropped["row"] == 2 and "header repeated" in dropped["message"]
