@@ -278,3 +278,19 @@ def test_unreadable_manifests(tmp_path: Path, home: Path) -> None:
     for path in (binary, empty, tmp_path):
         one_line(run_cli("import", str(path), "--to", str(tmp_path / "d"), home=home), USAGE)
         one_line(run_cli("manifest", "check", str(path), home=home), USAGE)
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["token", "create", "--grant"], "htan-cds token create"),  # click gives no context
+        (["find", "--limit"], "htan-cds find"),  # click gives the root's context
+        (["manifest", "convert", "x.csv", "--to"], "htan-cds manifest convert"),
+        (["--debug", "catalog", "nosuch"], "htan-cds catalog"),
+    ],
+)
+def test_a_usage_error_points_at_the_command_typed(
+    args: list[str], command: str, home: Path
+) -> None:
+    line = one_line(run_cli(*args, home=home), USAGE)
+    assert line.endswith(f"(see: {command} --help)"), line

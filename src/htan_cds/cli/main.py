@@ -142,7 +142,33 @@ def _cause_hint(exc: HtanCdsError) -> str:
     return "" if code == "other" else f" — {cause(code).title}: {cause(code).hint}"
 
 
-def _usage_error(exc: BaseException) -> None:
+def _command_path(args: list[str]) -> str:
+    """``htan-cds`` and the (sub)commands ``args`` name, as far as they are commands.
+
+    click raises "Option '--grant' requires an argument" from its parser without a context,
+    and for some of those the context is the root's: the hint would then point at
+    ``htan-cds --help`` instead of the command the user typed.
+    """
+    import typer.main
+
+    command: Any = typer.main.get_command(app)
+    path = ["htan-cds"]
+    words = iter(args)
+    for word in words:
+        if word in _ROOT_VALUE_OPTIONS and len(path) == 1:
+            next(words, None)
+            continue
+        if word.startswith("-"):
+            continue
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command = sub
+        path.append(word)
+    return " ".join(path)
+
+
+def _usage_error(exc: BaseException, args: list[str]) -> None:
     """A wrong option or argument in one line, naming the command's --help (click's own
     display is a usage block of three lines)."""
     if type(exc).__name__ == "NoArgsIsHelpError":
@@ -153,6 +179,9 @@ def _usage_error(exc: BaseException) -> None:
     message = getattr(exc, "format_message", lambda: str(exc))()
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None) or "htan-cds"
+    typed = _command_path(args)
+    if len(typed) > len(command):  # the context is missing or the root's
+        command = typed
     _common.err_console.print(
         f"[bold red]error:[/] {escape(message)} (see: {escape(command)} --help)",
         highlight=False,
@@ -192,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if _is_click(exc, "Exit"):
             return int(getattr(exc, "exit_code", 0))
         if isinstance(exc, _click_exception_types()):
-            _usage_error(exc)
+            _usage_error(exc, args)
             return 2
         if _is_click(exc, "Abort"):
             _common.err_console.print("aborted")
