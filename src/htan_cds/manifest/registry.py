@@ -191,10 +191,33 @@ def sniff_format(head_lines: list[str], *, any_table: bool = False) -> str:
         first = next(line for line in head_lines if line.strip()).strip()[:80]
         raise ManifestFormatError(
             f"cannot tell the manifest format from its first line {first!r}",
-            hint="expected a drs_uri / File ID column or a Gen3 JSON array; "
-            "name the DRS column with --drs-column, or use --format",
+            hint=_lookalike_hint(head_lines)
+            or "expected a drs_uri / File ID column or a Gen3 JSON array; name the DRS column "
+            "drs_uri, or give manifest check/convert --drs-column or --format",
         )
     return name
+
+
+def _lookalike_hint(head_lines: list[str]) -> str | None:
+    """A hint naming the header's column that looks like the DRS URIs ("DRS URI", "drs-uri":
+    a column a person retitled), or None. (A retitled name column, "File Name", is found by the
+    readers themselves.)"""
+    from htan_cds.manifest.formats._dialect import header_fields
+
+    def squeezed(field: str) -> str:
+        return "".join(ch for ch in field.lower() if ch.isalnum())
+
+    fields = header_fields(head_lines)
+    drs = next((f for f in fields if "drs" in squeezed(f)), None)
+    if drs is None:
+        return None
+    import shlex
+
+    # import has no --drs-column: renaming the column works for every command.
+    return (
+        f"column {drs!r} looks like the DRS URIs: rename it drs_uri, or give manifest "
+        f"check/convert --drs-column {shlex.quote(drs)}"
+    )
 
 
 def _ensure_builtin() -> None:

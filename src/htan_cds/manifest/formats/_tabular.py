@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import itertools
 import operator
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,11 +44,17 @@ _BLANK_LINE = "\r\n\t ;," + BOM
 
 
 def _find(header: list[str], candidates: Sequence[str]) -> int | None:
-    lowered = [h.strip().lower() for h in header]
+    """The index of the first of ``candidates`` in ``header``, as people retype column names:
+    case, spaces, hyphens and underscores alike ("File Name" is ``file_name``)."""
+    lowered = [_spelling(h) for h in header]
     for candidate in candidates:
-        if candidate.lower() in lowered:
-            return lowered.index(candidate.lower())
+        if _spelling(candidate) in lowered:
+            return lowered.index(_spelling(candidate))
     return None
+
+
+def _spelling(name: str) -> str:
+    return re.sub(r"[\s_-]+", "_", name.strip().lower())
 
 
 def _dedupe_header(header: list[str], ctx: ReadContext) -> list[str]:

@@ -27,7 +27,8 @@ from htan_cds.manifest.registry import (
 from htan_cds.manifest.row import ManifestRow
 
 URI_COLUMNS = ("drs_uri",)
-NAME_COLUMNS = ("name",)
+# CGC writes "name"; a sheet someone retitled ("File Name", "filename") is read the same way.
+NAME_COLUMNS = ("name", "file_name", "filename")
 # CGC's documented manifest formats (CSV, TSV); a semicolon file must be converted.
 DELIMITERS = (",", "\t")
 
