@@ -50,6 +50,10 @@ from htan_cds.manifest.names import (
         ("ends in space.tif ", "ends in space.tif"),
         ("evil\u202egpj.exe", "evilgpj.exe"),
         ("line\u2028break\ufeff.tif", "linebreak.tif"),
+        ("pasted\u200bname.tif", "pastedname.tif"),
+        ("soft\u00adhyphen\u2060.tif", "softhyphen.tif"),
+        ("tag\U000e0041ged.tif", "tagged.tif"),
+        ("\u0645\u200c\u0627.tif", "\u0645\u200c\u0627.tif"),  # ZWNJ: Persian needs it
         ("cafe\u0301.tif", "caf\u00e9.tif"),
         ("-starts-with-dash.tif", "-starts-with-dash.tif"),
         ("...", "uuid-1"),
@@ -119,6 +123,10 @@ def _passes_rule_spelled_out(name: str) -> bool:
     devices = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
     devices |= {f"{d}{n}" for d in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3"}
     bidi = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    # Format characters that show nothing (soft hyphen, MVS, ZWSP, word joiner, invisible
+    # operators, deprecated controls, tags); not ZWNJ/ZWJ.
+    bidi |= set("\u00ad\u180e\u200b\u2060\u2061\u2062\u2063\u2064\u206a\u206b\u206c")
+    bidi |= set("\u206d\u206e\u206f\U000e0001") | {chr(c) for c in range(0xE0020, 0xE0080)}
     return (
         bool(name.strip())
         and not any(c in '/\\:*?"<>|' for c in name)
@@ -162,6 +170,10 @@ _HOSTILE = st.lists(
                 "\x85",
                 "\u202e",
                 "\u2066",
+                "\u200b",
+                "\u200c",
+                "\u00ad",
+                "\U000e0041",
                 "\u2028",
                 "\ufeff",
                 "\u0301",

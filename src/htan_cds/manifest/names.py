@@ -34,6 +34,14 @@ _WINDOWS_RESERVED = '<>:"/\\|?*'
 # surrogates (Cs, unencodable) are matched by category below.
 _INVISIBLE = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _INVISIBLE += "\u2028\u2029\ufeff"
+# Format characters that show nothing at all (Unicode "Default_Ignorable", category Cf): soft
+# hyphen, Mongolian vowel separator, zero-width space, word joiner and invisible operators,
+# deprecated format controls, tag characters. "a.tif" and "a\u200b.tif" look the same in every
+# listing; copying from web pages and documents brings them in. ZWNJ and ZWJ (U+200C/D) are left
+# alone: Persian, Indic scripts and emoji sequences need them.
+_INVISIBLE += "\u00ad\u180e\u200b\u2060\u2061\u2062\u2063\u2064"
+_INVISIBLE += "".join(map(chr, range(0x206A, 0x2070)))
+_INVISIBLE += "\U000e0001" + "".join(map(chr, range(0xE0020, 0xE0080)))
 _BAD_CHAR_RE = re.compile(
     "[" + re.escape(_WINDOWS_RESERVED + _INVISIBLE) + r"\x00-\x1f\x7f-\x9f\ud800-\udfff]"
 )
@@ -134,7 +142,8 @@ def is_safe_file_name(name: str) -> bool:
     """True when ``name`` is usable as-is as one file name on Linux, macOS, Windows and CGC.
 
     Safe means: not empty or blank, not ``.``/``..``; none of ``/ \\ : * ? " < > |``, control
-    characters (C0, DEL, C1), bidirectional controls (U+202E…), U+2028/2029 or U+FEFF; not a
+    characters (C0, DEL, C1), bidirectional controls (U+202E…), U+2028/2029, U+FEFF or other
+    invisible format characters (zero-width space, soft hyphen, word joiner, tags…); not a
     Windows device name (``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM0``-``COM9``, ``LPT0``-``LPT9``,
     ``COM¹²³``, ``LPT¹²³``, ``CONIN$``, ``CONOUT$``, ``CLOCK$``; any case, any extension); no
     trailing space or dot; at most 255 bytes of UTF-8; in Unicode NFC. See the module docstring
