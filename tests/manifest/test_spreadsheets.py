@@ -306,7 +306,9 @@ def test_import_takes_a_saved_sheet_as_it_is(tmp_path: Path, home: Path) -> None
     assert (dest / "b.bin").read_bytes() == data["s2"]
 
 
-@pytest.mark.parametrize("header", ["name,drs_uri", "name,pfb:ga4gh_drs_uri", "NAME,DRS_URI"])
+@pytest.mark.parametrize(
+    "header", ["name,drs_uri", "name,pfb:ga4gh_drs_uri", "NAME,DRS_URI", "File Name,drs_uri"]
+)
 def test_manifests_joined_with_cat_name_the_header_row_for_what_it_is(
     tmp_path: Path, header: str
 ) -> None:

@@ -33,9 +33,11 @@ _FAST_CRDC = re.compile(r"(?:drs://)?(dg\.[A-Za-z0-9]+)/([A-Za-z0-9._~-]+)")
 
 # URI column names of the formats read (cgc, CDS portal, Terra, BigQuery…): such a cell is a header
 # line inside the file, as ``cat a.csv b.csv`` leaves one (with b.csv's BOM, when it has one).
+# Compared as the readers find columns: case, spaces, hyphens and underscores alike.
 _URI_HEADERS = frozenset(
-    {"drs_uri", "drs uri", "file id", "drs_id", "object_id", "ga4gh_drs_uri", "pfb:ga4gh_drs_uri"}
+    {"drs_uri", "file_id", "drs_id", "object_id", "ga4gh_drs_uri", "pfb:ga4gh_drs_uri"}
 )
+_SPELLING = re.compile(r"[\s_-]+")
 _BOM = "\ufeff"
 
 
@@ -182,7 +184,7 @@ class UriClassifier:
     def _slow(self, text: str) -> UriVerdict:
         if not text.strip():
             return UriVerdict(UriStatus.MISSING, reason="no DRS URI")
-        if text.strip().strip(_BOM).lower() in _URI_HEADERS:
+        if _SPELLING.sub("_", text.strip().strip(_BOM).lower()) in _URI_HEADERS:
             reason = f"{text!r} is the header repeated as a row (two manifests joined?)"
             return UriVerdict(UriStatus.INVALID, reason=reason)
         try:
