@@ -113,3 +113,52 @@ def test_preview_and_report_are_written_whole(tmp_path: Path) -> None:
     assert run_cli(*args).returncode == 0
     assert report.read_text().rstrip().endswith("}")
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left beside them
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
+    """Writing a report over the manifest being read (or the output just written) loses it."""
+    manifest = _manifest(tmp_path)
+    before = manifest.read_text()
+    image = shared_path("data", "images", "64x64.ome.tif")
+    copy = tmp_path / "image.ome.tif"
+    copy.write_bytes(image.read_bytes())
+    out = str(tmp_path / "out.json")
+    cases = [
+        (
+            ["import", str(manifest), "--to", str(tmp_path / "d"), "--json-report", str(manifest)],
+            f"--json-report {manifest} is also the manifest",
+        ),
+        (
+            ["manifest", "convert", str(manifest), "--to", "gen3", "-o", out, "--report", out],
+            f"--report {out} is also -o",
+        ),
+        (
+            [
+                "manifest",
+                "convert",
+                str(manifest),
+                "--to",
+                "gen3",
+                "-o",
+                "x",
+                "--report",
+                str(manifest),
+            ],
+            f"--report {manifest} is also the manifest",
+        ),
+        (["preview", str(copy), "-o", str(copy)], f"-o {copy} is also the image"),
+    ]
+    for args, words in cases:
+        line = one_line(run_cli(*args), USAGE)
+        assert words in line, line
+    assert manifest.read_text() == before
+    assert copy.read_bytes() == image.read_bytes()
+    assert not (tmp_path / "d").exists() and not Path(out).exists()
+
+
+def test_convert_in_place_is_allowed(tmp_path: Path) -> None:
+    """-o the input itself is a deliberate in-place rewrite: read whole before the rename."""
+    manifest = _manifest(tmp_path)
+    result = run_cli("manifest", "convert", str(manifest), "--to", "cgc", "-o", str(manifest))
+    assert result.returncode == 0, result.stderr
+    assert manifest.read_text().splitlines()[1].startswith("a.tif,drs://")

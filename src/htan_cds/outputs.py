@@ -72,3 +72,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def check_not_an_input(path: Path | str, option: str, inputs: dict[str, Path | str]) -> None:
+    """Refuse an output ``path`` that is one of the command's ``inputs`` (label -> path) or
+    another of its outputs: ``import m.csv --json-report m.csv`` would replace the manifest with
+    the report, ``preview img.tif -o img.tif`` the image with a PNG. :class:`UsageError`
+    (exit 2) before any work; paths that do not exist (yet) are compared by their absolute
+    form."""
+    if str(path) == "-":
+        return
+    target = _identity(Path(path))
+    for label, other in inputs.items():
+        if str(other) != "-" and _identity(Path(other)) == target:
+            raise UsageError(
+                f"{option} {path} is also {label}: writing it would replace that file",
+                hint=f"give {option} another file name",
+            )
+
+
+def _identity(path: Path) -> tuple[int, int] | str:
+    """The same value for two names of one file (device and inode when it exists)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path.absolute())
+    return (stat.st_dev, stat.st_ino)
