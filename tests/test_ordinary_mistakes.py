@@ -294,3 +294,15 @@ def test_a_usage_error_points_at_the_command_typed(
 ) -> None:
     line = one_line(run_cli(*args, home=home), USAGE)
     assert line.endswith(f"(see: {command} --help)"), line
+
+
+def test_a_snapshot_folder_that_is_a_file(demo_home: Path, home: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file.csv"
+    a_file.write_text("name,drs_uri\n")
+    line = one_line(run_cli("catalog", "export", str(a_file), home=demo_home), USAGE)
+    assert f"{a_file} is a file, not a folder" in line
+    line = one_line(run_cli("catalog", "export", str(a_file / "sub"), home=demo_home), USAGE)
+    assert f"cannot create folder {a_file / 'sub'}" in line
+    line = one_line(run_cli("catalog", "import", str(a_file), home=home), USAGE)
+    assert f"{a_file} is a file, not a catalog snapshot" in line
+    assert a_file.read_text() == "name,drs_uri\n"

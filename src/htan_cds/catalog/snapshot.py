@@ -36,8 +36,14 @@ def _literal(path: Path) -> str:
 
 
 def export_snapshot(catalog: Catalog, directory: Path) -> dict[str, Any]:
-    """Write every catalog table to ``directory`` as Parquet; return the manifest written."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write every catalog table to ``directory`` as Parquet; return the manifest written.
+    :class:`CatalogError` when ``directory`` is a file or cannot be made."""
+    if directory.exists() and not directory.is_dir():
+        raise CatalogError(f"{directory} is a file, not a folder", hint="give a folder name")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create folder {directory}: {exc.strerror or exc}") from None
     if (directory / MANIFEST_NAME).exists():
         raise CatalogError(f"{directory} already holds a snapshot; snapshots are immutable")
     tables: dict[str, int] = {}
@@ -68,10 +74,17 @@ def export_snapshot(catalog: Catalog, directory: Path) -> dict[str, Any]:
 def read_manifest(directory: Path) -> dict[str, Any]:
     """The snapshot's manifest, checked for format and schema version."""
     path = directory / MANIFEST_NAME
+    if directory.exists() and not directory.is_dir():
+        raise CatalogError(
+            f"{directory} is a file, not a catalog snapshot",
+            hint="give the folder `htan-cds catalog export` wrote",
+        )
     try:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError as exc:
         raise CatalogError(f"{directory} is not a catalog snapshot (no {MANIFEST_NAME})") from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise CatalogError(f"{path} is not valid JSON: {exc}") from exc
     if manifest.get("format") != SNAPSHOT_FORMAT:
