@@ -83,3 +83,16 @@ def test_no_catalog_is_one_clear_line(tmp_path: Path) -> None:
     result = run_cli("find", home=tmp_path / "empty")
     assert result.returncode == 2
     assert "no catalog" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_build_says_it_replaced_the_catalog(home: Path) -> None:
+    """`catalog build` replaces the whole catalog (the demo too); the second build says so."""
+    from tests.conftest import shared_path
+
+    drs_map = shared_path("data", "manifests", "isb-cgc_gc_drs_map_current_head100.csv")
+    first = run_cli("catalog", "build", "--from-files", str(drs_map), "--json", home=home)
+    assert first.returncode == 0, first.stderr
+    assert not any("replaced" in h for h in json.loads(first.stdout)["hints"])
+    again = run_cli("catalog", "build", "--from-files", str(drs_map), home=home)
+    assert again.returncode == 0, again.stderr
+    assert "this replaced the previous catalog (100 files from 'files: isb-cgc_gc" in again.stderr

@@ -139,6 +139,7 @@ def build_from_files(home: DataHome, paths: list[Path]) -> dict[str, Any]:
     started = time.perf_counter()
     with Catalog.open(home) as catalog:
         con = catalog.connection
+        before = _rows_in(con, "files"), catalog.get_meta("source")
         tables = load_tables(con, paths)
         try:
             results = run_queries(con, tables)
@@ -152,6 +153,12 @@ def build_from_files(home: DataHome, paths: list[Path]) -> dict[str, Any]:
                 hint="check the columns hold what ISB-CGC's tables hold (strings for ids/URIs)",
             ) from exc
         hints = build_hints(con, tables, counts)
+    if before[0]:
+        # A build replaces the whole catalog (a demo too): say so, it is easy to miss.
+        hints.append(
+            f"this replaced the previous catalog ({before[0]:,} files from {before[1]!r}); "
+            "`htan-cds catalog export DIR` before a build keeps a copy"
+        )
     return {**counts, "hints": hints, "seconds": round(time.perf_counter() - started, 3)}
 
 
