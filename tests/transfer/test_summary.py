@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from htan_cds.errors import AccessDenied, ChecksumMismatch, DrsError, TransferError
+from htan_cds.drs.uri import parse_drs_uri
+from htan_cds.errors import AccessDenied, ChecksumMismatch, DrsError, InvalidDrsUri, TransferError
 from htan_cds.transfer.causes import Cause, causes, classify, classify_text, register_cause
 from htan_cds.transfer.report import EXIT_CONFLICTS
 from tests._servers import free_port
@@ -159,6 +160,19 @@ def test_classification_from_exceptions_and_messages() -> None:
     assert classify(PermissionError(errno.EACCES, "Permission denied")) == "destination"
     assert classify(TransferError("gave up after 6 tries: HTTP 502")) == "server_error"
     assert classify(ValueError("something new")) == "other"
+    # Every way a URI can be unusable is one cause, whatever its message says.
+    # (by its text too: `import status` knows a failure only by the ledger's message).
+    bad_uris = (
+        *("", "drs://h.org/a b", "drs://h.org", "drs://h.org:99999/x", "dg.4DFC/", "drs://"),
+        *("drs://-bad-/x", "drs://h.org/a/../b", "drs://h.org/a%01b", "x:y", "http://h/x"),
+        *("drs://h.org:8443/x", "dg.4DFC/a/b"),
+    )
+    for bad in bad_uris:
+        with pytest.raises(InvalidDrsUri) as raised:
+            parse_drs_uri(bad)
+        wrapped = _raised_from(DrsError(str(raised.value)), raised.value)
+        assert classify(wrapped) == "bad_uri", (bad, str(raised.value))
+        assert classify_text(str(raised.value)) == "bad_uri", (bad, str(raised.value))
     assert classify_text("a different file is already there (use …)") == "conflict"
     assert classify_text("duplicate of row 3") == "duplicate"
     assert classify_text(None) == "other"
@@ -180,3 +194,12 @@ def test_the_registry_takes_new_causes_ahead_of_other() -> None:
         import htan_cds.transfer.causes as module
 
         module._CAUSES = before
+
+
+def test_unusable_uris_are_one_cause_in_the_summary(tmp_path: Path) -> None:
+    """Bad URIs never reach a server; each is summed up as 'not a usable DRS URI'."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,drs_uri\na.tif,\nb.tif,drs://h.org/a b\nc.tif,drs://h.org\n")
+    result = run_cli("import", str(manifest), "--to", str(tmp_path / "d"))
+    assert result.returncode == 1, result.stderr
+    assert "3 failed: not a usable DRS URI" in result.stderr, result.stderr

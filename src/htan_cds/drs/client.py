@@ -292,7 +292,11 @@ class DrsClient(AccessCalls):
             try:
                 norm = await self.normalize(uri)
             except HtanCdsError as exc:
-                out[uri] = exc if isinstance(exc, DrsError) else DrsError(str(exc))
+                if not isinstance(exc, DrsError):
+                    wrapped = DrsError(str(exc))
+                    wrapped.__cause__ = exc  # the import's summary names the cause from it
+                    exc = wrapped
+                out[uri] = exc
                 continue
             groups[self.base_url(norm)].append((uri, norm))
         # A token given without hosts goes to the one host resolved here, or nowhere.

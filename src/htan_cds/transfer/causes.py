@@ -230,8 +230,17 @@ for _cause in (
         "not a usable DRS URI",
         "htan-cds manifest check FILE names each bad row; manifest convert --fix repairs "
         "compact ids",
-        matches=lambda exc: isinstance(exc, InvalidDrsUri),
-        pattern=re.compile(r"not a DRS URI|unknown (DRS )?prefix|cannot resolve prefix", re.I),
+        # Anywhere in the chain: resolve_bulk hands back a DrsError raised from it.
+        matches=lambda exc: _any(exc, lambda e: isinstance(e, InvalidDrsUri)),
+        # The messages of drs/uri.py's InvalidDrsUri, for failures known only by their text
+        # (`import status` reads them from the ledger).
+        pattern=re.compile(
+            r"not a DRS URI|unknown (DRS )?prefix|cannot resolve prefix|empty DRS URI"
+            r"|DRS URI '.*' has |compact DRS URI|CRDC accession|has nothing after drs://"
+            r"|'drs://.*' (contains white space|has no object id)|is not a valid host name"
+            r"|port \d+ is out of range|may carry a port only on loopback",
+            re.I,
+        ),
     ),
     Cause(
         "not_drs",
