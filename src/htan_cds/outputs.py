@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from htan_cds.errors import UsageError
+
+T = TypeVar("T")
 
 
 def check_output(path: Path | str, option: str) -> None:
@@ -46,30 +50,41 @@ def check_output(path: Path | str, option: str) -> None:
         )
 
 
-def write_bytes_atomic(path: Path | str, data: bytes, option: str) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder renamed into
-    place, with the permissions a plain ``open()`` would give; :class:`UsageError` naming
-    ``option`` on an OS error (nothing is left under either name then)."""
+def replace_atomically(path: Path | str, write: Callable[[int], T]) -> T:
+    """``write(fd)`` into a new temporary file in ``path``'s folder (``write`` closes ``fd``),
+    then the file renamed onto ``path`` with the permissions a plain ``open()`` would give;
+    returns what ``write`` returns. ``OSError`` as raised, with nothing left under either name.
+    """
     target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write {option} {target}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "wb") as out:
-            out.write(data)
+        result = write(fd)
+        # mkstemp makes the file 0600; give it the permissions a plain open() would have.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {option} {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return result
+
+
+def write_bytes_atomic(path: Path | str, data: bytes, option: str) -> None:
+    """Write ``data`` to ``path`` through :func:`replace_atomically`; :class:`UsageError`
+    naming ``option`` on an OS error (nothing is left under either name then)."""
+
+    def write(fd: int) -> None:
+        with open(fd, "wb") as out:
+            out.write(data)
+
+    try:
+        replace_atomically(path, write)
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror or exc}") from None
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 

@@ -42,6 +42,7 @@ from htan_cds.manifest.registry import (
 )
 from htan_cds.manifest.row import ManifestRow
 from htan_cds.manifest.workbooks import refuse, workbook_kind, xlsx_to_csv
+from htan_cds.outputs import replace_atomically
 
 _SNIFF_LINES = 20
 _SCAN_CHUNK = 4 << 20  # bytes per read when a long ASCII head makes the sniff look further
@@ -390,12 +391,6 @@ def read_manifest(
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_manifest(
     rows: Iterable[ManifestRow],
     dest: Path | str | IO[str],
@@ -456,24 +451,15 @@ def write_to(
     path = Path(dest)
     if path.is_dir():  # os.replace onto a folder says "Device or resource busy" for "."
         raise ManifestError(f"cannot write {path}: it is a folder, not a file")
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ManifestError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
+
+    def write_file(fd: int) -> int:
         with open(fd, "w", encoding=encoding, newline="") as out:
-            count = write(out)
-        # mkstemp makes the file 0600; give it the permissions a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+            return write(out)
+
+    try:
+        return replace_atomically(path, write_file)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ManifestError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
 
 
 def _decode_error(label: str, encoding: str, exc: UnicodeDecodeError) -> ManifestError:
