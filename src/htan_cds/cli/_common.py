@@ -101,6 +101,13 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
+def emit_json_line(payload: Any) -> None:
+    """Write ``payload`` as one line of JSON on stdout, flushed: what a long-running command
+    (``serve``) says once, for a script reading its output line by line."""
+    sys.stdout.buffer.write(orjson.dumps(payload, default=_default) + b"\n")
+    sys.stdout.flush()
+
+
 def emit_json(payload: Any) -> None:
     """Write ``payload`` as indented JSON on stdout."""
     data = orjson.dumps(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import typer
 
-from htan_cds.cli._common import data_home, err_console
+from htan_cds.cli._common import data_home, emit_json_line, err_console
 
 if TYPE_CHECKING:
     from htan_cds.server import ServerConfig
@@ -62,6 +63,9 @@ def serve_command(
         min=0.1,
         help="Seconds a client has to send a request's headers (then 408 and close).",
     ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Say where it serves as one JSON line on stdout, then serve."
+    ),
 ) -> None:
     """Serve this data home over GA4GH DRS 1.5 (plus signed byte URLs) until interrupted."""
     from htan_cds.errors import UsageError
@@ -97,6 +101,18 @@ def serve_command(
 
     ensure_can_serve(config)  # before saying it serves
     warn_if_elsewhere(config)
+    if json_out:
+        base = config.base_url
+        emit_json_line(
+            {
+                "home": str(config.home.root),
+                "url": base,
+                "drs": f"{base}/ga4gh/drs/v1",
+                "portal": f"{base}/",
+                "workspace": f"{base}/v2" if workspace else None,
+                "pid": os.getpid(),
+            }
+        )
     err_console.print(
         f"serving {config.home.root} at {config.base_url}/ga4gh/drs/v1 (Ctrl-C to stop)",
         highlight=False,

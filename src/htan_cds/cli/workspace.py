@@ -6,7 +6,14 @@ from typing import Any
 
 import typer
 
-from htan_cds.cli._common import JsonOption, data_home, emit_json, err_console, out_console
+from htan_cds.cli._common import (
+    JsonOption,
+    data_home,
+    emit_json,
+    emit_json_line,
+    err_console,
+    out_console,
+)
 from htan_cds.errors import UsageError
 
 workspace_app = typer.Typer(
@@ -40,6 +47,9 @@ def serve(
         min=0.1,
         help="Seconds a client has to send a request's headers (then 408 and close).",
     ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Say where it serves as one JSON line on stdout, then serve."
+    ),
 ) -> None:
     """Serve only the workspace (SB /v2 API, import-redirect, DRS for imported files).
 
@@ -57,6 +67,11 @@ def serve(
     ensure_can_listen(host, port)  # a taken port in one line, before saying it serves
     home = data_home(ctx)
     app = create_workspace_app(home, base_url)
+    if json_out:
+        import os
+
+        payload = {"home": str(home.root), "url": base_url, "workspace": f"{base_url}/v2"}
+        emit_json_line({**payload, "pid": os.getpid()})
     err_console.print(f"workspace of {home.root} at {base_url}/v2 (Ctrl-C to stop)")
     # Slow clients get the commons' header deadline (htan_cds.server.slow_clients).
     slow_clients.run(
