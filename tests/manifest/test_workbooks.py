@@ -71,6 +71,10 @@ def test_an_xlsx_reads_as_its_csv_save_would(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["rows"] == 2 and report["blank_rows"] == 1 and report["errors"] == 0
+    # A workbook has no delimiter or text encoding (its private CSV copy does not count).
+    assert report["delimiter"] is None and report["encoding"] == "xlsx"
+    said = _run("manifest", "check", str(path), tmp=tmp_path / "work").stderr
+    assert "cgc, xlsx, 2 rows" in said and "separated" not in said
     out = tmp_path / "cgc.csv"
     converted = _run(
         "manifest",
@@ -84,6 +88,7 @@ def test_an_xlsx_reads_as_its_csv_save_would(tmp_path: Path) -> None:
         tmp=tmp_path / "work",
     )
     assert converted.returncode == 0, converted.stderr
+    assert "(cgc, xlsx, 2 rows" in converted.stderr
     assert out.read_text().splitlines()[1].startswith("a.tif," + U1)
     assert list((tmp_path / "work").iterdir()) == []  # the temporary sheet is gone
 

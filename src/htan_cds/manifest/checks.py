@@ -23,6 +23,7 @@ from htan_cds.manifest.bulk_arrow import (
     arrow_with_base,
 )
 from htan_cds.manifest.crossrow import RepeatTracker
+from htan_cds.manifest.encodings import WORKBOOK
 from htan_cds.manifest.files import ManifestReader, rows_to_columns
 from htan_cds.manifest.findings import (
     CODES,
@@ -372,7 +373,7 @@ class Checker:
         self.add_findings(context.findings)
         return self.finish(
             format,
-            delimiter=context.delimiter,
+            delimiter=None if context.encoding == WORKBOOK else context.delimiter,
             blank_rows=context.blank_rows,
             encoding=context.encoding,
         )

@@ -36,6 +36,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+WORKBOOK = "xlsx"  # what reports say for a workbook's sheet: it has no encoding or delimiter
 NAMES = {UTF8: "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32", WINDOWS_1252: "Windows-1252"}
 _NOT_ASCII = re.compile(rb"[\x80-\xff]")
 _WINDOW = 1 << 16  # bytes from the first non-ASCII one on that decide a long ASCII head

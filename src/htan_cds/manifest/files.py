@@ -24,6 +24,7 @@ from htan_cds.manifest.encodings import (
     SNIFF_BYTES,
     UTF8,
     WINDOWS_1252,
+    WORKBOOK,
     guessed_message,
     label_of,
     sniff_stream,
@@ -169,6 +170,7 @@ class ManifestReader:
             self._spool.unlink(missing_ok=True)  # stdin's copy of the workbook
         self._spool = sheet
         opened = self._open_path(sheet, label)
+        self.context.encoding = WORKBOOK  # not the private CSV's UTF-8 and commas
         if count > 1:
             self.context.warn(
                 None,
