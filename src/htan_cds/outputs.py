@@ -20,16 +20,20 @@ from htan_cds.errors import UsageError
 T = TypeVar("T")
 
 
-def check_output(path: Path | str, option: str) -> None:
+def check_output(
+    path: Path | str, option: str, inputs: dict[str, Path | str] | None = None
+) -> None:
     """Refuse an output ``path`` that cannot be written, before anything is done.
 
     ``option`` names the option in the message (``-o``, ``--report``). Refused, with
     :class:`UsageError` (exit 2) and a hint: a folder, a parent folder that is missing or is a
-    file, a parent folder this user may not write in. An existing file is fine (it is replaced
-    whole, atomically). ``"-"`` (stdout) is always fine.
+    file, a parent folder this user may not write in, one of the command's ``inputs`` (label ->
+    path; URLs and ``"-"`` are not files and are passed over). An existing file is fine (it is
+    replaced whole, atomically). ``"-"`` (stdout) is always fine.
     """
     if str(path) == "-":
         return
+    _check_not_an_input(path, option, inputs or {})
     target = Path(path)
     if target.is_dir():
         raise UsageError(
@@ -56,8 +60,7 @@ def replace_atomically(path: Path | str, write: Callable[[int], T]) -> T:
     returns what ``write`` returns. ``OSError`` as raised, with nothing left under either name.
     """
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         result = write(fd)
         # mkstemp makes the file 0600; give it the permissions a plain open() would have.
@@ -89,17 +92,16 @@ def _umask() -> int:
     return mask
 
 
-def check_not_an_input(path: Path | str, option: str, inputs: dict[str, Path | str]) -> None:
+def _check_not_an_input(path: Path | str, option: str, inputs: dict[str, Path | str]) -> None:
     """Refuse an output ``path`` that is one of the command's ``inputs`` (label -> path) or
     another of its outputs: ``import m.csv --json-report m.csv`` would replace the manifest with
-    the report, ``preview img.tif -o img.tif`` the image with a PNG. :class:`UsageError`
-    (exit 2) before any work; paths that do not exist (yet) are compared by their absolute
-    form."""
-    if str(path) == "-":
-        return
+    the report, ``preview img.tif -o img.tif`` the image with a PNG. Paths that do not exist
+    (yet) are compared by their absolute form."""
     target = _identity(Path(path))
     for label, other in inputs.items():
-        if str(other) != "-" and _identity(Path(other)) == target:
+        if str(other) == "-" or "://" in str(other):
+            continue
+        if _identity(Path(other)) == target:
             raise UsageError(
                 f"{option} {path} is also {label}: writing it would replace that file",
                 hint=f"give {option} another file name",

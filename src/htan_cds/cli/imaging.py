@@ -204,11 +204,9 @@ def preview_command(
 ) -> None:
     """Write a false-colour composite (or native RGB) preview PNG of an image."""
     from htan_cds.imaging.preview import render
-    from htan_cds.outputs import check_not_an_input, check_output, write_bytes_atomic
+    from htan_cds.outputs import check_output, write_bytes_atomic
 
-    check_output(output, "-o")  # before the image is read over the network
-    if "://" not in source:
-        check_not_an_input(output, "-o", {"the image": source})
+    check_output(output, "-o", {"the image": source})  # before the image is read over the network
     wanted = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     channels_csv = channels_csv or _catalog_channel_table(ctx, source)
     with err_console.status("rendering preview…"):

@@ -227,7 +227,7 @@ def convert(
     from htan_cds.errors import UsageError
     from htan_cds.manifest import format_names
     from htan_cds.manifest.convert import ConvertRequest, convert_manifest
-    from htan_cds.outputs import check_not_an_input, check_output, write_bytes_atomic
+    from htan_cds.outputs import check_output, write_bytes_atomic
 
     fmt = _input_format(fmt)
     if to not in format_names(writable=True):
@@ -240,8 +240,7 @@ def convert(
         raise UsageError("--keep-all-uris goes with --fix (without --fix every row is kept)")
     check_output(output, "-o")
     if report is not None:
-        check_output(report, "--report")
-        check_not_an_input(report, "--report", {"the manifest": file, "-o": output})
+        check_output(report, "--report", {"the manifest": file, "-o": output})
     request = ConvertRequest(
         file,
         to,

@@ -172,12 +172,11 @@ def import_command(
     if to is None:
         raise UsageError("--to DEST is required (a folder or s3://bucket/prefix)")
     if json_report is not None:
-        from htan_cds.outputs import check_not_an_input, check_output
+        from htan_cds.outputs import check_output
 
-        check_output(json_report, "--json-report")  # before hours of transfer, not after
-        for given in sources:
-            if "://" not in given:
-                check_not_an_input(json_report, "--json-report", {"the manifest": given})
+        # Before hours of transfer, not after.
+        inputs: dict[str, Path | str] = {f"the manifest {given}": given for given in sources}
+        check_output(json_report, "--json-report", inputs)
     with loading_modules():
         from htan_cds.transfer import ConflictPolicy, ImportOptions, parse_size, run_import
 

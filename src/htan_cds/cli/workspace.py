@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -68,10 +69,8 @@ def serve(
     home = data_home(ctx)
     app = create_workspace_app(home, base_url)
     if json_out:
-        import os
-
-        payload = {"home": str(home.root), "url": base_url, "workspace": f"{base_url}/v2"}
-        emit_json_line({**payload, "pid": os.getpid()})
+        said = {"home": str(home.root), "url": base_url, "workspace": f"{base_url}/v2"}
+        emit_json_line(said | {"pid": os.getpid()})
     err_console.print(f"workspace of {home.root} at {base_url}/v2 (Ctrl-C to stop)")
     # Slow clients get the commons' header deadline (htan_cds.server.slow_clients).
     slow_clients.run(
